@@ -1,0 +1,122 @@
+//! # booking-core
+//!
+//! The pure domain of a multi-tenant booking engine for service businesses
+//! (dental clinic chains first): types, rules, ports and use cases. It
+//! depends on no runtime, database driver or web framework; adapters
+//! implement its ports in their own crates.
+//!
+//! ## The model
+//!
+//! A [`Tenant`] (a business) has [`Branch`]es, each in an IANA time zone.
+//! A [`Resource`] (a dentist, a chair) works at one or more branches
+//! ([`ResourceBranch`]) with a weekly [`Schedule`] in branch-local time and
+//! dated exceptions. A [`ServiceItem`] has a duration, a base price and
+//! buffers; a [`ServiceItemBranch`] overrides its price at a branch. A
+//! [`Product`] has a price; a [`ProductBranch`] holds its stock (and an
+//! optional price) at a branch.
+//!
+//! A [`Reservation`] books a resource at a branch for a half-open
+//! [`TimeRange`] `[start, end)` in UTC, optionally with a service and
+//! product lines, and keeps a [`PriceSnapshot`]. Its [`Status`] runs
+//! Held → Confirmed → Completed, or ends Cancelled / Expired. Every change
+//! is an [`Event`] with actor, time and before/after; the reservation row is
+//! the projection of its events ([`project`]), and each tenant's events are
+//! numbered without gaps ([`Seq`]) so live clients can catch up exactly.
+//!
+//! ## Invariants
+//!
+//! 1. No two active reservations (unexpired holds, confirmed, completed) of
+//!    one resource overlap in time — across all branches of the resource,
+//!    buffers included. Touching ranges do not overlap.
+//! 2. Per (product, branch): stock ≥ 0, and stock plus the units held by
+//!    stock-holding reservations only changes through audited stock events
+//!    (cancel and expiry give units back) — see [`stock::movements`].
+//! 3. A booking names a branch where the resource works and, unless the
+//!    caller may override, falls inside its working hours
+//!    ([`Schedule::permits`]).
+//! 4. The price is resolved once (branch override, else base) and
+//!    snapshotted ([`pricing`]).
+//! 5. Terminal states stay terminal; a move re-checks 1–3 atomically
+//!    ([`transition`], [`status_change_allowed`]).
+//! 6. Nothing crosses tenants: another tenant's id is "not found".
+//!
+//! Invariants 1, 2, 5 and 6 are enforced by every store inside one atomic
+//! write ([`ReservationStore::apply`]); the [`BookingService`] checks 3 and
+//! 4 and takes a lock first for clean answers and low contention. The store
+//! is the authority: a lock that expired under a paused holder cannot cause
+//! a double booking.
+//!
+//! ## Ports and how to implement one
+//!
+//! The [`ports`] are object-safe async traits (`#[async_trait]`), used as
+//! `Arc<dyn …>`. We chose `dyn` over generics on purpose: the server picks
+//! its adapters at run time from configuration (SQLite or PostgreSQL, an
+//! in-process or a Valkey lock), and one non-generic `BookingService` keeps
+//! that wiring simple; the cost is one boxed future per port call, which is
+//! noise next to a database round trip.
+//!
+//! To implement a port, read each method's `# Errors` section: it says what
+//! the implementation MUST return, and driver errors must be translated
+//! (never leaked). Then run the contract suite from `booking-testkit`
+//! (`store_contract_tests!`, `lock_contract_tests!`) against your adapter:
+//! the in-memory adapters pass the same suites.
+//!
+//! ## Layout
+//!
+//! - [`ids`], [`time`], [`money`], [`quantity`], [`text`]: validated value
+//!   types (parse, don't validate).
+//! - [`catalog`], [`schedule`]: what is offered, where and when.
+//! - [`reservation`], [`pricing`], [`stock`], [`event`]: the rules, as pure
+//!   functions.
+//! - [`error`]: refusals shared by ports and use cases.
+//! - [`ports`]: lock, store, broadcaster, clock.
+//! - [`service`]: the use cases and their typed errors.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod ports;
+pub mod pricing;
+pub mod quantity;
+pub mod reservation;
+pub mod schedule;
+pub mod service;
+pub mod stock;
+pub mod text;
+pub mod time;
+
+#[cfg(test)]
+mod testing;
+
+pub use catalog::{
+    Branch, Product, ProductBranch, Resource, ResourceBranch, ResourceKind, ServiceItem,
+    ServiceItemBranch, Tenant,
+};
+pub use error::{
+    Entity, InvalidInput, OutOfStock, OutsideWorkingHours, ResourceNotAtBranch, SlotTaken,
+    StaleVersion, StoreError,
+};
+pub use event::{
+    Event, EventPayload, NewEvent, ProjectionError, ReservationEventKind, Seq, StockCause, project,
+};
+pub use ids::{BranchId, ProductId, ReservationId, ResourceId, ServiceId, TenantId};
+pub use money::{Currency, Money, MoneyError};
+pub use ports::*;
+pub use pricing::{PriceLine, PriceSnapshot, PricedItem};
+pub use quantity::{Quantity, QuantityError};
+pub use reservation::{
+    Action, InvalidTransition, ProductLine, Reservation, Status, status_change_allowed, transition,
+};
+pub use schedule::{DayInterval, Schedule, ScheduleError, WeeklyHours};
+pub use service::{
+    Booked, BookingPolicy, BookingService, CreateError, LockBusy, MoveError, MoveReservation,
+    NewReservation, TransitionError,
+};
+pub use stock::{StockKey, StockMovement};
+pub use text::{Actor, Name, Note, TextError};
+pub use time::{Minutes, MinutesError, RangeError, RangeLimits, TimeRange};

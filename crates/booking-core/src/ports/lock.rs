@@ -1,0 +1,139 @@
+use std::fmt::{self, Debug};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{BranchId, ProductId, ResourceId, TenantId};
+
+/// One lockable thing. Keys carry the tenant as a `{hash tag}` so all keys
+/// of one booking land on one cluster slot and can be taken in one script.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LockKey(String);
+
+impl LockKey {
+    /// The key for a resource's calendar.
+    #[must_use]
+    pub fn resource(tenant: TenantId, resource: ResourceId) -> Self {
+        Self(format!("booking:{{{tenant}}}:resource:{resource}"))
+    }
+
+    /// The key for a product's stock at a branch.
+    #[must_use]
+    pub fn stock(tenant: TenantId, product: ProductId, branch: BranchId) -> Self {
+        Self(format!("booking:{{{tenant}}}:stock:{product}:{branch}"))
+    }
+
+    /// The key as a string.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LockKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A request for a set of keys, taken together or not at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockRequest {
+    keys: Vec<LockKey>,
+    /// How long the lock lives if its holder never releases it.
+    pub ttl: Duration,
+    /// How long to keep trying while another holder has a key.
+    pub wait: Duration,
+}
+
+impl LockRequest {
+    /// Builds a request; keys are sorted and deduplicated.
+    #[must_use]
+    pub fn new(mut keys: Vec<LockKey>, ttl: Duration, wait: Duration) -> Self {
+        keys.sort();
+        keys.dedup();
+        Self { keys, ttl, wait }
+    }
+
+    /// The keys, sorted and distinct.
+    #[must_use]
+    pub fn keys(&self) -> &[LockKey] {
+        &self.keys
+    }
+}
+
+/// The random token that proves ownership of an acquisition. 128 bits, so
+/// it cannot be guessed or collide.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LockToken(pub u128);
+
+impl Debug for LockToken {
+    // The token is a capability; keep it out of logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LockToken(..)")
+    }
+}
+
+impl fmt::Display for LockToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// Proof of a successful acquisition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockGuard {
+    /// The keys held.
+    pub keys: Vec<LockKey>,
+    /// The owner's token; release and extend check it.
+    pub token: LockToken,
+    /// How long acquisition waited.
+    pub waited: Duration,
+}
+
+/// Why no lock was obtained.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LockError {
+    /// Another holder kept a key past the wait deadline.
+    #[error("lock busy after waiting {waited:?}")]
+    Busy {
+        /// How long the caller waited.
+        waited: Duration,
+    },
+    /// The lock service cannot be reached; callers continue on the store
+    /// alone (degraded), which stays correct.
+    #[error("lock service unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Mutual exclusion across every node: a booking takes the keys of all it
+/// touches (its resource and each product-at-branch) before checking and
+/// writing. The store stays the authority; the lock keeps contention and
+/// needless failed transactions out of it and gives clean answers.
+#[async_trait]
+pub trait LockService: Send + Sync + Debug {
+    /// Takes all keys of `request` atomically (all or none), waiting up to
+    /// `request.wait` with backoff while any is held by someone else.
+    ///
+    /// # Errors
+    /// - [`LockError::Busy`] if a key was still held at the deadline; no key
+    ///   is left held by this call.
+    /// - [`LockError::Unavailable`] if the service cannot be reached, within
+    ///   a bounded time (implementations MUST NOT hang).
+    async fn acquire(&self, request: &LockRequest) -> Result<LockGuard, LockError>;
+
+    /// Releases the keys if, and only if, they are still held with the
+    /// guard's token. Returns whether they were: `false` means the TTL ran
+    /// out (and maybe someone else holds them now, which MUST stay intact).
+    ///
+    /// # Errors
+    /// [`LockError::Unavailable`] if the service cannot be reached.
+    async fn release(&self, guard: &LockGuard) -> Result<bool, LockError>;
+
+    /// Resets the TTL of the keys if, and only if, they are still held with
+    /// the guard's token. Returns whether they were.
+    ///
+    /// # Errors
+    /// [`LockError::Unavailable`] if the service cannot be reached.
+    async fn extend(&self, guard: &LockGuard, ttl: Duration) -> Result<bool, LockError>;
+}

@@ -1,0 +1,206 @@
+use crate::{
+    Action, Actor, BookingService, InvalidInput, LockKey, OutsideWorkingHours, Reservation,
+    ReservationEventKind, ReservationId, ReservationWrite, ResourceId, ResourceNotAtBranch,
+    StaleVersion, Status, TenantId, TimeRange, transition,
+};
+
+use super::{Booked, MoveError, TransitionError};
+
+/// A request to move a reservation to a new time and/or resource. Branch
+/// and products stay as they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveReservation {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The reservation.
+    pub id: ReservationId,
+    /// The new appointment time, if it changes.
+    pub range: Option<TimeRange>,
+    /// The new resource, if it changes.
+    pub resource_id: Option<ResourceId>,
+    /// The version the caller last saw (If-Match), if it wants the check.
+    pub expected_version: Option<u64>,
+    /// Allow a time outside working hours.
+    pub allow_outside_hours: bool,
+    /// Who asks.
+    pub actor: Actor,
+}
+
+fn check_version(current: &Reservation, expected: Option<u64>) -> Result<(), StaleVersion> {
+    match expected {
+        Some(v) if v != current.version => Err(StaleVersion {
+            expected: v,
+            actual: current.version,
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl BookingService {
+    /// Moves a reservation, re-checking overlap, branch membership and
+    /// working hours atomically.
+    ///
+    /// # Errors
+    /// [`MoveError`].
+    pub async fn move_reservation(&self, req: MoveReservation) -> Result<Booked, MoveError> {
+        if req.range.is_none() && req.resource_id.is_none() {
+            return Err(InvalidInput::new(
+                "range",
+                "nothing to change: give a new time and/or a new resource",
+            )
+            .into());
+        }
+        let now = self.clock.now();
+        let t = req.tenant_id;
+        let current = self.store.reservation(t, req.id).await?;
+        check_version(&current, req.expected_version)?;
+        let status = transition(&current, Action::Move, now)?;
+
+        let resource_id = req.resource_id.unwrap_or(current.resource_id);
+        let range = req.range.unwrap_or(current.range);
+        let branch = self.store.branch(t, current.branch_id).await?;
+        if resource_id != current.resource_id {
+            self.store.resource(t, resource_id).await?;
+        }
+        let link = self
+            .store
+            .resource_branch(t, resource_id, current.branch_id)
+            .await?
+            .ok_or(ResourceNotAtBranch {
+                resource_id,
+                branch_id: current.branch_id,
+            })?;
+        if !req.allow_outside_hours && !link.schedule.permits(branch.time_zone, &range) {
+            return Err(OutsideWorkingHours {
+                resource_id,
+                branch_id: current.branch_id,
+                range,
+            }
+            .into());
+        }
+
+        let after = Reservation {
+            resource_id,
+            range,
+            status,
+            updated_at: now,
+            ..current.clone()
+        };
+        let write = ReservationWrite {
+            reservation: after,
+            expected_version: Some(current.version),
+            kind: ReservationEventKind::Moved,
+            actor: req.actor,
+            at: now,
+        };
+        let keys = vec![LockKey::resource(t, resource_id)];
+        let (applied, degraded) = self
+            .under_lock(keys, || async {
+                self.apply_if_free(write, Some(current.id))
+                    .await
+                    .map_err(MoveError::from)
+            })
+            .await?;
+        self.publish(&applied.events).await;
+        Ok(Booked {
+            reservation: applied.reservation,
+            events: applied.events,
+            degraded,
+        })
+    }
+
+    /// Turns a hold into a booking.
+    ///
+    /// # Errors
+    /// [`TransitionError`]; an expired hold cannot be confirmed.
+    pub async fn confirm(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        expected_version: Option<u64>,
+        actor: Actor,
+    ) -> Result<Booked, TransitionError> {
+        self.change_status(tenant, id, expected_version, actor, Action::Confirm)
+            .await
+    }
+
+    /// Cancels a reservation; its slot and stock become free.
+    ///
+    /// # Errors
+    /// [`TransitionError`]; terminal reservations cannot be cancelled.
+    pub async fn cancel(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        expected_version: Option<u64>,
+        actor: Actor,
+    ) -> Result<Booked, TransitionError> {
+        self.change_status(tenant, id, expected_version, actor, Action::Cancel)
+            .await
+    }
+
+    /// Marks a confirmed reservation as completed.
+    ///
+    /// # Errors
+    /// [`TransitionError`]; only confirmed reservations can be completed.
+    pub async fn complete(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        expected_version: Option<u64>,
+        actor: Actor,
+    ) -> Result<Booked, TransitionError> {
+        self.change_status(tenant, id, expected_version, actor, Action::Complete)
+            .await
+    }
+
+    /// A state change that takes nothing scarce (it frees or keeps what the
+    /// reservation has), so it needs no lock: the store's version check
+    /// alone serializes changes to one reservation.
+    async fn change_status(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        expected_version: Option<u64>,
+        actor: Actor,
+        action: Action,
+    ) -> Result<Booked, TransitionError> {
+        let now = self.clock.now();
+        let current = self.store.reservation(tenant, id).await?;
+        check_version(&current, expected_version)?;
+        let status = transition(&current, action, now)?;
+        let kind = match action {
+            Action::Confirm => ReservationEventKind::Confirmed,
+            Action::Cancel => ReservationEventKind::Cancelled,
+            Action::Complete => ReservationEventKind::Completed,
+            Action::Expire => ReservationEventKind::Expired,
+            Action::Move => ReservationEventKind::Moved,
+        };
+        let after = Reservation {
+            status,
+            hold_expires_at: if status == Status::Held {
+                current.hold_expires_at
+            } else {
+                None
+            },
+            updated_at: now,
+            ..current.clone()
+        };
+        let applied = self
+            .store
+            .apply(ReservationWrite {
+                reservation: after,
+                expected_version: Some(current.version),
+                kind,
+                actor,
+                at: now,
+            })
+            .await?;
+        self.publish(&applied.events).await;
+        Ok(Booked {
+            reservation: applied.reservation,
+            events: applied.events,
+            degraded: false,
+        })
+    }
+}

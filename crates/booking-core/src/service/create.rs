@@ -1,0 +1,186 @@
+use std::collections::HashSet;
+
+use crate::{
+    Actor, BookingService, BranchId, Entity, InvalidInput, LockKey, Note, OutsideWorkingHours,
+    ProductLine, Reservation, ReservationEventKind, ReservationId, ReservationWrite, ResourceId,
+    ResourceNotAtBranch, ServiceId, Status, TenantId, TimeRange, pricing,
+};
+
+use super::{Booked, CreateError};
+
+/// A request to book a resource, already parsed into domain types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewReservation {
+    /// The tenant making it.
+    pub tenant_id: TenantId,
+    /// Where.
+    pub branch_id: BranchId,
+    /// What.
+    pub resource_id: ResourceId,
+    /// The service booked, if any (sets buffers and the service price).
+    pub service_id: Option<ServiceId>,
+    /// When.
+    pub range: TimeRange,
+    /// Products taken from the branch's stock; one line per product.
+    pub products: Vec<ProductLine>,
+    /// Free text.
+    pub note: Option<Note>,
+    /// Create a hold that expires after this long, instead of a booking.
+    pub hold_for: Option<chrono::Duration>,
+    /// Book outside working hours (an override the caller's role allows).
+    pub allow_outside_hours: bool,
+    /// Who asks.
+    pub actor: Actor,
+}
+
+impl BookingService {
+    /// Books a resource (and products) for a time range.
+    ///
+    /// # Errors
+    /// [`CreateError`]: invalid input, unknown or foreign ids, a resource
+    /// that does not work at the branch or at that time, a taken slot,
+    /// missing stock, a lock busy past the deadline, or a store failure.
+    pub async fn create(&self, req: NewReservation) -> Result<Booked, CreateError> {
+        let now = self.clock.now();
+        self.validate(&req)?;
+        let t = req.tenant_id;
+
+        let branch = self.store.branch(t, req.branch_id).await?;
+        self.store.resource(t, req.resource_id).await?;
+        let link = self
+            .store
+            .resource_branch(t, req.resource_id, req.branch_id)
+            .await?
+            .ok_or(ResourceNotAtBranch {
+                resource_id: req.resource_id,
+                branch_id: req.branch_id,
+            })?;
+        if !req.allow_outside_hours && !link.schedule.permits(branch.time_zone, &req.range) {
+            return Err(OutsideWorkingHours {
+                resource_id: req.resource_id,
+                branch_id: req.branch_id,
+                range: req.range,
+            }
+            .into());
+        }
+
+        let service = match req.service_id {
+            Some(id) => {
+                let item = self.store.service(t, id).await?;
+                let at_branch = self.store.service_branch(t, id, req.branch_id).await?;
+                Some((item, at_branch))
+            }
+            None => None,
+        };
+        let mut products = Vec::with_capacity(req.products.len());
+        for line in &req.products {
+            let product = self.store.product(t, line.product_id).await?;
+            let at_branch = self
+                .store
+                .product_branch(t, line.product_id, req.branch_id)
+                .await?
+                .ok_or(CreateError::NotFound(Entity::ProductAtBranch(
+                    line.product_id,
+                    req.branch_id,
+                )))?;
+            products.push((product, at_branch, line.quantity));
+        }
+        let price = pricing::snapshot(
+            service.as_ref().map(|(s, b)| (s, b.as_ref())),
+            &products
+                .iter()
+                .map(|(p, b, q)| (p, b, *q))
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| InvalidInput::new("products", e))?;
+
+        let (status, hold_expires_at, kind) = match req.hold_for {
+            Some(d) => (Status::Held, Some(now + d), ReservationEventKind::Held),
+            None => (Status::Confirmed, None, ReservationEventKind::Created),
+        };
+        let (buffer_before, buffer_after) = service
+            .as_ref()
+            .map(|(s, _)| (s.buffer_before, s.buffer_after))
+            .unwrap_or_default();
+        let reservation = Reservation {
+            id: ReservationId::generate(),
+            tenant_id: t,
+            branch_id: req.branch_id,
+            resource_id: req.resource_id,
+            service_id: req.service_id,
+            range: req.range,
+            buffer_before,
+            buffer_after,
+            lines: req.products.clone(),
+            price,
+            status,
+            hold_expires_at,
+            note: req.note,
+            version: 0,
+            created_by: req.actor.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+
+        let mut keys = vec![LockKey::resource(t, req.resource_id)];
+        keys.extend(
+            req.products
+                .iter()
+                .map(|l| LockKey::stock(t, l.product_id, req.branch_id)),
+        );
+        let write = ReservationWrite {
+            reservation,
+            expected_version: None,
+            kind,
+            actor: req.actor,
+            at: now,
+        };
+        let (applied, degraded) = self
+            .under_lock(keys, || async {
+                self.apply_if_free(write, None)
+                    .await
+                    .map_err(CreateError::from)
+            })
+            .await?;
+
+        self.publish(&applied.events).await;
+        Ok(Booked {
+            reservation: applied.reservation,
+            events: applied.events,
+            degraded,
+        })
+    }
+
+    fn validate(&self, req: &NewReservation) -> Result<(), InvalidInput> {
+        if req.products.len() > self.policy.max_products {
+            return Err(InvalidInput::new(
+                "products",
+                format!(
+                    "at most {} product lines are allowed",
+                    self.policy.max_products
+                ),
+            ));
+        }
+        let mut seen = HashSet::with_capacity(req.products.len());
+        for (i, line) in req.products.iter().enumerate() {
+            if !seen.insert(line.product_id) {
+                return Err(InvalidInput::new(
+                    format!("products[{i}].product_id"),
+                    "the product is listed twice; use one line with the total quantity",
+                ));
+            }
+        }
+        if let Some(hold) = req.hold_for
+            && (hold <= chrono::Duration::zero() || hold > self.policy.max_hold)
+        {
+            return Err(InvalidInput::new(
+                "hold_for",
+                format!(
+                    "a hold must last between 1 second and {} minutes",
+                    self.policy.max_hold.num_minutes()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

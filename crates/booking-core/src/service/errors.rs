@@ -1,0 +1,157 @@
+//! Typed errors per use case. Each lists only what that operation can
+//! answer, so a caller (the HTTP layer) maps them exhaustively.
+
+use std::time::Duration;
+
+use crate::{
+    ApplyError, Entity, InvalidInput, InvalidTransition, OutOfStock, OutsideWorkingHours,
+    ResourceNotAtBranch, SlotTaken, StaleVersion, StoreError,
+};
+
+/// Every key could not be locked before the deadline: someone else is
+/// booking the same resource or stock right now. Retrying soon may succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("busy: another booking of the same resource or stock is in progress (waited {waited:?})")]
+pub struct LockBusy {
+    /// How long the request waited.
+    pub waited: Duration,
+}
+
+/// Why a reservation was not created.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CreateError {
+    /// The request is well-formed but not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// A referenced record does not exist for the tenant.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// The resource does not work at the branch.
+    #[error(transparent)]
+    ResourceNotAtBranch(#[from] ResourceNotAtBranch),
+    /// The time is outside the resource's working hours.
+    #[error(transparent)]
+    OutsideWorkingHours(#[from] OutsideWorkingHours),
+    /// The slot is taken.
+    #[error(transparent)]
+    SlotTaken(#[from] SlotTaken),
+    /// Not enough stock.
+    #[error(transparent)]
+    OutOfStock(#[from] OutOfStock),
+    /// The lock stayed busy past the deadline.
+    #[error(transparent)]
+    LockBusy(#[from] LockBusy),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Why a reservation was not moved.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MoveError {
+    /// The request is well-formed but not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The reservation or new resource does not exist for the tenant.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// The reservation changed since the caller read it.
+    #[error(transparent)]
+    StaleVersion(#[from] StaleVersion),
+    /// The reservation cannot move in its state.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// The new resource does not work at the reservation's branch.
+    #[error(transparent)]
+    ResourceNotAtBranch(#[from] ResourceNotAtBranch),
+    /// The new time is outside working hours.
+    #[error(transparent)]
+    OutsideWorkingHours(#[from] OutsideWorkingHours),
+    /// The new slot is taken.
+    #[error(transparent)]
+    SlotTaken(#[from] SlotTaken),
+    /// The lock stayed busy past the deadline.
+    #[error(transparent)]
+    LockBusy(#[from] LockBusy),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Why a reservation was not confirmed, cancelled or completed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The reservation does not exist for the tenant.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// The reservation changed since the caller read it.
+    #[error(transparent)]
+    StaleVersion(#[from] StaleVersion),
+    /// The lifecycle forbids the change.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// A store answer that this operation cannot produce unless a store is
+/// broken: report it as an internal store failure, never as a refusal.
+fn unexpected(e: &ApplyError) -> StoreError {
+    StoreError::Internal(format!("unexpected store answer: {e}"))
+}
+
+macro_rules! from_store_error {
+    ($ty:ident) => {
+        impl From<StoreError> for $ty {
+            fn from(e: StoreError) -> Self {
+                match e {
+                    StoreError::NotFound(entity) => Self::NotFound(entity),
+                    other => Self::Store(other),
+                }
+            }
+        }
+    };
+}
+from_store_error!(CreateError);
+from_store_error!(MoveError);
+from_store_error!(TransitionError);
+
+impl From<ApplyError> for CreateError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::SlotTaken(x) => x.into(),
+            ApplyError::OutOfStock(x) => x.into(),
+            ApplyError::ResourceNotAtBranch(x) => x.into(),
+            ApplyError::NotFound(x) => Self::NotFound(x),
+            ApplyError::Store(x) => x.into(),
+            other => Self::Store(unexpected(&other)),
+        }
+    }
+}
+
+impl From<ApplyError> for MoveError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::SlotTaken(x) => x.into(),
+            ApplyError::StaleVersion(x) => x.into(),
+            ApplyError::InvalidTransition(x) => x.into(),
+            ApplyError::ResourceNotAtBranch(x) => x.into(),
+            ApplyError::NotFound(x) => Self::NotFound(x),
+            ApplyError::Store(x) => x.into(),
+            other => Self::Store(unexpected(&other)),
+        }
+    }
+}
+
+impl From<ApplyError> for TransitionError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::StaleVersion(x) => x.into(),
+            ApplyError::InvalidTransition(x) => x.into(),
+            ApplyError::NotFound(x) => Self::NotFound(x),
+            ApplyError::Store(x) => x.into(),
+            other => Self::Store(unexpected(&other)),
+        }
+    }
+}

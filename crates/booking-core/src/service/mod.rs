@@ -1,0 +1,178 @@
+//! The use cases: create, move, confirm, cancel, complete.
+//!
+//! Flow of a change that takes something scarce (a slot, stock):
+//! validate → load the catalog → check branch membership and working hours
+//! → resolve prices → lock every key it touches → check overlap → apply in
+//! the store (which re-checks everything atomically) → release → broadcast.
+//! If the lock service is unavailable the change proceeds on the store
+//! alone and is reported as degraded: the store is the authority.
+
+mod change;
+mod create;
+mod errors;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use change::MoveReservation;
+pub use create::NewReservation;
+pub use errors::{CreateError, LockBusy, MoveError, TransitionError};
+
+use crate::{
+    Applied, ApplyError, BookingStore, Broadcaster, Clock, Event, LockError, LockKey, LockRequest,
+    LockService, Reservation, ReservationId, ReservationWrite, SlotTaken,
+};
+
+/// Tunables of the use cases.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookingPolicy {
+    /// Lock time-to-live: how long a crashed holder blocks others.
+    pub lock_ttl: Duration,
+    /// How long a booking waits for a busy lock before answering busy.
+    pub lock_wait: Duration,
+    /// Most product lines per reservation.
+    pub max_products: usize,
+    /// Longest hold.
+    pub max_hold: chrono::Duration,
+}
+
+impl Default for BookingPolicy {
+    fn default() -> Self {
+        Self {
+            lock_ttl: Duration::from_secs(30),
+            lock_wait: Duration::from_secs(5),
+            max_products: 20,
+            max_hold: chrono::Duration::hours(24),
+        }
+    }
+}
+
+/// The result of a successful change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Booked {
+    /// The reservation as stored.
+    pub reservation: Reservation,
+    /// The events committed with it, in sequence order.
+    pub events: Vec<Event>,
+    /// The lock service was unavailable; the store alone guarded the change.
+    pub degraded: bool,
+}
+
+/// The booking use cases over injected ports.
+#[derive(Clone, Debug)]
+pub struct BookingService {
+    store: Arc<dyn BookingStore>,
+    locks: Arc<dyn LockService>,
+    broadcaster: Arc<dyn Broadcaster>,
+    clock: Arc<dyn Clock>,
+    policy: BookingPolicy,
+}
+
+impl BookingService {
+    /// Wires the service.
+    #[must_use]
+    pub fn new(
+        store: Arc<dyn BookingStore>,
+        locks: Arc<dyn LockService>,
+        broadcaster: Arc<dyn Broadcaster>,
+        clock: Arc<dyn Clock>,
+        policy: BookingPolicy,
+    ) -> Self {
+        Self {
+            store,
+            locks,
+            broadcaster,
+            clock,
+            policy,
+        }
+    }
+
+    /// The store, for reads (catalog, reservations, events).
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn BookingStore> {
+        &self.store
+    }
+
+    /// The clock the service judges holds by.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub fn policy(&self) -> &BookingPolicy {
+        &self.policy
+    }
+
+    /// Runs `work` holding every key, or without the lock (degraded) when
+    /// the lock service is unavailable. Returns the work's result and
+    /// whether it ran degraded.
+    async fn under_lock<T, E, Fut>(
+        &self,
+        keys: Vec<LockKey>,
+        work: impl FnOnce() -> Fut,
+    ) -> Result<(T, bool), E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: From<LockBusy>,
+    {
+        let request = LockRequest::new(keys, self.policy.lock_ttl, self.policy.lock_wait);
+        let guard = match self.locks.acquire(&request).await {
+            Ok(guard) => Some(guard),
+            Err(LockError::Busy { waited }) => return Err(LockBusy { waited }.into()),
+            Err(LockError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "lock service unavailable; continuing on the store alone");
+                None
+            }
+        };
+        let result = work().await;
+        if let Some(guard) = &guard {
+            match self.locks.release(guard).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("lock expired before release; the store guarded the write")
+                }
+                Err(e) => tracing::warn!(error = %e, "lock release failed; it will expire by TTL"),
+            }
+        }
+        result.map(|value| (value, guard.is_none()))
+    }
+
+    /// Checks under the lock that the slot is free, then writes. Under the
+    /// lock nobody else can take this slot, so a "taken" answer here is
+    /// final and costs no failed transaction; the store re-checks anyway.
+    /// Stock is checked by `apply` alone: it first expires stale holds that
+    /// still keep units, which a read here cannot account for.
+    async fn apply_if_free(
+        &self,
+        write: ReservationWrite,
+        exclude: Option<ReservationId>,
+    ) -> Result<Applied, ApplyError> {
+        let r = &write.reservation;
+        let taken = self
+            .store
+            .conflicts(r.tenant_id, r.resource_id, &r.occupied(), write.at, exclude)
+            .await?;
+        if let Some(other) = taken.first() {
+            return Err(SlotTaken {
+                conflicting: other.id,
+                range: other.occupied(),
+            }
+            .into());
+        }
+        self.store.apply(write).await
+    }
+
+    /// Hands committed events to the broadcaster. A failure is logged, not
+    /// returned: the change is committed and clients catch up from the log.
+    async fn publish(&self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(e) = self.broadcaster.publish(events).await {
+            tracing::warn!(error = %e, "broadcast failed; clients will catch up from the event log");
+        }
+    }
+}
