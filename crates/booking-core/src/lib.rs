@@ -68,6 +68,7 @@
 //! - [`catalog`], [`schedule`]: what is offered, where and when.
 //! - [`reservation`], [`pricing`], [`stock`], [`event`]: the rules, as pure
 //!   functions.
+//! - [`write`](mod@write): the checks every store runs inside its write transaction.
 //! - [`error`]: refusals shared by ports and use cases.
 //! - [`ports`]: lock, store, broadcaster, clock.
 //! - [`service`]: the use cases and their typed errors.
@@ -89,6 +90,7 @@ pub mod service;
 pub mod stock;
 pub mod text;
 pub mod time;
+pub mod write;
 
 #[cfg(test)]
 mod testing;
@@ -110,7 +112,8 @@ pub use ports::*;
 pub use pricing::{PriceLine, PriceSnapshot, PricedItem};
 pub use quantity::{Quantity, QuantityError};
 pub use reservation::{
-    Action, InvalidTransition, ProductLine, Reservation, Status, status_change_allowed, transition,
+    Action, InvalidTransition, ProductLine, Reservation, Status, action_of,
+    immutable_field_changed, status_change_allowed, transition,
 };
 pub use schedule::{DayInterval, Schedule, ScheduleError, WeeklyHours};
 pub use service::{

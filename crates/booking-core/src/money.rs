@@ -144,8 +144,21 @@ impl Money {
 }
 
 impl fmt::Display for Money {
+    /// Major units with the currency's decimals: `85.00 EUR`, `1200 JPY`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount_minor, self.currency.code())
+        let code = self.currency.code();
+        match self.currency.exponent().unwrap_or(0) {
+            0 => write!(f, "{} {code}", self.amount_minor),
+            exp => {
+                let scale = 10i64.pow(u32::from(exp));
+                let (major, minor) = (self.amount_minor / scale, self.amount_minor % scale);
+                write!(
+                    f,
+                    "{major}.{minor:0width$} {code}",
+                    width = usize::from(exp)
+                )
+            }
+        }
     }
 }
 
@@ -182,6 +195,19 @@ mod tests {
     fn negative_amounts_and_unknown_currencies_are_refused() {
         assert_eq!(Money::from_code(-1, "EUR"), Err(MoneyError::Negative(-1)));
         assert_eq!(Money::from_code(1, "XYZ"), Err(MoneyError::UnknownCurrency));
+    }
+
+    #[test]
+    fn money_displays_in_major_units_with_the_currencys_decimals() {
+        assert_eq!(eur(8505).to_string(), "85.05 EUR");
+        assert_eq!(
+            Money::from_code(1200, "JPY").unwrap().to_string(),
+            "1200 JPY"
+        );
+        assert_eq!(
+            Money::from_code(1005, "BHD").unwrap().to_string(),
+            "1.005 BHD"
+        );
     }
 
     #[test]

@@ -226,6 +226,39 @@ pub fn status_change_allowed(before: Status, after: Status) -> bool {
     )
 }
 
+/// The first field a write would change that must never change after
+/// creation (tenant, branch, service, buffers, products, price, creation
+/// data), if any. Stores refuse such writes: stock movements and the price
+/// snapshot depend on these staying put.
+#[must_use]
+pub fn immutable_field_changed(before: &Reservation, after: &Reservation) -> Option<&'static str> {
+    let checks: [(&'static str, bool); 9] = [
+        ("tenant_id", before.tenant_id == after.tenant_id),
+        ("branch_id", before.branch_id == after.branch_id),
+        ("service_id", before.service_id == after.service_id),
+        ("buffer_before", before.buffer_before == after.buffer_before),
+        ("buffer_after", before.buffer_after == after.buffer_after),
+        ("lines", before.lines == after.lines),
+        ("price", before.price == after.price),
+        ("created_by", before.created_by == after.created_by),
+        ("created_at", before.created_at == after.created_at),
+    ];
+    checks.iter().find(|(_, same)| !same).map(|(name, _)| *name)
+}
+
+/// The action an event kind records, for refusals.
+#[must_use]
+pub const fn action_of(kind: crate::ReservationEventKind) -> Action {
+    use crate::ReservationEventKind as K;
+    match kind {
+        K::Held | K::Created | K::Confirmed => Action::Confirm,
+        K::Moved => Action::Move,
+        K::Cancelled => Action::Cancel,
+        K::Completed => Action::Complete,
+        K::Expired => Action::Expire,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +355,16 @@ mod tests {
         a.buffer_after = Minutes::ZERO;
         b.buffer_before = Minutes::new(5).unwrap();
         assert!(a.conflicts_with(&b, a.created_at));
+    }
+
+    #[test]
+    fn changing_products_or_branch_after_creation_is_detected() {
+        let before = reservation_at(10, 11);
+        let mut after = before.clone();
+        after.range = reservation_at(12, 13).range;
+        assert_eq!(immutable_field_changed(&before, &after), None);
+        after.branch_id = BranchId::generate();
+        assert_eq!(immutable_field_changed(&before, &after), Some("branch_id"));
     }
 
     #[test]

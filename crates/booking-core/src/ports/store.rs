@@ -230,7 +230,17 @@ pub enum StockError {
     },
     /// A backend failure.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for StockError {
+    /// Keeps "not found" a refusal; everything else is a backend failure.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(entity) => Self::NotFound(entity),
+            other => Self::Store(other),
+        }
+    }
 }
 
 /// One reservation change, written atomically with its stock movements and
@@ -293,7 +303,17 @@ pub enum ApplyError {
     ImmutableField(&'static str),
     /// A backend failure.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ApplyError {
+    /// Keeps "not found" a refusal; everything else is a backend failure.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(entity) => Self::NotFound(entity),
+            other => Self::Store(other),
+        }
+    }
 }
 
 /// Where a page of reservations starts: after this (start, id).

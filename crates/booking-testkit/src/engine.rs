@@ -1,0 +1,55 @@
+//! [`InMemoryEngine`]: a [`BookingService`] wired to the in-memory adapters,
+//! with handles on each so tests can look inside or inject faults.
+
+use std::sync::Arc;
+
+use booking_core::{BookingPolicy, BookingService};
+use chrono::{DateTime, Utc};
+
+use crate::memory::{InMemoryBroadcaster, InMemoryLocks, InMemoryStore, ManualClock};
+
+/// The booking service over in-memory adapters and a manual clock.
+#[derive(Clone, Debug)]
+pub struct InMemoryEngine {
+    /// The use cases.
+    pub service: BookingService,
+    /// The store behind them.
+    pub store: Arc<InMemoryStore>,
+    /// The lock service (switch it off to test degraded mode).
+    pub locks: Arc<InMemoryLocks>,
+    /// The broadcaster (subscribe to see published events).
+    pub broadcaster: Arc<InMemoryBroadcaster>,
+    /// The clock (advance it to expire holds).
+    pub clock: Arc<ManualClock>,
+}
+
+impl InMemoryEngine {
+    /// An engine with the default policy whose clock shows `now`.
+    #[must_use]
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self::with_policy(now, BookingPolicy::default())
+    }
+
+    /// An engine with a custom policy.
+    #[must_use]
+    pub fn with_policy(now: DateTime<Utc>, policy: BookingPolicy) -> Self {
+        let store = Arc::new(InMemoryStore::new());
+        let locks = Arc::new(InMemoryLocks::new());
+        let broadcaster = Arc::new(InMemoryBroadcaster::default());
+        let clock = Arc::new(ManualClock::new(now));
+        let service = BookingService::new(
+            store.clone(),
+            locks.clone(),
+            broadcaster.clone(),
+            clock.clone(),
+            policy,
+        );
+        Self {
+            service,
+            store,
+            locks,
+            broadcaster,
+            clock,
+        }
+    }
+}

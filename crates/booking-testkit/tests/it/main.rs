@@ -1,0 +1,7 @@
+//! One test binary for the testkit (one link step, shared helpers).
+
+mod concurrent;
+mod contract_memory;
+mod rules;
+mod service;
+mod state_machine;
