@@ -1,0 +1,216 @@
+//! Catalog reads and writes, and tenant isolation.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// Catalog records read back as written, listed per tenant and branch.
+pub async fn catalog_round_trips(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let madrid = store.branch(c.tenant, c.madrid).await.unwrap();
+    assert_eq!(madrid.time_zone, chrono_tz::Europe::Madrid);
+    assert_eq!(store.branches(c.tenant).await.unwrap().len(), 2);
+    assert_eq!(store.resources(c.tenant).await.unwrap().len(), 2);
+    let link = store
+        .resource_branch(c.tenant, c.dentist, c.lisbon)
+        .await
+        .unwrap();
+    assert!(
+        link.expect("dentist works in Lisbon")
+            .schedule
+            .weekly
+            .is_some()
+    );
+    assert!(
+        store
+            .resource_branch(c.tenant, c.chair, c.lisbon)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .branch_resources(c.tenant, c.madrid)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .branch_resources(c.tenant, c.lisbon)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let cleaning = store.service(c.tenant, c.cleaning).await.unwrap();
+    assert_eq!(cleaning.buffer_after, Minutes::new(10).unwrap());
+    assert_eq!(store.services(c.tenant).await.unwrap().len(), 1);
+    let lisbon_price = store
+        .service_branch(c.tenant, c.cleaning, c.lisbon)
+        .await
+        .unwrap();
+    assert_eq!(lisbon_price.unwrap().price.amount_minor(), 5500);
+    assert!(
+        store
+            .service_branch(c.tenant, c.cleaning, c.madrid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .product(c.tenant, c.kit)
+            .await
+            .unwrap()
+            .price
+            .amount_minor(),
+        2500
+    );
+    assert_eq!(store.products(c.tenant).await.unwrap().len(), 1);
+    assert_eq!(stock(&store, &c, c.madrid).await, 10);
+    assert_eq!(
+        store
+            .branch_products(c.tenant, c.lisbon)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let renamed = Branch {
+        name: Name::new("Madrid Norte").unwrap(),
+        ..madrid
+    };
+    store.put_branch(&renamed).await.unwrap();
+    assert_eq!(store.branch(c.tenant, c.madrid).await.unwrap(), renamed);
+    assert_eq!(
+        store.tenant(c.tenant).await.unwrap().name.as_str(),
+        "Smile Dental"
+    );
+}
+
+/// Another tenant's ids behave exactly like ids that do not exist, for
+/// reads, upserts, links and reservation writes.
+pub async fn foreign_tenant_ids_are_not_found(store: Store) {
+    let a = Clinic::setup_named(&*store, "Clinic A").await;
+    let b = Clinic::setup_named(&*store, "Clinic B").await;
+    let theirs = book(
+        &store,
+        &a,
+        a.draft(a.dentist, a.madrid, range((10, 0), (11, 0))),
+    )
+    .await;
+
+    assert_eq!(
+        store.branch(b.tenant, a.madrid).await,
+        Err(StoreError::NotFound(Entity::Branch(a.madrid)))
+    );
+    assert!(matches!(
+        store.resource(b.tenant, a.dentist).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.service(b.tenant, a.cleaning).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.product(b.tenant, a.kit).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store
+            .resource_branch(b.tenant, a.dentist, a.madrid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .product_branch(b.tenant, a.kit, a.madrid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .service_branch(b.tenant, a.cleaning, a.lisbon)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.reservation(b.tenant, theirs.id).await,
+        Err(StoreError::NotFound(Entity::Reservation(_)))
+    ));
+    assert!(matches!(
+        store.reservation_events(b.tenant, theirs.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Taking over another tenant's id is refused and changes nothing.
+    let mut hijack = store.branch(a.tenant, a.madrid).await.unwrap();
+    hijack.tenant_id = b.tenant;
+    assert!(matches!(
+        store.put_branch(&hijack).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.branch(a.tenant, a.madrid).await.unwrap().tenant_id,
+        a.tenant
+    );
+    let link = booking_core::ResourceBranch {
+        tenant_id: b.tenant,
+        resource_id: a.dentist,
+        branch_id: b.madrid,
+        schedule: booking_core::Schedule::unrestricted(),
+    };
+    assert!(matches!(
+        store.put_resource_branch(&link).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Writes naming another tenant's records are refused.
+    let foreign_resource = b.draft(a.dentist, b.madrid, range((12, 0), (13, 0)));
+    assert!(matches!(
+        store.apply(b.create(foreign_resource)).await,
+        Err(ApplyError::NotFound(Entity::Resource(_)))
+    ));
+    let foreign_product = ProductId::from_uuid(a.kit.as_uuid());
+    let mut with_foreign = b.draft(b.dentist, b.madrid, range((12, 0), (13, 0)));
+    with_foreign.lines = vec![booking_core::ProductLine {
+        product_id: foreign_product,
+        quantity: Quantity::new(1).unwrap(),
+    }];
+    assert!(matches!(
+        store.apply(b.create(with_foreign)).await,
+        Err(ApplyError::NotFound(Entity::ProductAtBranch(..)))
+    ));
+    let mut cancel_theirs = theirs.clone();
+    cancel_theirs.tenant_id = b.tenant;
+    let w = b.cancel(&cancel_theirs, t(8, 0));
+    assert!(matches!(store.apply(w).await, Err(ApplyError::NotFound(_))));
+    assert_eq!(
+        store.reservation(a.tenant, theirs.id).await.unwrap().status,
+        Status::Confirmed
+    );
+
+    // Event logs and queries are per tenant.
+    let b_events = store.events_since(b.tenant, Seq::ZERO, 1000).await.unwrap();
+    assert!(b_events.iter().all(|e| e.tenant_id == b.tenant));
+    assert_eq!(b_events.first().map(|e| e.seq), Some(Seq(1)));
+    let b_res = store
+        .reservations(b.tenant, &ReservationQuery::default())
+        .await
+        .unwrap();
+    assert!(b_res.is_empty());
+    // B's calendar is independent of A's: the same slot is free for B.
+    book(
+        &store,
+        &b,
+        b.draft(b.dentist, b.madrid, range((10, 0), (11, 0))),
+    )
+    .await;
+    assert_invariants(&store, &a, t(8, 0)).await;
+    assert_invariants(&store, &b, t(8, 0)).await;
+}

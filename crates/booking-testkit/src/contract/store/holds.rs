@@ -1,0 +1,87 @@
+//! Holds: blocking while fresh, expired in the same write when stale.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+fn hold(mut r: Reservation, until: DateTime<Utc>) -> Reservation {
+    r.status = Status::Held;
+    r.hold_expires_at = Some(until);
+    r
+}
+
+/// An unexpired hold blocks its slot and keeps its units.
+pub async fn an_unexpired_hold_blocks_the_slot(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let h = hold(
+        c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 2),
+        t(7, 30),
+    );
+    book(&store, &c, h).await;
+    assert_eq!(stock(&store, &c, c.madrid).await, 8);
+    let mut rival = c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)));
+    rival.created_at = t(7, 10);
+    assert!(matches!(
+        store.apply(c.create(rival)).await,
+        Err(ApplyError::SlotTaken(_))
+    ));
+    assert_invariants(&store, &c, t(7, 10)).await;
+}
+
+/// A hold past its expiry that overlaps a new booking is expired by the
+/// same write, and its stock comes back.
+pub async fn a_stale_hold_in_the_way_is_expired_in_the_same_write(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let h = book(
+        &store,
+        &c,
+        hold(
+            c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 2),
+            t(7, 30),
+        ),
+    )
+    .await;
+    let mut rival = c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)));
+    rival.created_at = t(8, 0);
+    let applied = store
+        .apply(c.create(rival))
+        .await
+        .expect("the stale hold is no obstacle");
+    assert!(matches!(
+        &applied.events[0].payload,
+        EventPayload::Reservation { kind: ReservationEventKind::Expired, after, .. } if after.id == h.id
+    ));
+    assert_eq!(
+        store.reservation(c.tenant, h.id).await.unwrap().status,
+        Status::Expired
+    );
+    assert_eq!(stock(&store, &c, c.madrid).await, 10);
+    assert_invariants(&store, &c, t(8, 0)).await;
+}
+
+/// A stale hold keeping units that a new booking needs is expired first,
+/// even on another resource.
+pub async fn a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let h = book(
+        &store,
+        &c,
+        hold(
+            c.with_kits(c.draft(c.chair, c.madrid, range((10, 0), (11, 0))), 10),
+            t(7, 30),
+        ),
+    )
+    .await;
+    assert_eq!(stock(&store, &c, c.madrid).await, 0);
+    let mut order = c.with_kits(c.draft(c.dentist, c.madrid, range((14, 0), (15, 0))), 4);
+    order.created_at = t(8, 0);
+    store
+        .apply(c.create(order))
+        .await
+        .expect("units of the stale hold are free");
+    assert_eq!(
+        store.reservation(c.tenant, h.id).await.unwrap().status,
+        Status::Expired
+    );
+    assert_eq!(stock(&store, &c, c.madrid).await, 6);
+    assert_invariants(&store, &c, t(8, 0)).await;
+}

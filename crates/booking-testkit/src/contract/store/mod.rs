@@ -1,0 +1,136 @@
+//! The store port's contract. Every case takes a fresh, empty store and
+//! panics with a message on a violation. Run them all against an adapter
+//! with [`crate::store_contract_tests!`]. One file per concern; helpers
+//! shared by the cases live here.
+
+use std::sync::Arc;
+
+use booking_core::{
+    ApplyError, BookingStore, Branch, Entity, EventPayload, Minutes, Money, Name, Product,
+    ProductBranch, ProductId, Quantity, Reservation, ReservationCursor, ReservationEventKind,
+    ReservationQuery, Seq, StaleVersion, Status, StockCause, StockChange, StockError, StockOp,
+    StoreError,
+};
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+
+use crate::fixture::{Clinic, range, t};
+use crate::invariants::check_store;
+
+pub(super) type Store = Arc<dyn BookingStore>;
+
+mod catalog;
+mod concurrency;
+mod holds;
+mod lifecycle;
+mod overlap;
+mod queries;
+mod stock;
+
+pub use catalog::{catalog_round_trips, foreign_tenant_ids_are_not_found};
+pub use concurrency::{
+    concurrent_creates_for_one_slot_admit_exactly_one, concurrent_orders_never_oversell,
+};
+pub use holds::{
+    a_stale_hold_in_the_way_is_expired_in_the_same_write,
+    a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
+    an_unexpired_hold_blocks_the_slot,
+};
+pub use lifecycle::{
+    a_replayed_create_is_refused, a_stale_version_is_refused, immutable_fields_cannot_change,
+    references_must_exist_where_the_booking_is, terminal_states_stay_terminal,
+};
+pub use overlap::{
+    a_create_is_stored_with_version_one_and_a_numbered_event,
+    an_overlapping_booking_is_refused_naming_the_conflict,
+    other_resources_and_cancelled_reservations_do_not_block,
+    overlap_is_checked_across_branches_of_one_resource, service_buffers_count_as_occupied,
+    touching_bookings_are_both_accepted,
+};
+pub use queries::{
+    conflicts_lists_only_active_overlapping_reservations, events_since_pages_in_order_without_gaps,
+    history_projects_to_the_stored_reservation, reservations_can_be_filtered_and_paged,
+};
+pub use stock::{
+    a_refused_write_changes_nothing, short_stock_is_refused_with_the_available_quantity,
+    stock_can_be_set_and_restocked_with_events, stock_is_taken_and_given_back_on_cancel,
+};
+
+pub(super) async fn assert_invariants(store: &Store, c: &Clinic, now: DateTime<Utc>) {
+    if let Err(violation) = check_store(&**store, c.tenant, now).await {
+        panic!("invariant violated: {violation}");
+    }
+}
+
+pub(super) async fn stock(store: &Store, c: &Clinic, branch: booking_core::BranchId) -> u32 {
+    store
+        .product_branch(c.tenant, c.kit, branch)
+        .await
+        .expect("read stock")
+        .expect("kit is sold at the branch")
+        .stock
+}
+
+pub(super) async fn last_seq(store: &Store, c: &Clinic) -> Seq {
+    let events = store
+        .events_since(c.tenant, Seq::ZERO, 10_000)
+        .await
+        .expect("events");
+    events.last().map_or(Seq::ZERO, |e| e.seq)
+}
+
+pub(super) async fn book(store: &Store, c: &Clinic, r: Reservation) -> Reservation {
+    store
+        .apply(c.create(r))
+        .await
+        .expect("booking must succeed")
+        .reservation
+}
+
+/// Runs every store contract case as its own `#[tokio::test]` against the
+/// store built by `$make` (an expression evaluating to a future of
+/// `Arc<dyn BookingStore>`, evaluated afresh for each case). The calling
+/// crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
+/// dev-dependency.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@cases $make;
+            catalog_round_trips,
+            foreign_tenant_ids_are_not_found,
+            a_create_is_stored_with_version_one_and_a_numbered_event,
+            an_overlapping_booking_is_refused_naming_the_conflict,
+            touching_bookings_are_both_accepted,
+            overlap_is_checked_across_branches_of_one_resource,
+            service_buffers_count_as_occupied,
+            other_resources_and_cancelled_reservations_do_not_block,
+            stock_is_taken_and_given_back_on_cancel,
+            short_stock_is_refused_with_the_available_quantity,
+            a_refused_write_changes_nothing,
+            a_stale_version_is_refused,
+            terminal_states_stay_terminal,
+            a_replayed_create_is_refused,
+            immutable_fields_cannot_change,
+            references_must_exist_where_the_booking_is,
+            an_unexpired_hold_blocks_the_slot,
+            a_stale_hold_in_the_way_is_expired_in_the_same_write,
+            a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
+            events_since_pages_in_order_without_gaps,
+            history_projects_to_the_stored_reservation,
+            reservations_can_be_filtered_and_paged,
+            conflicts_lists_only_active_overlapping_reservations,
+            stock_can_be_set_and_restocked_with_events,
+            concurrent_creates_for_one_slot_admit_exactly_one,
+            concurrent_orders_never_oversell,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store: ::std::sync::Arc<dyn $crate::BookingStore> = $make.await;
+                $crate::contract::store::$case(store).await;
+            }
+        )*
+    };
+}

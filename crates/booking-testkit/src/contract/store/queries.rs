@@ -1,0 +1,205 @@
+//! The event log, history and queries.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The event log pages in order without gaps or repeats.
+pub async fn events_since_pages_in_order_without_gaps(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    for h in 10..15 {
+        book(
+            &store,
+            &c,
+            c.with_kits(c.draft(c.dentist, c.madrid, range((h, 0), (h + 1, 0))), 1),
+        )
+        .await;
+    }
+    let mut seen = Vec::new();
+    let mut after = Seq::ZERO;
+    loop {
+        let page = store.events_since(c.tenant, after, 3).await.unwrap();
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        seen.extend(page.into_iter().map(|e| e.seq.0));
+    }
+    let expected: Vec<u64> = (1..=seen.len() as u64).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(
+        seen.len(),
+        2 + 5 * 2,
+        "2 stock sets, then 5 × (booking + stock)"
+    );
+    assert_invariants(&store, &c, t(8, 0)).await;
+}
+
+/// A reservation's history projects to the stored reservation.
+pub async fn history_projects_to_the_stored_reservation(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let r = book(
+        &store,
+        &c,
+        c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 1),
+    )
+    .await;
+    let moved = Reservation {
+        range: range((12, 0), (13, 0)),
+        resource_id: c.dentist,
+        ..r.clone()
+    };
+    let r2 = store
+        .apply(c.change(&r, moved, ReservationEventKind::Moved, t(8, 0)))
+        .await
+        .unwrap()
+        .reservation;
+    let r3 = store
+        .apply(c.cancel(&r2, t(9, 0)))
+        .await
+        .unwrap()
+        .reservation;
+    let history = store.reservation_events(c.tenant, r.id).await.unwrap();
+    let kinds: Vec<_> = history
+        .iter()
+        .filter_map(|e| match &e.payload {
+            EventPayload::Reservation { kind, .. } => Some(*kind),
+            EventPayload::StockAdjusted { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ReservationEventKind::Created,
+            ReservationEventKind::Moved,
+            ReservationEventKind::Cancelled
+        ]
+    );
+    assert_eq!(booking_core::project(&history).unwrap(), Some(r3));
+    assert_invariants(&store, &c, t(9, 0)).await;
+}
+
+/// Queries filter by branch, resource and window, and page by (start, id).
+pub async fn reservations_can_be_filtered_and_paged(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let mut all = Vec::new();
+    for h in 9..14 {
+        all.push(
+            book(
+                &store,
+                &c,
+                c.draft(c.dentist, c.madrid, range((h, 0), (h + 1, 0))),
+            )
+            .await,
+        );
+    }
+    all.push(
+        book(
+            &store,
+            &c,
+            c.draft(c.chair, c.madrid, range((9, 0), (10, 0))),
+        )
+        .await,
+    );
+    all.push(
+        book(
+            &store,
+            &c,
+            c.draft(c.dentist, c.lisbon, range((15, 0), (16, 0))),
+        )
+        .await,
+    );
+
+    let by_branch = store
+        .reservations(
+            c.tenant,
+            &ReservationQuery {
+                branch_id: Some(c.lisbon),
+                ..ReservationQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_branch.len(), 1);
+    let by_resource = store
+        .reservations(
+            c.tenant,
+            &ReservationQuery {
+                resource_id: Some(c.chair),
+                ..ReservationQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_resource.len(), 1);
+    let window =
+        booking_core::TimeRange::new(t(10, 30), t(12, 0), &booking_core::RangeLimits::queries())
+            .unwrap();
+    let in_window = store
+        .reservations(
+            c.tenant,
+            &ReservationQuery {
+                window: Some(window),
+                ..ReservationQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(in_window.len(), 2, "10-11 and 11-12 overlap 10:30-12:00");
+
+    let mut paged = Vec::new();
+    let mut query = ReservationQuery {
+        limit: 2,
+        ..ReservationQuery::default()
+    };
+    loop {
+        let page = store.reservations(c.tenant, &query).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        query.after = Some(ReservationCursor {
+            starts_at: last.range.start(),
+            id: last.id,
+        });
+        paged.extend(page);
+    }
+    all.sort_by_key(|r| (r.range.start(), r.id));
+    assert_eq!(paged, all);
+}
+
+/// `conflicts` lists only active, overlapping reservations of the resource.
+pub async fn conflicts_lists_only_active_overlapping_reservations(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let a = book(
+        &store,
+        &c,
+        c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))),
+    )
+    .await;
+    let b = book(
+        &store,
+        &c,
+        c.draft(c.dentist, c.lisbon, range((11, 0), (12, 0))),
+    )
+    .await;
+    book(
+        &store,
+        &c,
+        c.draft(c.chair, c.madrid, range((10, 0), (12, 0))),
+    )
+    .await;
+    let window = range((10, 30), (11, 30));
+    let found = store
+        .conflicts(c.tenant, c.dentist, &window, t(8, 0), None)
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), [a.id, b.id]);
+    let found = store
+        .conflicts(c.tenant, c.dentist, &window, t(8, 0), Some(a.id))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    store.apply(c.cancel(&b, t(8, 0))).await.unwrap();
+    let found = store
+        .conflicts(c.tenant, c.dentist, &window, t(8, 0), Some(a.id))
+        .await
+        .unwrap();
+    assert!(found.is_empty());
+}
