@@ -3,11 +3,14 @@
 //! stock levels) under its own isolation, asks these functions, and writes
 //! what they say. The rules live here once; adapters only translate.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ApplyError, InvalidTransition, Reservation, ReservationEventKind, ReservationWrite, SlotTaken,
-    StaleVersion, Status, StockKey, action_of, immutable_field_changed, status_change_allowed,
+    Actor, ApplyError, Entity, EventPayload, InvalidTransition, NewEvent, OutOfStock, Reservation,
+    ReservationEventKind, ReservationWrite, SlotTaken, StaleVersion, Status, StockCause, StockKey,
+    action_of, immutable_field_changed, status_change_allowed, stock,
 };
 
 /// Checks a write against the stored state and returns the reservation to
@@ -129,6 +132,185 @@ pub fn expired(hold: &Reservation, at: DateTime<Utc>) -> Reservation {
         updated_at: at,
         ..hold.clone()
     }
+}
+
+/// The stock keys a write takes from (to find stale holds keeping them).
+#[must_use]
+pub fn take_keys(before: Option<&Reservation>, stored: &Reservation) -> Vec<StockKey> {
+    stock::movements(before, stored)
+        .into_iter()
+        .filter(|m| m.take)
+        .map(|m| m.key)
+        .collect()
+}
+
+/// Every stock key a plan may touch: the write's own lines and the lines
+/// of the stale holds it expires. Stores read (and lock, in this order)
+/// these levels before calling [`plan`].
+#[must_use]
+pub fn stock_keys(stored: &Reservation, stale: &[Reservation]) -> Vec<StockKey> {
+    let mut keys: Vec<StockKey> = std::iter::once(stored)
+        .chain(stale)
+        .flat_map(|r| {
+            r.lines.iter().map(|l| StockKey {
+                product_id: l.product_id,
+                branch_id: r.branch_id,
+            })
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// What a store writes for one accepted [`ReservationWrite`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Stale holds in the way, as they are to be stored (expired).
+    pub expired: Vec<Reservation>,
+    /// The reservation as it is to be stored.
+    pub stored: Reservation,
+    /// Per stock key, in key order: the level before and after the write.
+    pub stock: Vec<(StockKey, u32, u32)>,
+    /// The events to append, in order: expiries (each followed by its
+    /// stock returns), the reservation event, then its stock movements.
+    pub events: Vec<NewEvent>,
+}
+
+/// Plans a write: checks it ([`check`]), expires the stale holds among
+/// `candidates` that are in its way, and moves stock from `levels` (which
+/// must hold every key of [`stock_keys`]). Overlap is checked separately
+/// ([`first_conflict`]) because stores find rivals their own way.
+///
+/// # Errors
+/// Those of [`check`], [`ApplyError::OutOfStock`] when a take exceeds the
+/// level, [`ApplyError::NotFound`] for a missing stock level.
+pub fn plan(
+    write: &ReservationWrite,
+    before: Option<&Reservation>,
+    candidates: &[Reservation],
+    levels: &BTreeMap<StockKey, u32>,
+) -> Result<Plan, ApplyError> {
+    let at = write.at;
+    let stored = check(before, write)?;
+    let takes = take_keys(before, &stored);
+    let mut stale: Vec<&Reservation> = candidates
+        .iter()
+        .filter(|r| stale_hold_in_the_way(r, &stored, &takes, at))
+        .collect();
+    stale.sort_by_key(|r| r.id);
+    stale.dedup_by_key(|r| r.id);
+
+    let mut levels = levels.clone();
+    let mut touched: BTreeMap<StockKey, u32> = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut expired = Vec::with_capacity(stale.len());
+    let system = Actor::system();
+    for hold in stale {
+        let exp = self::expired(hold, at);
+        events.push(reservation_event(
+            ReservationEventKind::Expired,
+            Some(hold),
+            &exp,
+            &system,
+            at,
+        ));
+        move_stock(
+            &mut levels,
+            &mut touched,
+            &mut events,
+            Some(hold),
+            &exp,
+            &system,
+            at,
+        )?;
+        expired.push(exp);
+    }
+    events.push(reservation_event(
+        write.kind,
+        before,
+        &stored,
+        &write.actor,
+        at,
+    ));
+    move_stock(
+        &mut levels,
+        &mut touched,
+        &mut events,
+        before,
+        &stored,
+        &write.actor,
+        at,
+    )?;
+    let stock = touched
+        .into_iter()
+        .map(|(key, first)| (key, first, levels.get(&key).copied().unwrap_or(first)))
+        .collect();
+    Ok(Plan {
+        expired,
+        stored,
+        stock,
+        events,
+    })
+}
+
+fn reservation_event(
+    kind: ReservationEventKind,
+    before: Option<&Reservation>,
+    after: &Reservation,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        at,
+        actor: actor.clone(),
+        payload: EventPayload::Reservation {
+            kind,
+            before: before.cloned().map(Box::new),
+            after: Box::new(after.clone()),
+        },
+    }
+}
+
+/// Applies the movements of `before → after` to `levels`, remembering each
+/// key's first level in `touched`, and records a stock event for each.
+fn move_stock(
+    levels: &mut BTreeMap<StockKey, u32>,
+    touched: &mut BTreeMap<StockKey, u32>,
+    events: &mut Vec<NewEvent>,
+    before: Option<&Reservation>,
+    after: &Reservation,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Result<(), ApplyError> {
+    for m in stock::movements(before, after) {
+        let current = *levels
+            .get(&m.key)
+            .ok_or(ApplyError::NotFound(Entity::ProductAtBranch(
+                m.key.product_id,
+                m.key.branch_id,
+            )))?;
+        let next = stock::apply_movement(current, &m).map_err(|available| OutOfStock {
+            product_id: m.key.product_id,
+            branch_id: m.key.branch_id,
+            requested: m.quantity.get(),
+            available,
+        })?;
+        touched.entry(m.key).or_insert(current);
+        levels.insert(m.key, next);
+        events.push(NewEvent {
+            at,
+            actor: actor.clone(),
+            payload: EventPayload::StockAdjusted {
+                product_id: m.key.product_id,
+                branch_id: m.key.branch_id,
+                before: current,
+                after: next,
+                cause: StockCause::Reservation(after.id),
+            },
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,12 +8,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use booking_core::{
-    Actor, Applied, ApplyError, Branch, BranchId, CatalogStore, Entity, Event, EventPayload,
-    NewEvent, OutOfStock, Product, ProductBranch, ProductId, Reservation, ReservationEventKind,
-    ReservationId, ReservationQuery, ReservationStore, ReservationWrite, Resource, ResourceBranch,
-    ResourceId, ResourceNotAtBranch, Seq, ServiceId, ServiceItem, ServiceItemBranch, StockCause,
-    StockChange, StockError, StockKey, StockOp, StoreError, Tenant, TenantId, TimeRange, stock,
-    write,
+    Applied, ApplyError, Branch, BranchId, CatalogStore, Entity, Event, EventPayload, NewEvent,
+    Product, ProductBranch, ProductId, Reservation, ReservationId, ReservationQuery,
+    ReservationStore, ReservationWrite, Resource, ResourceBranch, ResourceId, ResourceNotAtBranch,
+    Seq, ServiceId, ServiceItem, ServiceItemBranch, StockCause, StockChange, StockError, StockKey,
+    StockOp, StoreError, Tenant, TenantId, TimeRange, write,
 };
 use chrono::{DateTime, Utc};
 
@@ -106,8 +105,8 @@ impl State {
         committed
     }
 
-    /// Everything `apply` checks, then everything it writes: nothing is
-    /// written unless every check passed.
+    /// Scoping checks, then the shared plan ([`write::plan`]), then the
+    /// writes: nothing is written unless every check passed.
     fn apply(&mut self, w: ReservationWrite) -> Result<Applied, ApplyError> {
         let after = &w.reservation;
         let (t, at) = (after.tenant_id, w.at);
@@ -133,142 +132,54 @@ impl State {
             }
             .into());
         }
+        let mut levels = BTreeMap::new();
         for line in &after.lines {
             let key = StockKey {
                 product_id: line.product_id,
                 branch_id: after.branch_id,
             };
-            if owned(&self.product_branches, t, &key).is_none() {
-                return Err(ApplyError::NotFound(Entity::ProductAtBranch(
-                    line.product_id,
-                    after.branch_id,
-                )));
-            }
+            let pb = owned(&self.product_branches, t, &key).ok_or(ApplyError::NotFound(
+                Entity::ProductAtBranch(line.product_id, after.branch_id),
+            ))?;
+            levels.insert(key, pb.stock);
         }
 
         let before = self.reservations.get(&after.id).cloned();
         let stored = write::check(before.as_ref(), &w)?;
-        if let Some(taken) = write::first_conflict(&stored, self.reservations.values(), at)
-            .filter(|_| stored.is_active(at))
+        if stored.is_active(at)
+            && let Some(taken) = write::first_conflict(&stored, self.reservations.values(), at)
         {
             return Err(taken.into());
         }
-
-        let moves = stock::movements(before.as_ref(), &stored);
-        let take_keys: Vec<StockKey> = moves.iter().filter(|m| m.take).map(|m| m.key).collect();
-        let mut stale: Vec<Reservation> = self
+        let takes = write::take_keys(before.as_ref(), &stored);
+        let stale: Vec<Reservation> = self
             .reservations
             .values()
-            .filter(|r| write::stale_hold_in_the_way(r, &stored, &take_keys, at))
+            .filter(|r| write::stale_hold_in_the_way(r, &stored, &takes, at))
             .cloned()
             .collect();
-        stale.sort_by_key(|r| r.id);
-
-        // Plan on scratch stock levels; commit only if every step passes.
-        let mut levels: BTreeMap<StockKey, u32> = BTreeMap::new();
-        let mut events = Vec::new();
-        let mut expired = Vec::with_capacity(stale.len());
-        let system = Actor::system();
-        for hold in &stale {
-            let exp = write::expired(hold, at);
-            events.push(reservation_event(
-                ReservationEventKind::Expired,
-                Some(hold),
-                &exp,
-                &system,
-                at,
-            ));
-            // Giving units back cannot fail; an error here means corrupt state.
-            self.move_stock(&mut levels, &mut events, Some(hold), &exp, &system, at)
-                .map_err(|e| StoreError::Internal(format!("expiring a hold: {e}")))?;
-            expired.push(exp);
-        }
-        events.push(reservation_event(
-            w.kind,
-            before.as_ref(),
-            &stored,
-            &w.actor,
-            at,
-        ));
-        self.move_stock(
-            &mut levels,
-            &mut events,
-            before.as_ref(),
-            &stored,
-            &w.actor,
-            at,
-        )
-        .map_err(ApplyError::OutOfStock)?;
-
-        for (key, level) in levels {
-            if let Some(pb) = self.product_branches.get_mut(&key) {
-                pb.stock = level;
+        for key in write::stock_keys(&stored, &stale) {
+            if let Some(pb) = self.product_branches.get(&key) {
+                levels.entry(key).or_insert(pb.stock);
             }
         }
-        for exp in expired {
+        let plan = write::plan(&w, before.as_ref(), &stale, &levels)?;
+
+        for (key, _, level) in &plan.stock {
+            if let Some(pb) = self.product_branches.get_mut(key) {
+                pb.stock = *level;
+            }
+        }
+        for exp in plan.expired {
             self.reservations.insert(exp.id, exp);
         }
-        self.reservations.insert(stored.id, stored.clone());
-        let events = self.append(t, events);
+        self.reservations
+            .insert(plan.stored.id, plan.stored.clone());
+        let events = self.append(t, plan.events);
         Ok(Applied {
-            reservation: stored,
+            reservation: plan.stored,
             events,
         })
-    }
-
-    /// Applies the stock movements of `from → to` to the scratch levels and
-    /// records a `StockAdjusted` event for each.
-    fn move_stock(
-        &self,
-        levels: &mut BTreeMap<StockKey, u32>,
-        events: &mut Vec<NewEvent>,
-        before: Option<&Reservation>,
-        after: &Reservation,
-        actor: &Actor,
-        at: DateTime<Utc>,
-    ) -> Result<(), OutOfStock> {
-        for m in stock::movements(before, after) {
-            let current = *levels
-                .entry(m.key)
-                .or_insert_with(|| self.product_branches.get(&m.key).map_or(0, |pb| pb.stock));
-            let next = stock::apply_movement(current, &m).map_err(|available| OutOfStock {
-                product_id: m.key.product_id,
-                branch_id: m.key.branch_id,
-                requested: m.quantity.get(),
-                available,
-            })?;
-            levels.insert(m.key, next);
-            events.push(NewEvent {
-                at,
-                actor: actor.clone(),
-                payload: EventPayload::StockAdjusted {
-                    product_id: m.key.product_id,
-                    branch_id: m.key.branch_id,
-                    before: current,
-                    after: next,
-                    cause: StockCause::Reservation(after.id),
-                },
-            });
-        }
-        Ok(())
-    }
-}
-
-fn reservation_event(
-    kind: ReservationEventKind,
-    before: Option<&Reservation>,
-    after: &Reservation,
-    actor: &Actor,
-    at: DateTime<Utc>,
-) -> NewEvent {
-    NewEvent {
-        at,
-        actor: actor.clone(),
-        payload: EventPayload::Reservation {
-            kind,
-            before: before.cloned().map(Box::new),
-            after: Box::new(after.clone()),
-        },
     }
 }
 
