@@ -41,6 +41,30 @@ pub enum ResourceKind {
     Equipment,
 }
 
+impl ResourceKind {
+    /// The kind's name as stored and shown.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Room => "room",
+            Self::Equipment => "equipment",
+        }
+    }
+}
+
+impl std::str::FromStr for ResourceKind {
+    type Err = String;
+
+    /// Parses the names of [`ResourceKind::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Staff, Self::Room, Self::Equipment]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown resource kind {s:?}"))
+    }
+}
+
 /// Something that can be booked for a time range. A resource can work at
 /// several branches, but it can only be in one place at a time: overlap is
 /// checked across all its branches.

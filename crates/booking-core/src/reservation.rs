@@ -59,6 +59,24 @@ impl Status {
     }
 }
 
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    /// Parses the names of [`Status::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Held,
+            Self::Confirmed,
+            Self::Completed,
+            Self::Cancelled,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| format!("unknown status {s:?}"))
+    }
+}
+
 /// A product taken with a reservation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProductLine {

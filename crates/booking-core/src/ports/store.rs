@@ -301,6 +301,10 @@ pub enum ApplyError {
     /// products, creation data).
     #[error("immutable field changed: {0}")]
     ImmutableField(&'static str),
+    /// Concurrent writers kept the store from completing the write even
+    /// after a retry (deadlock, serialization failure). Retrying soon helps.
+    #[error("the store is busy with concurrent writes; retry")]
+    Busy,
     /// A backend failure.
     #[error(transparent)]
     Store(StoreError),

@@ -90,10 +90,19 @@ pub enum TransitionError {
     /// The lifecycle forbids the change.
     #[error(transparent)]
     InvalidTransition(#[from] InvalidTransition),
+    /// Concurrent writes kept the store busy; retrying soon helps.
+    #[error(transparent)]
+    Busy(#[from] LockBusy),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
 }
+
+/// What the use cases report when the store itself stayed busy: the same
+/// "busy, retry soon" as a lock held past the deadline.
+const STORE_BUSY: LockBusy = LockBusy {
+    waited: Duration::ZERO,
+};
 
 /// A store answer that this operation cannot produce unless a store is
 /// broken: report it as an internal store failure, never as a refusal.
@@ -124,6 +133,7 @@ impl From<ApplyError> for CreateError {
             ApplyError::OutOfStock(x) => x.into(),
             ApplyError::ResourceNotAtBranch(x) => x.into(),
             ApplyError::NotFound(x) => Self::NotFound(x),
+            ApplyError::Busy => STORE_BUSY.into(),
             ApplyError::Store(x) => x.into(),
             other => Self::Store(unexpected(&other)),
         }
@@ -138,6 +148,7 @@ impl From<ApplyError> for MoveError {
             ApplyError::InvalidTransition(x) => x.into(),
             ApplyError::ResourceNotAtBranch(x) => x.into(),
             ApplyError::NotFound(x) => Self::NotFound(x),
+            ApplyError::Busy => STORE_BUSY.into(),
             ApplyError::Store(x) => x.into(),
             other => Self::Store(unexpected(&other)),
         }
@@ -150,6 +161,7 @@ impl From<ApplyError> for TransitionError {
             ApplyError::StaleVersion(x) => x.into(),
             ApplyError::InvalidTransition(x) => x.into(),
             ApplyError::NotFound(x) => Self::NotFound(x),
+            ApplyError::Busy => STORE_BUSY.into(),
             ApplyError::Store(x) => x.into(),
             other => Self::Store(unexpected(&other)),
         }
