@@ -1,0 +1,136 @@
+//! The reservation half of the port: the write (see `apply.rs`), queries and
+//! the event log, on the read pool.
+
+use async_trait::async_trait;
+use booking_core::{
+    Applied, ApplyError, Entity, Event, Reservation, ReservationId, ReservationQuery,
+    ReservationStore, ReservationWrite, ResourceId, Seq, StoreError, TenantId, TimeRange,
+};
+use chrono::{DateTime, Utc};
+
+use crate::SqliteStore;
+use crate::error::store_error;
+use crate::rows::{self, RESERVATION_COLUMNS, micros};
+
+#[async_trait]
+impl ReservationStore for SqliteStore {
+    async fn apply(&self, write: ReservationWrite) -> Result<Applied, ApplyError> {
+        self.apply_write(&write).await
+    }
+
+    async fn reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE tenant_id = ? AND id = ?"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows::reservation(&row.ok_or(StoreError::NotFound(Entity::Reservation(id)))?)
+    }
+
+    async fn reservations(
+        &self,
+        tenant: TenantId,
+        q: &ReservationQuery,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let limit = i64::try_from(q.limit.clamp(1, 1000)).unwrap_or(1000);
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE tenant_id = ?1
+               AND (?2 IS NULL OR branch_id = ?2)
+               AND (?3 IS NULL OR resource_id = ?3)
+               AND (?4 IS NULL OR (starts_at < ?5 AND ends_at > ?4))
+               AND (?6 IS NULL OR starts_at > ?6 OR (starts_at = ?6 AND id > ?7))
+             ORDER BY starts_at, id
+             LIMIT ?8"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(q.branch_id.map(|b| b.as_uuid()))
+        .bind(q.resource_id.map(|r| r.as_uuid()))
+        .bind(q.window.map(|w| micros(w.start())))
+        .bind(q.window.map(|w| micros(w.end())))
+        .bind(q.after.map(|c| micros(c.starts_at)))
+        .bind(q.after.map(|c| c.id.as_uuid()))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
+    async fn conflicts(
+        &self,
+        tenant: TenantId,
+        resource: ResourceId,
+        occupied: &TimeRange,
+        now: DateTime<Utc>,
+        exclude: Option<ReservationId>,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE tenant_id = ?1 AND resource_id = ?2 AND occupied_start < ?3 AND occupied_end > ?4
+               AND (?6 IS NULL OR id <> ?6)
+               AND (status IN ('confirmed', 'completed') OR (status = 'held' AND hold_expires_at > ?5))
+             ORDER BY starts_at, id"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(resource.as_uuid())
+        .bind(micros(occupied.end()))
+        .bind(micros(occupied.start()))
+        .bind(micros(now))
+        .bind(exclude.map(|e| e.as_uuid()))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
+    async fn reservation_events(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Vec<Event>, StoreError> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = ? AND id = ?)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(store_error)?;
+        if !exists {
+            return Err(StoreError::NotFound(Entity::Reservation(id)));
+        }
+        let rows = sqlx::query("SELECT * FROM reservation_events WHERE tenant_id = ? AND reservation_id = ? ORDER BY seq")
+            .bind(tenant.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn events_since(
+        &self,
+        tenant: TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM reservation_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(tenant.as_uuid())
+        .bind(i64::try_from(after.0).unwrap_or(i64::MAX))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::event).collect()
+    }
+}
