@@ -77,6 +77,10 @@ impl PgStore {
     pub async fn connect(settings: &PgSettings) -> Result<Self, ConnectError> {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
+            // No ping before each checkout: it costs a round trip per
+            // transaction, and a dead connection fails on first use anyway
+            // (reported as unavailable, and the pool replaces it).
+            .test_before_acquire(false)
             .acquire_timeout(settings.acquire_timeout)
             .connect(settings.url())
             .await

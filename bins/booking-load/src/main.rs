@@ -1,0 +1,36 @@
+//! # booking-load
+//!
+//! The load, fault and invariant-checking harness. Speed goals live here,
+//! not in tests: each subcommand prints its figures next to a baseline
+//! measured in the same run on the same machine.
+//!
+//! - `store-bench`: store `apply` throughput on PostgreSQL with N concurrent
+//!   writers, next to `pgbench` running the same SQL transaction.
+
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
+
+mod store_bench;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(about = "Load and invariant-checking harness for the booking engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Store apply throughput on PostgreSQL vs pgbench running the same
+    /// transaction, in one run on one database server.
+    StoreBench(store_bench::Args),
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    match Cli::parse().command {
+        Command::StoreBench(args) => store_bench::run(args).await,
+    }
+}

@@ -1,0 +1,371 @@
+//! `store-bench`: how fast is `PgStore::apply` compared with PostgreSQL
+//! running the same statements with no Rust in between?
+//!
+//! Both sides book one hot resource in distinct 15-minute slots, each with
+//! one product line, for the same tenant, with the same number of
+//! concurrent clients, against the same server: the same exclusion check,
+//! stock row lock and per-tenant event counter. The ratio is the figure.
+
+use std::fmt::Write as _;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use booking_core::{
+    CatalogStore, Name, ProductBranch, RangeLimits, ReservationStore, Resource, ResourceBranch,
+    ResourceId, ResourceKind, Schedule, StockChange, StockOp, TimeRange,
+};
+use booking_postgres::{PgSettings, PgStore};
+use booking_testkit::fixture::{Clinic, day};
+use chrono::Duration as ChronoDuration;
+use sqlx::{Connection, Executor, PgConnection};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// A PostgreSQL URL on which the benchmark may create and drop a
+    /// scratch database.
+    #[arg(
+        long,
+        env = "BOOKING_BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    admin_url: String,
+    /// Concurrent writers (and pgbench clients).
+    #[arg(long, default_value_t = 8)]
+    writers: usize,
+    /// Seconds each side runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Keep the scratch database afterwards (to inspect plans and data).
+    #[arg(long)]
+    keep_database: bool,
+}
+
+pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let db = format!("booking_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&args.admin_url).await?;
+    admin
+        .execute(format!("CREATE DATABASE \"{db}\"").as_str())
+        .await?;
+    let url = with_database(&args.admin_url, &db);
+    let result = bench(&args, &url, &db).await;
+    if args.keep_database {
+        println!("kept database {db}");
+    } else {
+        drop_database(&mut admin, &db).await;
+    }
+    result
+}
+
+async fn drop_database(admin: &mut PgConnection, db: &str) {
+    let _ = admin
+        .execute(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)").as_str())
+        .await;
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{db}"),
+        None => format!("{url}/{db}"),
+    }
+}
+
+async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut settings = PgSettings::new(url);
+    settings.max_connections = u32::try_from(args.writers)?;
+    let store = Arc::new(PgStore::connect(&settings).await?);
+    let c = Clinic::setup(&*store).await;
+    store
+        .adjust_stock(&StockChange {
+            tenant_id: c.tenant,
+            product_id: c.kit,
+            branch_id: c.madrid,
+            op: StockOp::Set {
+                stock: ProductBranch::MAX_STOCK,
+                price: None,
+            },
+            actor: c.actor.clone(),
+            at: day(),
+        })
+        .await?;
+
+    let duration = Duration::from_secs(args.seconds);
+    println!(
+        "store-bench: {} writers, {} s per side, database {db}",
+        args.writers, args.seconds
+    );
+    // One booking through the store gives pgbench the exact JSON to write.
+    let first = c.create(c.with_kits(c.draft(c.dentist, c.madrid, slot(-1)?), 1));
+    store.apply(first).await?;
+    let payload = sample_payload(&store, &c).await?;
+    // Equal conditions: every run books its own fresh resource, each client
+    // its own run of consecutive slots (the same index pattern on both
+    // sides). Whichever side runs first on a new database is slower (WAL
+    // segments, caches), so: a discarded warm-up, then store, pgbench,
+    // store, and the store's mean (A-B-A also cancels drift).
+    let warmup = run_store(
+        &store,
+        &c,
+        bench_resource(&store, &c).await?,
+        args.writers,
+        duration,
+    )
+    .await?;
+    let first = run_store(
+        &store,
+        &c,
+        bench_resource(&store, &c).await?,
+        args.writers,
+        duration,
+    )
+    .await?;
+    let theirs = run_pgbench(
+        args,
+        url,
+        &c,
+        bench_resource(&store, &c).await?,
+        &payload,
+        duration,
+    )?;
+    let second = run_store(
+        &store,
+        &c,
+        bench_resource(&store, &c).await?,
+        args.writers,
+        duration,
+    )
+    .await?;
+    let ours = f64::midpoint(first, second);
+    println!("warm-up {warmup:.0} tx/s; store runs {first:.0} and {second:.0} tx/s");
+    let check = store
+        .events_since(c.tenant, booking_core::Seq::ZERO, 1)
+        .await?;
+    assert!(!check.is_empty(), "the store wrote events");
+
+    println!();
+    println!("| side                                   | tx/s      |");
+    println!("|----------------------------------------|-----------|");
+    println!("| PgStore::apply (create + 1 product)    | {ours:>9.0} |");
+    println!("| pgbench, same SQL transaction          | {theirs:>9.0} |");
+    println!();
+    println!("ratio PgStore / pgbench = {:.2}", ours / theirs);
+    Ok(())
+}
+
+/// The `n`th 15-minute slot after the fixture's reference day.
+fn slot(n: i64) -> Result<TimeRange, booking_core::RangeError> {
+    let start = day() + ChronoDuration::minutes((n + 1) * 15);
+    TimeRange::new(
+        start,
+        start + ChronoDuration::minutes(15),
+        &RangeLimits::bookings(),
+    )
+}
+
+/// A new resource at Madrid with no bookings.
+async fn bench_resource(
+    store: &PgStore,
+    c: &Clinic,
+) -> Result<ResourceId, Box<dyn std::error::Error>> {
+    let id = ResourceId::generate();
+    store
+        .put_resource(&Resource {
+            id,
+            tenant_id: c.tenant,
+            name: Name::new("Bench chair")?,
+            kind: ResourceKind::Room,
+        })
+        .await?;
+    store
+        .put_resource_branch(&ResourceBranch {
+            tenant_id: c.tenant,
+            resource_id: id,
+            branch_id: c.madrid,
+            schedule: Schedule::unrestricted(),
+        })
+        .await?;
+    Ok(id)
+}
+
+/// Slots of writer `w`: its own run of consecutive slots, as each pgbench
+/// client has.
+const SLOTS_PER_WRITER: i64 = 100_000;
+
+/// Runs `writers` tasks, each booking its own consecutive slots of
+/// `resource` with one product, for `duration`; returns tx/s.
+async fn run_store(
+    store: &Arc<PgStore>,
+    c: &Clinic,
+    resource: ResourceId,
+    writers: usize,
+    duration: Duration,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (store, c, done) = (Arc::clone(store), c.clone(), Arc::clone(&done));
+            let base = i64::try_from(w).unwrap_or(0) * SLOTS_PER_WRITER;
+            tokio::spawn(async move {
+                let mut n = 0;
+                while started.elapsed() < duration {
+                    n += 1;
+                    let Ok(range) = slot(base + n) else { break };
+                    let w = c.create(c.with_kits(c.draft(resource, c.madrid, range), 1));
+                    store.apply(w).await.map_err(|e| e.to_string())?;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(f64::from(u32::try_from(done.load(Ordering::Relaxed))?) / secs)
+}
+
+/// The JSON the store really writes, so pgbench moves the same bytes.
+async fn sample_payload(
+    store: &PgStore,
+    c: &Clinic,
+) -> Result<(String, String, String), Box<dyn std::error::Error>> {
+    let events = store
+        .events_since(c.tenant, booking_core::Seq::ZERO, 10)
+        .await?;
+    let (event, after) = events
+        .iter()
+        .find_map(|e| match &e.payload {
+            booking_core::EventPayload::Reservation { after, .. } => Some((e, after)),
+            booking_core::EventPayload::StockAdjusted { .. } => None,
+        })
+        .ok_or("no reservation event to copy")?;
+    Ok((
+        serde_json::to_string(&event.payload)?,
+        serde_json::to_string(&after.lines)?,
+        serde_json::to_string(&after.price)?,
+    ))
+}
+
+/// The statements `PgStore::apply` runs for a create with one product line,
+/// in the same order, as a pgbench script.
+/// The JSON documents are passed as pgbench variables (`-D`): pgbench
+/// would read `:null` inside a literal as a variable.
+fn script(c: &Clinic, resource: ResourceId) -> String {
+    let (t, b, r, p) = (c.tenant, c.madrid, resource, c.kit);
+    let range = "tstzrange('2030-01-07'::timestamptz + (:slot + 1) * interval '15 minutes', \
+                 '2030-01-07'::timestamptz + (:slot + 2) * interval '15 minutes')";
+    let mut s = String::new();
+    // Each client counts its own slots (`n` persists across a client's
+    // transactions), exactly as each store writer does.
+    let _ = writeln!(s, "\\set n :n + 1");
+    let _ = writeln!(s, "\\set slot :client_id * {SLOTS_PER_WRITER} + :n");
+    let _ = writeln!(s, "BEGIN;");
+    let _ = writeln!(s, "SELECT gen_random_uuid() AS rid \\gset");
+    let _ = writeln!(
+        s,
+        "SELECT EXISTS (SELECT 1 FROM branches WHERE tenant_id = '{t}' AND id = '{b}'), EXISTS (SELECT 1 FROM resources WHERE tenant_id = '{t}' AND id = '{r}'), TRUE, EXISTS (SELECT 1 FROM resource_branches WHERE tenant_id = '{t}' AND resource_id = '{r}' AND branch_id = '{b}'), ARRAY(SELECT product_id FROM product_branches WHERE tenant_id = '{t}' AND branch_id = '{b}' AND product_id = ANY(ARRAY['{p}'::uuid]));"
+    );
+    let _ = writeln!(s, "SELECT * FROM reservations WHERE id = :rid FOR UPDATE;");
+    let _ = writeln!(
+        s,
+        "SELECT * FROM reservations WHERE resource_id = '{r}' AND id <> :rid AND occupied && {range} AND (status IN ('confirmed', 'completed') OR (status = 'held' AND hold_expires_at > now())) ORDER BY starts_at, id LIMIT 1;"
+    );
+    let _ = writeln!(
+        s,
+        "SELECT * FROM reservations r WHERE r.tenant_id = '{t}' AND r.status = 'held' AND r.hold_expires_at <= now() AND r.id <> :rid AND ((r.resource_id = '{r}' AND r.occupied && {range}) OR EXISTS (SELECT 1 FROM reservation_lines l WHERE l.reservation_id = r.id AND l.branch_id = '{b}' AND l.product_id = ANY(ARRAY['{p}'::uuid]))) ORDER BY r.id FOR UPDATE;"
+    );
+    let _ = writeln!(
+        s,
+        "SELECT product_id, branch_id, stock FROM product_branches WHERE tenant_id = '{t}' AND (product_id, branch_id) IN (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid])) ORDER BY product_id, branch_id FOR UPDATE;"
+    );
+    let _ = writeln!(
+        s,
+        "UPDATE product_branches SET stock = stock - 1 WHERE tenant_id = '{t}' AND product_id = '{p}' AND branch_id = '{b}' AND stock >= 1 RETURNING stock;"
+    );
+    let _ = writeln!(
+        s,
+        "INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES (:rid, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now());"
+    );
+    let _ = writeln!(
+        s,
+        "INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', :rid, '{b}', * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY[1]);"
+    );
+    let _ = writeln!(
+        s,
+        "UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq AS last \\gset"
+    );
+    let _ = writeln!(
+        s,
+        "INSERT INTO reservation_events (tenant_id, seq, at, actor, type, reservation_id, payload) VALUES ('{t}', :last - 1, now(), 'bench', 'ReservationCreated', :rid, (:payload)::jsonb), ('{t}', :last, now(), 'bench', 'StockChanged', NULL, '{{\"type\":\"stock_adjusted\"}}');"
+    );
+    let _ = writeln!(s, "COMMIT;");
+    s
+}
+
+/// Runs pgbench with the script; returns its tx/s (without connection time).
+fn run_pgbench(
+    args: &Args,
+    url: &str,
+    c: &Clinic,
+    resource: ResourceId,
+    payload: &(String, String, String),
+    duration: Duration,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    let file = std::env::temp_dir().join(format!(
+        "booking-store-bench-{}.sql",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, script(c, resource))?;
+    let (event, lines, price) = payload;
+    let output = Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &args.writers.to_string(),
+            "-j",
+            &args.writers.min(2).to_string(),
+            "-T",
+            &duration.as_secs().to_string(),
+            "-f",
+        ])
+        .arg(&file)
+        .args(["-D", "n=0", "-D"])
+        .arg(format!("payload={event}"))
+        .arg("-D")
+        .arg(format!("lines={lines}"))
+        .arg("-D")
+        .arg(format!("price={price}"))
+        .arg(url)
+        .output();
+    let _ = std::fs::remove_file(&file);
+    let output = output.map_err(|e| {
+        format!("cannot run pgbench ({e}); install postgresql-contrib or put pgbench on PATH")
+    })?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "pgbench failed: {}\n{stdout}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let failed = stdout
+        .lines()
+        .find(|l| l.contains("number of failed transactions"));
+    if let Some(line) = failed
+        && !line.contains(": 0 ")
+    {
+        return Err(format!("pgbench transactions failed: {line}").into());
+    }
+    stdout
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("no tps in pgbench output:\n{stdout}").into())
+}
