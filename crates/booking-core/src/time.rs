@@ -3,7 +3,15 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, SubsecRound, TimeZone, Utc};
+
+/// Instants are kept to the microsecond, the precision every store has
+/// (PostgreSQL `timestamptz`, SQLite integer microseconds). Finer parts
+/// would make a stored row differ from the events that describe it.
+#[must_use]
+pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
 use serde::{Deserialize, Serialize};
 
 /// Why a pair of instants is not an acceptable [`TimeRange`].
@@ -138,7 +146,8 @@ impl From<TimeRange> for RawRange {
 }
 
 impl TimeRange {
-    /// Builds `[start, end)`.
+    /// Builds `[start, end)`, with both ends cut to the microsecond
+    /// ([`to_micros`]).
     ///
     /// # Errors
     /// [`RangeError`] if `end <= start`, if the range is longer than
@@ -148,6 +157,7 @@ impl TimeRange {
         end: DateTime<Utc>,
         limits: &RangeLimits,
     ) -> Result<Self, RangeError> {
+        let (start, end) = (to_micros(start), to_micros(end));
         for instant in [start, end] {
             // `end == latest` is allowed: the range is half-open.
             if instant < limits.earliest || instant > limits.latest {
@@ -374,6 +384,13 @@ mod tests {
             r#"{"start":"2026-03-02T11:00:00Z","end":"2026-03-02T10:00:00Z"}"#,
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn instants_are_kept_to_the_microsecond() {
+        let fine = at(10) + Duration::nanoseconds(1_234_567);
+        let r = TimeRange::new(fine, at(11), &RangeLimits::bookings()).unwrap();
+        assert_eq!(r.start(), at(10) + Duration::microseconds(1_234));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::time::to_micros;
 use crate::{
     Actor, ApplyError, Entity, EventPayload, InvalidTransition, NewEvent, OutOfStock, Reservation,
     ReservationEventKind, ReservationWrite, SlotTaken, StaleVersion, Status, StockCause, StockKey,
@@ -75,9 +76,13 @@ pub fn check(
             b.version + 1
         }
     };
+    // Instants to the microsecond, as every store keeps them, so the row
+    // and the events that describe it stay equal.
     Ok(Reservation {
         version,
-        updated_at: at,
+        updated_at: to_micros(at),
+        created_at: to_micros(after.created_at),
+        hold_expires_at: after.hold_expires_at.map(to_micros),
         ..after.clone()
     })
 }
@@ -191,7 +196,7 @@ pub fn plan(
     candidates: &[Reservation],
     levels: &BTreeMap<StockKey, u32>,
 ) -> Result<Plan, ApplyError> {
-    let at = write.at;
+    let at = to_micros(write.at);
     let stored = check(before, write)?;
     let takes = take_keys(before, &stored);
     let mut stale: Vec<&Reservation> = candidates

@@ -506,7 +506,7 @@ impl CatalogStore for SqliteStore {
         .map_err(store_error)?;
         let record = rows::product_branch(&row)?;
         let event = NewEvent {
-            at: change.at,
+            at: booking_core::time::to_micros(change.at),
             actor: change.actor.clone(),
             payload: EventPayload::StockAdjusted {
                 product_id: change.product_id,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 /// The time source. Injected so tests can move time (hold expiry) without
 /// sleeping.
 pub trait Clock: Send + Sync + Debug {
-    /// The current instant.
+    /// The current instant, to the microsecond ([`crate::time::to_micros`]).
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -15,6 +15,6 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        crate::time::to_micros(Utc::now())
     }
 }

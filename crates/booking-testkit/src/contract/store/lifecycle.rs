@@ -143,3 +143,45 @@ pub async fn references_must_exist_where_the_booking_is(store: Store) {
     );
     assert_invariants(&store, &c, t(8, 0)).await;
 }
+
+/// Instants finer than a microsecond are cut to the microsecond, so what
+/// a write returns, what a read returns and what the events say agree.
+pub async fn instants_are_kept_to_the_microsecond(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let fine = chrono::Duration::nanoseconds(1_234_567);
+    let mut draft = c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)));
+    draft.created_at = t(7, 0) + fine;
+    draft.status = Status::Held;
+    draft.hold_expires_at = Some(t(9, 0) + fine);
+    let mut write = c.create(draft);
+    write.at = t(7, 0) + fine;
+    let applied = store.apply(write).await.unwrap();
+    let read = store
+        .reservation(c.tenant, applied.reservation.id)
+        .await
+        .unwrap();
+    assert_eq!(read, applied.reservation);
+    assert_eq!(
+        read.created_at,
+        t(7, 0) + chrono::Duration::microseconds(1_234)
+    );
+    let (_, event) = store
+        .adjust_stock(&StockChange {
+            tenant_id: c.tenant,
+            product_id: c.kit,
+            branch_id: c.madrid,
+            op: StockOp::Restock {
+                quantity: Quantity::new(1).unwrap(),
+            },
+            actor: c.actor.clone(),
+            at: t(7, 30) + fine,
+        })
+        .await
+        .unwrap();
+    let logged = store
+        .events_since(c.tenant, Seq(event.seq.0 - 1), 1)
+        .await
+        .unwrap();
+    assert_eq!(logged, vec![event]);
+    assert_invariants(&store, &c, t(8, 0)).await;
+}

@@ -38,7 +38,8 @@ pub use holds::{
 };
 pub use lifecycle::{
     a_replayed_create_is_refused, a_stale_version_is_refused, immutable_fields_cannot_change,
-    references_must_exist_where_the_booking_is, terminal_states_stay_terminal,
+    instants_are_kept_to_the_microsecond, references_must_exist_where_the_booking_is,
+    terminal_states_stay_terminal,
 };
 pub use overlap::{
     a_create_is_stored_with_version_one_and_a_numbered_event,
@@ -112,6 +113,7 @@ macro_rules! store_contract_tests {
             a_replayed_create_is_refused,
             immutable_fields_cannot_change,
             references_must_exist_where_the_booking_is,
+            instants_are_kept_to_the_microsecond,
             an_unexpired_hold_blocks_the_slot,
             a_stale_hold_in_the_way_is_expired_in_the_same_write,
             a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,

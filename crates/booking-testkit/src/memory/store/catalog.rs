@@ -245,7 +245,7 @@ impl CatalogStore for InMemoryStore {
             }
         };
         let event = NewEvent {
-            at: change.at,
+            at: booking_core::time::to_micros(change.at),
             actor: change.actor.clone(),
             payload: EventPayload::StockAdjusted {
                 product_id: change.product_id,
