@@ -32,7 +32,8 @@
 //! `settings.rs` connection settings; `error.rs` driver errors → domain
 //! errors; `rows.rs` rows → domain types; `catalog.rs` the catalog half of
 //! the port; `apply.rs` the write transaction; `reads.rs` queries and the
-//! event log; `events.rs` event numbering and appending.
+//! event log; `events.rs` event numbering and appending; `testing.rs`
+//! scratch databases for tests.
 
 #![forbid(unsafe_code)]
 
@@ -43,6 +44,7 @@ mod events;
 mod reads;
 mod rows;
 mod settings;
+pub mod testing;
 
 pub use settings::PgSettings;
 
