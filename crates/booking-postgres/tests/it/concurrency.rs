@@ -8,7 +8,7 @@ use booking_core::{
     ResourceKind, Schedule, Seq, TimeRange,
 };
 use booking_postgres::PgStore;
-use booking_testkit::fixture::{Clinic, range, t};
+use booking_testkit::fixture::{Clinic, t};
 use booking_testkit::invariants::check_store;
 use chrono::Duration;
 use futures::future::join_all;
@@ -37,29 +37,7 @@ fn slot(minutes_from_ten: i64, len: i64) -> TimeRange {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_creates_for_one_slot_create_exactly_one() {
-    let stores = stores(4).await;
-    let c = Clinic::setup(&*stores[0]).await;
-    let tasks = (0..200).map(|i| {
-        let store = Arc::clone(&stores[i % stores.len()]);
-        let w = c.create(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))));
-        tokio::spawn(async move { store.apply(w).await })
-    });
-    let results: Vec<_> = join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let created = results.iter().filter(|r| r.is_ok()).count();
-    let taken = results
-        .iter()
-        .filter(|r| matches!(r, Err(ApplyError::SlotTaken(_))))
-        .count();
-    let other: Vec<_> = results
-        .iter()
-        .filter(|r| !matches!(r, Ok(_) | Err(ApplyError::SlotTaken(_))))
-        .collect();
-    assert_eq!((created, taken), (1, 199), "other outcomes: {other:?}");
-    check_store(&*stores[0], c.tenant, t(8, 0)).await.unwrap();
+    booking_testkit::contract::store::one_slot_race(&stores(4).await, 200).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

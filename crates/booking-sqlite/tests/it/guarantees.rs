@@ -15,28 +15,7 @@ use crate::db::{fresh_path, open};
 async fn two_hundred_concurrent_creates_over_two_connections_create_exactly_one() {
     let path = fresh_path();
     let stores: Vec<Arc<dyn BookingStore>> = vec![open(&path).await, open(&path).await];
-    let c = Clinic::setup(&*stores[0]).await;
-    let tasks = (0..200).map(|i| {
-        let store = Arc::clone(&stores[i % 2]);
-        let w = c.create(c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 1));
-        tokio::spawn(async move { store.apply(w).await })
-    });
-    let results: Vec<_> = join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let created = results.iter().filter(|r| r.is_ok()).count();
-    let taken = results
-        .iter()
-        .filter(|r| matches!(r, Err(ApplyError::SlotTaken(_))))
-        .count();
-    let other: Vec<_> = results
-        .iter()
-        .filter(|r| !matches!(r, Ok(_) | Err(ApplyError::SlotTaken(_))))
-        .collect();
-    assert_eq!((created, taken), (1, 199), "other outcomes: {other:?}");
-    check_store(&*stores[0], c.tenant, t(8, 0)).await.unwrap();
+    booking_testkit::contract::store::one_slot_race(&stores, 200).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,6 +30,7 @@ mod stock;
 pub use catalog::{catalog_round_trips, foreign_tenant_ids_are_not_found};
 pub use concurrency::{
     concurrent_creates_for_one_slot_admit_exactly_one, concurrent_orders_never_oversell,
+    one_slot_race,
 };
 pub use holds::{
     a_stale_hold_in_the_way_is_expired_in_the_same_write,
