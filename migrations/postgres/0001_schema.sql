@@ -182,7 +182,17 @@ CREATE TABLE idempotency_keys (
     key         text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
     fingerprint text NOT NULL,
     status_code integer CHECK (status_code BETWEEN 100 AND 599),
-    response    jsonb,
+    response    text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, key)
+);
+
+-- API keys: only the SHA-256 of the secret is stored.
+CREATE TABLE api_keys (
+    id         uuid PRIMARY KEY,
+    tenant_id  uuid NOT NULL REFERENCES tenants (id),
+    key_hash   text NOT NULL UNIQUE CHECK (key_hash ~ '^[0-9a-f]{64}$'),
+    role       text NOT NULL CHECK (role IN ('admin', 'staff', 'viewer')),
+    actor      text NOT NULL,
+    created_at timestamptz NOT NULL
 );

@@ -181,3 +181,13 @@ CREATE TABLE idempotency_keys (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, key)
 );
+
+-- API keys: only the SHA-256 of the secret is stored.
+CREATE TABLE api_keys (
+    id         BLOB PRIMARY KEY,
+    tenant_id  BLOB NOT NULL REFERENCES tenants (id),
+    key_hash   TEXT NOT NULL UNIQUE CHECK (length(key_hash) = 64),
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'staff', 'viewer')),
+    actor      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);

@@ -75,6 +75,10 @@ id_type!(
     /// A reservation of a resource for a time range.
     ReservationId
 );
+id_type!(
+    /// An API key (its id, not the secret).
+    ApiKeyId
+);
 
 #[cfg(test)]
 mod tests {

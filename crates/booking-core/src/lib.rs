@@ -66,6 +66,7 @@
 //! - [`ids`], [`time`], [`money`], [`quantity`], [`text`]: validated value
 //!   types (parse, don't validate).
 //! - [`catalog`], [`schedule`]: what is offered, where and when.
+//! - [`access`]: roles, API keys (hashed) and idempotency records.
 //! - [`reservation`], [`pricing`], [`stock`], [`event`]: the rules, as pure
 //!   functions.
 //! - [`write`](mod@write): the checks every store runs inside its write transaction.
@@ -76,6 +77,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod catalog;
 pub mod error;
 pub mod event;
@@ -95,6 +97,7 @@ pub mod write;
 #[cfg(test)]
 mod testing;
 
+pub use access::{ApiKey, Claim, IdempotencyKey, KeyHash, Role};
 pub use catalog::{
     Branch, Product, ProductBranch, Resource, ResourceBranch, ResourceKind, ServiceItem,
     ServiceItemBranch, Tenant,
@@ -106,7 +109,7 @@ pub use error::{
 pub use event::{
     Event, EventPayload, NewEvent, ProjectionError, ReservationEventKind, Seq, StockCause, project,
 };
-pub use ids::{BranchId, ProductId, ReservationId, ResourceId, ServiceId, TenantId};
+pub use ids::{ApiKeyId, BranchId, ProductId, ReservationId, ResourceId, ServiceId, TenantId};
 pub use money::{Currency, Money, MoneyError};
 pub use ports::*;
 pub use pricing::{PriceLine, PriceSnapshot, PricedItem};

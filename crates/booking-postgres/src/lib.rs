@@ -37,6 +37,7 @@
 
 #![forbid(unsafe_code)]
 
+mod access;
 mod apply;
 mod catalog;
 mod error;

@@ -3,11 +3,13 @@
 //! errors an implementation MUST return. The testkit has in-memory
 //! implementations and a contract suite for each.
 
+mod access;
 mod broadcast;
 mod clock;
 mod lock;
 mod store;
 
+pub use access::AccessStore;
 pub use broadcast::{BroadcastError, Broadcaster};
 pub use clock::{Clock, SystemClock};
 pub use lock::{LockError, LockGuard, LockKey, LockRequest, LockService, LockToken};

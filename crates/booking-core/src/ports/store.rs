@@ -445,8 +445,8 @@ pub trait ReservationStore: Send + Sync + Debug {
     ) -> Result<Vec<Event>, StoreError>;
 }
 
-/// A complete store: catalog and reservations. Implemented automatically
-/// for every type that implements both.
-pub trait BookingStore: CatalogStore + ReservationStore {}
+/// A complete store: catalog, reservations and access. Implemented
+/// automatically for every type that implements all three.
+pub trait BookingStore: CatalogStore + ReservationStore + crate::AccessStore {}
 
-impl<T: CatalogStore + ReservationStore + ?Sized> BookingStore for T {}
+impl<T: CatalogStore + ReservationStore + crate::AccessStore + ?Sized> BookingStore for T {}

@@ -19,6 +19,7 @@ use crate::invariants::check_store;
 
 pub(super) type Store = Arc<dyn BookingStore>;
 
+mod access;
 mod catalog;
 mod concurrency;
 mod holds;
@@ -27,6 +28,10 @@ mod overlap;
 mod queries;
 mod stock;
 
+pub use access::{
+    api_keys_are_found_by_hash, concurrent_claims_of_one_key_give_one_new,
+    idempotency_keys_replay_and_refuse_mismatches,
+};
 pub use catalog::{catalog_round_trips, foreign_tenant_ids_are_not_found};
 pub use concurrency::{
     concurrent_creates_for_one_slot_admit_exactly_one, concurrent_orders_never_oversell,
@@ -125,6 +130,9 @@ macro_rules! store_contract_tests {
             stock_can_be_set_and_restocked_with_events,
             concurrent_creates_for_one_slot_admit_exactly_one,
             concurrent_orders_never_oversell,
+            api_keys_are_found_by_hash,
+            idempotency_keys_replay_and_refuse_mismatches,
+            concurrent_claims_of_one_key_give_one_new,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

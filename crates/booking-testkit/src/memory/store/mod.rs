@@ -8,11 +8,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use booking_core::{
-    Applied, ApplyError, Branch, BranchId, CatalogStore, Entity, Event, EventPayload, NewEvent,
-    Product, ProductBranch, ProductId, Reservation, ReservationId, ReservationQuery,
-    ReservationStore, ReservationWrite, Resource, ResourceBranch, ResourceId, ResourceNotAtBranch,
-    Seq, ServiceId, ServiceItem, ServiceItemBranch, StockCause, StockChange, StockError, StockKey,
-    StockOp, StoreError, Tenant, TenantId, TimeRange, write,
+    AccessStore, ApiKey, Applied, ApplyError, Branch, BranchId, CatalogStore, Claim, Entity, Event,
+    EventPayload, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch, ProductId,
+    Reservation, ReservationId, ReservationQuery, ReservationStore, ReservationWrite, Resource,
+    ResourceBranch, ResourceId, ResourceNotAtBranch, Seq, ServiceId, ServiceItem,
+    ServiceItemBranch, StockCause, StockChange, StockError, StockKey, StockOp, StoreError, Tenant,
+    TenantId, TimeRange, write,
 };
 use chrono::{DateTime, Utc};
 
@@ -34,6 +35,10 @@ struct State {
     product_branches: BTreeMap<StockKey, ProductBranch>,
     reservations: HashMap<ReservationId, Reservation>,
     events: HashMap<TenantId, Vec<Event>>,
+    /// API keys by the hash of their secret.
+    api_keys: HashMap<String, ApiKey>,
+    /// Idempotency records by tenant and key.
+    idempotency: HashMap<(TenantId, String), access::Idempotency>,
 }
 
 /// A record owned by a tenant.
@@ -200,5 +205,6 @@ impl InMemoryStore {
     }
 }
 
+mod access;
 mod catalog;
 mod reservations;

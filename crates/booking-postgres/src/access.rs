@@ -1,0 +1,150 @@
+//! API keys and idempotency records.
+
+use async_trait::async_trait;
+use booking_core::{
+    AccessStore, Actor, ApiKey, ApiKeyId, Claim, Entity, IdempotencyKey, KeyHash, StoreError,
+    TenantId,
+};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::PgStore;
+use crate::error::{DbFailure, classify, corrupt, store_error};
+
+#[async_trait]
+impl AccessStore for PgStore {
+    async fn has_tenants(&self) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, key_hash, role, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id.as_uuid())
+        .bind(key.tenant_id.as_uuid())
+        .bind(hash.as_str())
+        .bind(key.role.as_str())
+        .bind(key.actor.as_str())
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match classify(&e) {
+                DbFailure::ForeignKey(_) => {
+                    Err(StoreError::NotFound(Entity::Tenant(key.tenant_id)))
+                }
+                _ => Err(store_error(e)),
+            },
+        }
+    }
+
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, role, actor, created_at FROM api_keys WHERE key_hash = $1",
+        )
+        .bind(hash.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        row.map(|row| {
+            let get_err = |e| store_error(e);
+            Ok(ApiKey {
+                id: ApiKeyId::from_uuid(row.try_get("id").map_err(get_err)?),
+                tenant_id: TenantId::from_uuid(row.try_get("tenant_id").map_err(get_err)?),
+                role: row
+                    .try_get::<String, _>("role")
+                    .map_err(get_err)?
+                    .parse()
+                    .map_err(|e| corrupt("role", e))?,
+                actor: Actor::new(&row.try_get::<String, _>("actor").map_err(get_err)?)
+                    .map_err(|e| corrupt("actor", e))?,
+                created_at: row.try_get("created_at").map_err(get_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn claim_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        // A claim that vanishes between the insert and the read was
+        // abandoned: try again a few times, then report it as in progress.
+        for _ in 0..3 {
+            let inserted = sqlx::query(
+                "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, created_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, key) DO NOTHING",
+            )
+            .bind(tenant.as_uuid())
+            .bind(key.as_str())
+            .bind(fingerprint)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+            if inserted.rows_affected() == 1 {
+                return Ok(Claim::New);
+            }
+            let row: Option<(String, Option<i32>, Option<String>)> = sqlx::query_as(
+                "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+            )
+            .bind(tenant.as_uuid())
+            .bind(key.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+            match row {
+                None => {}
+                Some((stored, _, _)) if stored != fingerprint => return Ok(Claim::Mismatch),
+                Some((_, Some(status), Some(body))) => {
+                    return Ok(Claim::Replay {
+                        status: u16::try_from(status).map_err(|e| corrupt("status", e))?,
+                        body,
+                    });
+                }
+                Some(_) => return Ok(Claim::InProgress),
+            }
+        }
+        Ok(Claim::InProgress)
+    }
+
+    async fn finish_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE tenant_id = $1 AND key = $2")
+            .bind(tenant.as_uuid())
+            .bind(key.as_str())
+            .bind(i32::from(status))
+            .bind(body)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn abandon_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status_code IS NULL")
+            .bind(tenant.as_uuid())
+            .bind(key.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! API keys and idempotency records.
+
+use async_trait::async_trait;
+use booking_core::{
+    AccessStore, Actor, ApiKey, ApiKeyId, Claim, Entity, IdempotencyKey, KeyHash, StoreError,
+    TenantId,
+};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::SqliteStore;
+use crate::error::{corrupt, store_error};
+use crate::rows::micros;
+
+#[async_trait]
+impl AccessStore for SqliteStore {
+    async fn has_tenants(&self) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants)")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(store_error)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash) -> Result<(), StoreError> {
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)?;
+        let tenant: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?)")
+            .bind(key.tenant_id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if !tenant {
+            return Err(StoreError::NotFound(Entity::Tenant(key.tenant_id)));
+        }
+        sqlx::query("INSERT INTO api_keys (id, tenant_id, key_hash, role, actor, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(key.id.as_uuid())
+            .bind(key.tenant_id.as_uuid())
+            .bind(hash.as_str().to_owned())
+            .bind(key.role.as_str())
+            .bind(key.actor.as_str().to_owned())
+            .bind(micros(key.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, role, actor, created_at FROM api_keys WHERE key_hash = ?",
+        )
+        .bind(hash.as_str().to_owned())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(store_error)?;
+        row.map(|row| {
+            let created: i64 = row.try_get("created_at").map_err(store_error)?;
+            Ok(ApiKey {
+                id: ApiKeyId::from_uuid(row.try_get("id").map_err(store_error)?),
+                tenant_id: TenantId::from_uuid(row.try_get("tenant_id").map_err(store_error)?),
+                role: row
+                    .try_get::<String, _>("role")
+                    .map_err(store_error)?
+                    .parse()
+                    .map_err(|e| corrupt("role", e))?,
+                actor: Actor::new(&row.try_get::<String, _>("actor").map_err(store_error)?)
+                    .map_err(|e| corrupt("actor", e))?,
+                created_at: DateTime::from_timestamp_micros(created)
+                    .ok_or_else(|| corrupt("instant", created))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn claim_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        // One writer: the insert and the read below cannot interleave with
+        // another claim.
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)?;
+        let row: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
+        )
+        .bind(tenant.as_uuid())
+        .bind(key.as_str().to_owned())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let claim = match row {
+            None => {
+                sqlx::query("INSERT INTO idempotency_keys (tenant_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)")
+                    .bind(tenant.as_uuid())
+                    .bind(key.as_str().to_owned())
+                    .bind(fingerprint.to_owned())
+                    .bind(micros(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                Claim::New
+            }
+            Some((stored, _, _)) if stored != fingerprint => Claim::Mismatch,
+            Some((_, Some(status), Some(body))) => Claim::Replay {
+                status: u16::try_from(status).map_err(|e| corrupt("status", e))?,
+                body,
+            },
+            Some(_) => Claim::InProgress,
+        };
+        tx.commit().await.map_err(store_error)?;
+        Ok(claim)
+    }
+
+    async fn finish_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_keys SET status_code = ?, response = ? WHERE tenant_id = ? AND key = ?")
+            .bind(i64::from(status))
+            .bind(body.to_owned())
+            .bind(tenant.as_uuid())
+            .bind(key.as_str().to_owned())
+            .execute(&self.writer)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn abandon_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND status_code IS NULL",
+        )
+        .bind(tenant.as_uuid())
+        .bind(key.as_str().to_owned())
+        .execute(&self.writer)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! API keys and idempotency records.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+use booking_core::{ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyHash, Role};
+
+fn hash(n: u8) -> KeyHash {
+    KeyHash::from_hex(&format!("{n:02x}").repeat(32)).expect("valid hash")
+}
+
+/// Keys are found by the hash of their secret only, and only for an
+/// existing tenant.
+pub async fn api_keys_are_found_by_hash(store: Store) {
+    assert!(
+        !store.has_tenants().await.unwrap(),
+        "a fresh store has no tenants"
+    );
+    let c = Clinic::setup(&*store).await;
+    assert!(store.has_tenants().await.unwrap());
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        tenant_id: c.tenant,
+        role: Role::Staff,
+        actor: c.actor.clone(),
+        created_at: t(6, 0),
+    };
+    store.insert_api_key(&key, &hash(1)).await.unwrap();
+    assert_eq!(store.api_key(&hash(1)).await.unwrap(), Some(key.clone()));
+    assert_eq!(store.api_key(&hash(2)).await.unwrap(), None);
+    let orphan = ApiKey {
+        id: ApiKeyId::generate(),
+        tenant_id: booking_core::TenantId::generate(),
+        ..key
+    };
+    assert!(matches!(
+        store.insert_api_key(&orphan, &hash(3)).await,
+        Err(StoreError::NotFound(Entity::Tenant(_)))
+    ));
+}
+
+/// A key is claimed once; the same request waits, then replays the stored
+/// response; a different request with the key is a mismatch; an abandoned
+/// claim frees the key; keys are per tenant.
+pub async fn idempotency_keys_replay_and_refuse_mismatches(store: Store) {
+    let a = Clinic::setup_named(&*store, "A").await;
+    let b = Clinic::setup_named(&*store, "B").await;
+    let key = IdempotencyKey::new("order-42").unwrap();
+    let claim = |tenant, fp: &'static str| {
+        let store = Arc::clone(&store);
+        let key = key.clone();
+        async move {
+            store
+                .claim_idempotency(tenant, &key, fp, t(9, 0))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim(a.tenant, "fp1").await, Claim::New);
+    assert_eq!(claim(a.tenant, "fp1").await, Claim::InProgress);
+    assert_eq!(claim(a.tenant, "fp2").await, Claim::Mismatch);
+    assert_eq!(
+        claim(b.tenant, "fp1").await,
+        Claim::New,
+        "keys are per tenant"
+    );
+    store
+        .finish_idempotency(a.tenant, &key, 201, "{\"id\":1}")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(a.tenant, "fp1").await,
+        Claim::Replay {
+            status: 201,
+            body: "{\"id\":1}".into()
+        }
+    );
+    assert_eq!(claim(a.tenant, "fp2").await, Claim::Mismatch);
+    store.abandon_idempotency(b.tenant, &key).await.unwrap();
+    assert_eq!(
+        claim(b.tenant, "fp9").await,
+        Claim::New,
+        "an abandoned claim frees the key"
+    );
+    store.abandon_idempotency(a.tenant, &key).await.unwrap();
+    assert!(
+        matches!(claim(a.tenant, "fp1").await, Claim::Replay { .. }),
+        "a finished claim is never abandoned"
+    );
+}
+
+/// Of many concurrent claims of one key, exactly one is new.
+pub async fn concurrent_claims_of_one_key_give_one_new(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let key = IdempotencyKey::new("same").unwrap();
+    let tasks = (0..20).map(|_| {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        let tenant = c.tenant;
+        tokio::spawn(async move { store.claim_idempotency(tenant, &key, "fp", t(9, 0)).await })
+    });
+    let claims: Vec<Claim> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task").expect("claim"))
+        .collect();
+    assert_eq!(
+        claims.iter().filter(|c| **c == Claim::New).count(),
+        1,
+        "{claims:?}"
+    );
+    assert!(
+        claims
+            .iter()
+            .all(|c| matches!(c, Claim::New | Claim::InProgress))
+    );
+}

@@ -1,0 +1,94 @@
+//! API keys and idempotency records, in memory.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// One idempotency record.
+#[derive(Debug)]
+pub(super) struct Idempotency {
+    fingerprint: String,
+    response: Option<(u16, String)>,
+}
+
+#[async_trait]
+impl AccessStore for InMemoryStore {
+    async fn has_tenants(&self) -> Result<bool, StoreError> {
+        Ok(!self.lock().tenants.is_empty())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.require_tenant(key.tenant_id)?;
+        s.api_keys.insert(hash.as_str().to_owned(), key.clone());
+        Ok(())
+    }
+
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.lock().api_keys.get(hash.as_str()).cloned())
+    }
+
+    async fn claim_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let mut s = self.lock();
+        let slot = (tenant, key.as_str().to_owned());
+        Ok(match s.idempotency.get(&slot) {
+            None => {
+                s.idempotency.insert(
+                    slot,
+                    Idempotency {
+                        fingerprint: fingerprint.to_owned(),
+                        response: None,
+                    },
+                );
+                Claim::New
+            }
+            Some(r) if r.fingerprint != fingerprint => Claim::Mismatch,
+            Some(Idempotency { response: None, .. }) => Claim::InProgress,
+            Some(Idempotency {
+                response: Some((status, body)),
+                ..
+            }) => Claim::Replay {
+                status: *status,
+                body: body.clone(),
+            },
+        })
+    }
+
+    async fn finish_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(r) = self
+            .lock()
+            .idempotency
+            .get_mut(&(tenant, key.as_str().to_owned()))
+        {
+            r.response = Some((status, body.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn abandon_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let slot = (tenant, key.as_str().to_owned());
+        if s.idempotency
+            .get(&slot)
+            .is_some_and(|r| r.response.is_none())
+        {
+            s.idempotency.remove(&slot);
+        }
+        Ok(())
+    }
+}
