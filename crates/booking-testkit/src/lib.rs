@@ -23,13 +23,18 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "testing")]
 pub mod contract;
 pub mod engine;
+#[cfg(feature = "testing")]
 pub mod fixture;
+#[cfg(feature = "testing")]
 pub mod invariants;
 pub mod memory;
+#[cfg(feature = "testing")]
 pub mod strategies;
 
 /// Re-exported for the contract macros.
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub use booking_core::{BookingStore, LockService};

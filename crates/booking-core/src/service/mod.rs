@@ -165,9 +165,11 @@ impl BookingService {
         self.store.apply(write).await
     }
 
-    /// Hands committed events to the broadcaster. A failure is logged, not
-    /// returned: the change is committed and clients catch up from the log.
-    async fn publish(&self, events: &[Event]) {
+    /// Hands committed events to the broadcaster (also for changes made
+    /// outside the use cases, such as stock adjustments). A failure is
+    /// logged, not returned: the change is committed and clients catch up
+    /// from the log.
+    pub async fn publish(&self, events: &[Event]) {
         if events.is_empty() {
             return;
         }

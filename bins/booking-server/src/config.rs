@@ -1,0 +1,138 @@
+//! Configuration, from flags and environment, parsed once.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use booking_core::{Role, TenantId};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "booking-server",
+    about = "Multi-tenant booking engine: the HTTP server and its admin commands"
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+/// Where data lives; shared by the server and the admin commands.
+#[derive(Args, Clone)]
+pub(crate) struct DatabaseArgs {
+    /// `postgres://…` for production, or a SQLite file (`sqlite://path` or a
+    /// path). The default needs no external service.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/booking.db",
+        global = true
+    )]
+    pub(crate) database_url: String,
+}
+
+impl fmt::Debug for DatabaseArgs {
+    // The URL may hold a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = match self.database_url.rsplit_once('@') {
+            Some((_, host)) => format!("…@{host}"),
+            None => self.database_url.clone(),
+        };
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &shown)
+            .finish()
+    }
+}
+
+#[derive(Args, Clone)]
+pub(crate) struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BOOKING_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Valkey for the shared lock (absent: an in-process lock, one node).
+    #[arg(long, env = "VALKEY_URL")]
+    pub(crate) valkey_url: Option<String>,
+    /// Do not create the demo clinic in an empty store.
+    #[arg(long, env = "BOOKING_NO_DEMO")]
+    pub(crate) no_demo: bool,
+    /// Lock time-to-live, in seconds.
+    #[arg(long, env = "BOOKING_LOCK_TTL_SECS", default_value_t = 30)]
+    pub(crate) lock_ttl_secs: u64,
+    /// How long a booking waits for a busy lock, in milliseconds.
+    #[arg(long, env = "BOOKING_LOCK_WAIT_MS", default_value_t = 5000)]
+    pub(crate) lock_wait_ms: u64,
+    /// Longest booking, in hours.
+    #[arg(long, env = "BOOKING_MAX_BOOKING_HOURS", default_value_t = 24)]
+    pub(crate) max_booking_hours: i64,
+    /// Database pool size (PostgreSQL).
+    #[arg(long, env = "BOOKING_DB_POOL", default_value_t = 16)]
+    pub(crate) db_pool: u32,
+}
+
+impl ServerArgs {
+    pub(crate) fn lock_ttl(&self) -> Duration {
+        Duration::from_secs(self.lock_ttl_secs)
+    }
+
+    pub(crate) fn lock_wait(&self) -> Duration {
+        Duration::from_millis(self.lock_wait_ms)
+    }
+}
+
+impl fmt::Debug for ServerArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerArgs")
+            .field("listen", &self.listen)
+            .field(
+                "valkey",
+                &self
+                    .valkey_url
+                    .as_ref()
+                    .map(|u| u.rsplit_once('@').map_or(u.as_str(), |(_, h)| h)),
+            )
+            .field("no_demo", &self.no_demo)
+            .field("lock_ttl_secs", &self.lock_ttl_secs)
+            .field("lock_wait_ms", &self.lock_wait_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum TenantCommand {
+    /// Create a tenant and its first admin key; prints both as JSON.
+    Create {
+        /// The business's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum KeyCommand {
+    /// Create an API key; prints it as JSON (it is not shown again).
+    Create {
+        /// The tenant it acts for.
+        #[arg(long)]
+        tenant: TenantId,
+        /// admin, staff or viewer.
+        #[arg(long)]
+        role: Role,
+        /// The name recorded on every change it makes.
+        #[arg(long)]
+        actor: String,
+    },
+}

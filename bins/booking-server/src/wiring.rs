@@ -1,0 +1,133 @@
+//! The composition root: the one place concrete adapters are named.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use booking_core::{
+    BookingPolicy, BookingService, BookingStore, Broadcaster, LockService, RangeLimits, SystemClock,
+};
+use booking_http::{AppState, Readiness};
+use booking_postgres::{PgSettings, PgStore};
+use booking_sqlite::{SqliteSettings, SqliteStore};
+use booking_testkit::memory::{InMemoryBroadcaster, InMemoryLocks};
+use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
+
+use crate::config::{DatabaseArgs, ServerArgs};
+use crate::demo;
+
+type AnyError = Box<dyn std::error::Error>;
+
+/// Opens the store the URL names (migrations run on open).
+pub(crate) async fn store(db: &DatabaseArgs) -> Result<Arc<dyn BookingStore>, AnyError> {
+    let url = db.database_url.as_str();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PgStore::connect(&PgSettings::new(url)).await?));
+    }
+    let path = std::path::PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(Arc::new(
+        SqliteStore::open(&SqliteSettings::new(path)).await?,
+    ))
+}
+
+#[derive(Debug)]
+struct StoreReady(Arc<dyn BookingStore>);
+
+#[async_trait]
+impl Readiness for StoreReady {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn ready(&self) -> bool {
+        self.0.has_tenants().await.is_ok()
+    }
+}
+
+#[derive(Debug)]
+struct ValkeyReady(Arc<ValkeyLocks>);
+
+#[async_trait]
+impl Readiness for ValkeyReady {
+    fn name(&self) -> &'static str {
+        "valkey"
+    }
+    async fn ready(&self) -> bool {
+        self.0.ping().await
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Serves the API until asked to stop.
+pub(crate) async fn run(
+    args: ServerArgs,
+    db: DatabaseArgs,
+    store: Arc<dyn BookingStore>,
+) -> Result<(), AnyError> {
+    tracing::info!(?args, ?db, "starting");
+    let mut readiness: Vec<Arc<dyn Readiness>> = vec![Arc::new(StoreReady(store.clone()))];
+    let locks: Arc<dyn LockService> = match &args.valkey_url {
+        Some(url) => {
+            let valkey = Arc::new(ValkeyLocks::connect(ValkeyLockSettings::new(url.clone()))?);
+            if !valkey.wait_connected(Duration::from_secs(2)).await {
+                tracing::warn!("Valkey is not reachable yet; bookings run degraded until it is");
+            }
+            readiness.push(Arc::new(ValkeyReady(valkey.clone())));
+            valkey
+        }
+        None => Arc::new(InMemoryLocks::new()),
+    };
+    let broadcaster: Arc<dyn Broadcaster> = Arc::new(InMemoryBroadcaster::default());
+    let policy = BookingPolicy {
+        lock_ttl: args.lock_ttl(),
+        lock_wait: args.lock_wait(),
+        ..BookingPolicy::default()
+    };
+    let service = BookingService::new(
+        store.clone(),
+        locks,
+        broadcaster,
+        Arc::new(SystemClock),
+        policy,
+    );
+    let mut state = AppState::new(service);
+    state.booking_limits = RangeLimits::with_max(chrono::Duration::hours(
+        args.max_booking_hours.clamp(1, 24 * 31),
+    ));
+    state.readiness = readiness;
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    if !args.no_demo && !store.has_tenants().await? {
+        let demo = demo::seed(&*store).await?;
+        demo::print_banner(address, &demo);
+    } else {
+        println!("booking-server listening on http://{address}");
+    }
+    booking_http::serve(listener, booking_http::router(state), shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! Request bodies, and their conversion into domain types at the edge.
+//! Unknown fields are refused (a typo must not be silently ignored); every
+//! refusal names the field to fix.
+
+use std::collections::BTreeMap;
+
+use booking_core::{
+    DayInterval, Minutes, Money, Name, Note, ProductLine, Quantity, RangeLimits, ResourceKind,
+    Schedule, TimeRange, WeeklyHours,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::problem::Problem;
+
+pub(crate) fn name(field: &str, value: &str) -> Result<Name, Problem> {
+    Name::new(value).map_err(|e| Problem::invalid(field, e))
+}
+
+pub(crate) fn minutes(field: &str, value: u32) -> Result<Minutes, Problem> {
+    Minutes::new(value).map_err(|e| Problem::invalid(field, e))
+}
+
+/// `{"amount_minor": 4500, "currency": "EUR"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoneyBody {
+    amount_minor: i64,
+    currency: String,
+}
+
+impl MoneyBody {
+    pub(crate) fn parse(&self, field: &str) -> Result<Money, Problem> {
+        Money::from_code(self.amount_minor, &self.currency).map_err(|e| Problem::invalid(field, e))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BranchBody {
+    pub(crate) name: String,
+    pub(crate) time_zone: String,
+}
+
+impl BranchBody {
+    pub(crate) fn time_zone(&self) -> Result<chrono_tz::Tz, Problem> {
+        self.time_zone.parse().map_err(|_| {
+            Problem::invalid(
+                "time_zone",
+                "use an IANA time zone name such as Europe/Madrid",
+            )
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResourceBody {
+    pub(crate) name: String,
+    pub(crate) kind: Option<ResourceKind>,
+}
+
+/// Working hours per weekday (`"monday": [["09:00", "17:00"]]`; a missing
+/// day is closed) and dated exceptions (`"2026-12-24": []` closes the day).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScheduleBody {
+    working_hours: Option<BTreeMap<String, Vec<(String, String)>>>,
+    exceptions: Option<BTreeMap<NaiveDate, Vec<(String, String)>>>,
+}
+
+const DAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+fn clock(field: &str, value: &str) -> Result<u16, Problem> {
+    let parsed = value
+        .split_once(':')
+        .and_then(|(h, m)| Some((h.parse::<u16>().ok()?, m.parse::<u16>().ok()?)))
+        .filter(|(h, m)| *m < 60 && (*h < 24 || (*h == 24 && *m == 0)));
+    parsed
+        .map(|(h, m)| h * 60 + m)
+        .ok_or_else(|| Problem::invalid(field, "use HH:MM between 00:00 and 24:00"))
+}
+
+fn intervals(field: &str, list: &[(String, String)]) -> Result<Vec<DayInterval>, Problem> {
+    list.iter()
+        .enumerate()
+        .map(|(i, (open, close))| {
+            let f = format!("{field}[{i}]");
+            DayInterval::new(clock(&f, open)?, clock(&f, close)?)
+                .map_err(|e| Problem::invalid(&f, e))
+        })
+        .collect()
+}
+
+impl ScheduleBody {
+    pub(crate) fn parse(&self) -> Result<Schedule, Problem> {
+        let weekly = match &self.working_hours {
+            None => None,
+            Some(days) => {
+                if let Some(unknown) = days.keys().find(|d| !DAYS.contains(&d.as_str())) {
+                    return Err(Problem::invalid(
+                        format!("working_hours.{unknown}"),
+                        "use a weekday name such as monday",
+                    ));
+                }
+                let mut week: [Vec<DayInterval>; 7] = Default::default();
+                for (i, day) in DAYS.iter().enumerate() {
+                    if let Some(list) = days.get(*day) {
+                        week[i] = intervals(&format!("working_hours.{day}"), list)?;
+                    }
+                }
+                Some(WeeklyHours::new(week).map_err(|e| Problem::invalid("working_hours", e))?)
+            }
+        };
+        let mut schedule = Schedule {
+            weekly,
+            exceptions: BTreeMap::new(),
+        };
+        for (date, list) in self.exceptions.iter().flatten() {
+            let field = format!("exceptions.{date}");
+            schedule = schedule
+                .with_exception(*date, intervals(&field, list)?)
+                .map_err(|e| Problem::invalid(&field, e))?;
+        }
+        Ok(schedule)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServiceBody {
+    pub(crate) name: String,
+    pub(crate) duration_minutes: u32,
+    pub(crate) price: MoneyBody,
+    pub(crate) buffer_before_minutes: Option<u32>,
+    pub(crate) buffer_after_minutes: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PriceBody {
+    pub(crate) price: MoneyBody,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProductBody {
+    pub(crate) name: String,
+    pub(crate) price: MoneyBody,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StockBody {
+    pub(crate) stock: i64,
+    pub(crate) price: Option<MoneyBody>,
+}
+
+impl StockBody {
+    pub(crate) fn stock(&self) -> Result<u32, Problem> {
+        u32::try_from(self.stock)
+            .ok()
+            .filter(|s| *s <= booking_core::ProductBranch::MAX_STOCK)
+            .ok_or_else(|| {
+                Problem::invalid(
+                    "stock",
+                    format!("use 0 to {}", booking_core::ProductBranch::MAX_STOCK),
+                )
+            })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RestockBody {
+    pub(crate) quantity: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LineBody {
+    product_id: Uuid,
+    quantity: i64,
+}
+
+/// `POST /v1/reservations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReservationBody {
+    pub(crate) branch_id: Uuid,
+    pub(crate) resource_id: Uuid,
+    pub(crate) starts_at: DateTime<Utc>,
+    pub(crate) ends_at: DateTime<Utc>,
+    pub(crate) service_id: Option<Uuid>,
+    pub(crate) products: Option<Vec<LineBody>>,
+    pub(crate) note: Option<String>,
+    /// Create a hold that expires after this many minutes.
+    pub(crate) hold_minutes: Option<u32>,
+    /// Book outside working hours (staff and admins only).
+    pub(crate) allow_outside_hours: Option<bool>,
+}
+
+pub(crate) fn range(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    limits: &RangeLimits,
+) -> Result<TimeRange, Problem> {
+    TimeRange::new(start, end, limits).map_err(|e| {
+        let field = match e {
+            booking_core::RangeError::OutOfWindow { instant, .. } if instant == start => {
+                "starts_at"
+            }
+            _ => "ends_at",
+        };
+        Problem::invalid(field, e)
+    })
+}
+
+impl ReservationBody {
+    pub(crate) fn lines(&self) -> Result<Vec<ProductLine>, Problem> {
+        self.products
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, l)| {
+                Ok(ProductLine {
+                    product_id: booking_core::ProductId::from_uuid(l.product_id),
+                    quantity: Quantity::new(l.quantity)
+                        .map_err(|e| Problem::invalid(format!("products[{i}].quantity"), e))?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn note(&self) -> Result<Option<Note>, Problem> {
+        self.note
+            .as_deref()
+            .map(Note::new)
+            .transpose()
+            .map_err(|e| Problem::invalid("note", e))
+    }
+}
+
+/// `PATCH /v1/reservations/{id}`: a new time (both ends) and/or resource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoveBody {
+    pub(crate) starts_at: Option<DateTime<Utc>>,
+    pub(crate) ends_at: Option<DateTime<Utc>>,
+    pub(crate) resource_id: Option<Uuid>,
+    pub(crate) allow_outside_hours: Option<bool>,
+}

@@ -1,0 +1,166 @@
+//! # booking-http
+//!
+//! The HTTP API of the booking engine (axum): catalog administration,
+//! reservations, the event log and health checks under `/v1`.
+//!
+//! - **Auth**: `Authorization: Bearer <api key>`; keys belong to one tenant
+//!   and carry a role (admin: catalog and keys; staff: bookings; viewer:
+//!   reads) and an actor name recorded on every event. Another tenant's ids
+//!   behave exactly like ids that do not exist.
+//! - **Errors**: RFC 9457 problem+json with a stable `type` per kind
+//!   (`/problems/slot-taken`, …), the fields to fix, and the request id.
+//!   5xx bodies reveal nothing internal.
+//! - **Idempotency**: `Idempotency-Key` on any POST.
+//!
+//! The server binary only wires: build an [`AppState`] from a
+//! `BookingService`, call [`router`], and [`serve`] it on a listener it
+//! bound, with a shutdown future.
+//!
+//! ## Layout
+//!
+//! `state.rs` shared state; `auth.rs` keys; `json.rs` bodies; `dto.rs`
+//! request shapes; `problem.rs` errors; `middleware.rs` request ids and
+//! idempotency; `routes/` the handlers.
+
+#![forbid(unsafe_code)]
+
+mod auth;
+mod dto;
+mod json;
+mod middleware;
+mod problem;
+mod routes;
+mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use auth::{Caller, hash_secret, new_secret};
+pub use middleware::{BODY_LIMIT, REQUEST_ID};
+pub use problem::{PROBLEM_JSON, Problem};
+pub use state::{AppState, Readiness};
+
+use routes::{catalog, events, health, reservations};
+
+async fn no_route() -> impl IntoResponse {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no-such-route",
+        "No such route",
+        "see /v1 in the API documentation",
+    )
+}
+
+async fn wrong_method() -> impl IntoResponse {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this path does not accept that method",
+    )
+}
+
+/// The API's routes and middleware.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route(
+            "/branches",
+            post(catalog::create_branch).get(catalog::list_branches),
+        )
+        .route(
+            "/branches/{id}",
+            get(catalog::get_branch).put(catalog::update_branch),
+        )
+        .route("/branches/{id}/catalog", get(catalog::branch_catalog))
+        .route(
+            "/resources",
+            post(catalog::create_resource).get(catalog::list_resources),
+        )
+        .route(
+            "/resources/{id}",
+            get(catalog::get_resource).put(catalog::update_resource),
+        )
+        .route(
+            "/resources/{id}/branches/{branch_id}",
+            put(catalog::link_resource),
+        )
+        .route(
+            "/services",
+            post(catalog::create_service).get(catalog::list_services),
+        )
+        .route(
+            "/services/{id}",
+            get(catalog::get_service).put(catalog::update_service),
+        )
+        .route(
+            "/services/{id}/branches/{branch_id}",
+            put(catalog::price_service),
+        )
+        .route(
+            "/products",
+            post(catalog::create_product).get(catalog::list_products),
+        )
+        .route(
+            "/products/{id}",
+            get(catalog::get_product).put(catalog::update_product),
+        )
+        .route(
+            "/products/{id}/branches/{branch_id}",
+            put(catalog::set_stock),
+        )
+        .route(
+            "/products/{id}/branches/{branch_id}/restock",
+            post(catalog::restock),
+        )
+        .route(
+            "/reservations",
+            post(reservations::create).get(reservations::list),
+        )
+        .route(
+            "/reservations/{id}",
+            get(reservations::get).patch(reservations::move_reservation),
+        )
+        .route("/reservations/{id}/confirm", post(reservations::confirm))
+        .route("/reservations/{id}/cancel", post(reservations::cancel))
+        .route("/reservations/{id}/complete", post(reservations::complete))
+        .route("/reservations/{id}/events", get(reservations::history))
+        .route("/events", get(events::since))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::idempotency,
+        ));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(
+            middleware::request_id_in_problems,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

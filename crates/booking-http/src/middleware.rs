@@ -1,0 +1,173 @@
+//! Request ids in problem bodies, and idempotent POSTs.
+
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use booking_core::{Claim, IdempotencyKey};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::state::AppState;
+
+/// The largest body the API reads.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The request id header (set by the outer layer when the client sent none).
+pub const REQUEST_ID: &str = "x-request-id";
+
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes())
+}
+
+/// Adds `request_id` to every problem+json body, so a client can quote it
+/// (5xx bodies say nothing else).
+pub(crate) async fn request_id_in_problems(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(req).await;
+    let Some(id) = id.filter(|_| is_problem(&response)) else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.insert("request_id".into(), serde_json::Value::String(id));
+            serde_json::Value::Object(map).to_string().into_bytes()
+        }
+        _ => bytes.to_vec(),
+    };
+    let mut response = Response::from_parts(parts, Body::from(body));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}
+
+fn stored_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = if status.is_success() {
+        "application/json"
+    } else {
+        PROBLEM_JSON
+    };
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// How long a request waits for the same request running elsewhere.
+const IN_PROGRESS_WAIT: Duration = Duration::from_secs(10);
+
+/// `Idempotency-Key` on a POST: the first request with a key runs and its
+/// response is stored; the same key and body (also sent concurrently) get
+/// that response again; the same key with another body is refused. A 5xx is
+/// not stored, so a retry may succeed.
+pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(raw_key) = req.headers().get("idempotency-key").cloned() else {
+        return next.run(req).await;
+    };
+    let key = match raw_key
+        .to_str()
+        .map_err(|e| e.to_string())
+        .and_then(IdempotencyKey::new)
+    {
+        Ok(key) => key,
+        Err(reason) => return Problem::invalid("Idempotency-Key", reason).into_response(),
+    };
+    let (mut parts, body) = req.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &s).await {
+        Ok(caller) => caller,
+        Err(problem) => return problem.into_response(),
+    };
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Body too large",
+            "the body is larger than this server accepts",
+        )
+        .into_response();
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let fingerprint = hex::encode(hasher.finalize());
+    let tenant = caller.0.tenant_id;
+
+    let started = Instant::now();
+    loop {
+        let now = s.service.clock().now();
+        match s
+            .store
+            .claim_idempotency(tenant, &key, &fingerprint, now)
+            .await
+        {
+            Ok(Claim::New) => break,
+            Ok(Claim::Replay { status, body }) => return stored_response(status, body),
+            Ok(Claim::Mismatch) => {
+                return Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency-key-reused",
+                    "Idempotency-Key already used for another request",
+                    "use a new Idempotency-Key for a different request",
+                )
+                .into_response();
+            }
+            Ok(Claim::InProgress) if started.elapsed() < IN_PROGRESS_WAIT => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Ok(Claim::InProgress) => {
+                return Problem::new(
+                    StatusCode::CONFLICT,
+                    "idempotency-in-progress",
+                    "The same request is still running",
+                    "retry shortly",
+                )
+                .retry_after(1)
+                .into_response();
+            }
+            Err(e) => return Problem::from(e).into_response(),
+        }
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, 16 * BODY_LIMIT).await.unwrap_or_default();
+    let outcome = if parts.status.is_server_error() {
+        s.store.abandon_idempotency(tenant, &key).await
+    } else {
+        let text = String::from_utf8_lossy(&body);
+        s.store
+            .finish_idempotency(tenant, &key, parts.status.as_u16(), &text)
+            .await
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(error = %e, "could not record the idempotent response");
+    }
+    Response::from_parts(parts, Body::from(body))
+}

@@ -1,0 +1,39 @@
+//! The tenant's event log: `GET /v1/events?since=N&limit=M`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use booking_core::Seq;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+pub(crate) async fn since(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let since = match params.get("since") {
+        None => 0,
+        Some(v) => v.parse::<u64>().map_err(|_| {
+            Problem::invalid("since", "use the last sequence number seen (0 for all)")
+        })?,
+    };
+    let limit = match params.get("limit") {
+        None => 500,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| Problem::invalid("limit", "use 1 to 1000"))?,
+    };
+    let events = s
+        .store
+        .events_since(caller.0.tenant_id, Seq(since), limit)
+        .await?;
+    let last = events.last().map_or(since, |e| e.seq.0);
+    Ok(Json(json!({ "items": events, "last_seq": last })))
+}

@@ -1,0 +1,37 @@
+//! `/healthz` (the process is alive) and `/readyz` (its dependencies
+//! answer).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub(crate) async fn healthz() -> Response {
+    (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
+}
+
+pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut ready = true;
+    for dependency in &s.readiness {
+        let ok = dependency.ready().await;
+        ready &= ok;
+        checks.insert(
+            dependency.name().to_owned(),
+            json!(if ok { "ok" } else { "unavailable" }),
+        );
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "status": if ready { "ready" } else { "not ready" }, "checks": checks })),
+    )
+        .into_response()
+}

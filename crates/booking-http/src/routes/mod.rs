@@ -1,0 +1,34 @@
+//! Handlers: parse at the edge, call the use cases or the store port,
+//! answer JSON. No SQL and no business rules here.
+
+pub(crate) mod catalog;
+pub(crate) mod events;
+pub(crate) mod health;
+pub(crate) mod reservations;
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use booking_core::Entity;
+use serde::Serialize;
+
+use crate::problem::Problem;
+
+/// Parses a path id. A malformed id names nothing, so it is "not found".
+pub(crate) fn id<T: FromStr>(
+    raw: &str,
+    entity: impl Fn(T) -> Entity,
+    nil: T,
+) -> Result<T, Problem> {
+    match raw.parse::<T>() {
+        Ok(id) => Ok(id),
+        Err(_) => Err(Problem::not_found(entity(nil))),
+    }
+}
+
+/// 201 with the created object.
+pub(crate) fn created<T: Serialize>(value: &T) -> Response {
+    (StatusCode::CREATED, Json(value)).into_response()
+}

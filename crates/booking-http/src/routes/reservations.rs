@@ -1,0 +1,296 @@
+//! Reservations: create, read, list, move (If-Match), confirm, cancel,
+//! complete, history.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use booking_core::{
+    Booked, BranchId, Entity, MoveReservation, NewReservation, RangeLimits, Reservation,
+    ReservationCursor, ReservationId, ReservationQuery, ResourceId, ServiceId, TimeRange,
+};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::id;
+use crate::auth::Caller;
+use crate::dto::{self, MoveBody, ReservationBody};
+use crate::json::Body;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+fn reservation_id(raw: &str) -> Result<ReservationId, Problem> {
+    id(
+        raw,
+        Entity::Reservation,
+        ReservationId::from_uuid(Uuid::nil()),
+    )
+}
+
+/// The reservation with its version as an `ETag` (for `If-Match`).
+fn with_etag(status: StatusCode, r: &Reservation, degraded: bool) -> Response {
+    let mut response = (
+        status,
+        Json(json!({ "reservation": r, "degraded": degraded })),
+    )
+        .into_response();
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", r.version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
+}
+
+fn booked(status: StatusCode, b: &Booked) -> Response {
+    with_etag(status, &b.reservation, b.degraded)
+}
+
+/// The version in `If-Match` (`"3"` or `3`), if sent.
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| Problem::invalid("If-Match", "send the reservation's ETag, e.g. \"3\""))
+}
+
+pub(crate) async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<ReservationBody>,
+) -> Result<Response, Problem> {
+    caller.must_book()?;
+    let allow_outside_hours = b.allow_outside_hours.unwrap_or(false);
+    if allow_outside_hours && !caller.role().may_override_hours() {
+        return Err(Problem::forbidden(
+            caller.role(),
+            "book outside working hours",
+        ));
+    }
+    let request = NewReservation {
+        tenant_id: caller.0.tenant_id,
+        branch_id: BranchId::from_uuid(b.branch_id),
+        resource_id: ResourceId::from_uuid(b.resource_id),
+        service_id: b.service_id.map(ServiceId::from_uuid),
+        range: dto::range(b.starts_at, b.ends_at, &s.booking_limits)?,
+        products: b.lines()?,
+        note: b.note()?,
+        hold_for: b
+            .hold_minutes
+            .map(|m| chrono::Duration::minutes(i64::from(m))),
+        allow_outside_hours,
+        actor: caller.0.actor.clone(),
+    };
+    let result = s.service.create(request).await?;
+    Ok(booked(StatusCode::CREATED, &result))
+}
+
+pub(crate) async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Response, Problem> {
+    let r = s
+        .store
+        .reservation(caller.0.tenant_id, reservation_id(&raw)?)
+        .await?;
+    Ok(with_etag(StatusCode::OK, &r, false))
+}
+
+fn query_uuid(params: &HashMap<String, String>, name: &str) -> Result<Option<Uuid>, Problem> {
+    params
+        .get(name)
+        .map(|v| {
+            v.parse::<Uuid>()
+                .map_err(|_| Problem::invalid(name, "not a UUID"))
+        })
+        .transpose()
+}
+
+fn query_instant(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, Problem> {
+    params
+        .get(name)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    Problem::invalid(name, "use an RFC 3339 time such as 2026-12-01T09:00:00Z")
+                })
+        })
+        .transpose()
+}
+
+/// `GET /v1/reservations?branch_id&resource_id&from&to&limit&cursor`.
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let window = match (
+        query_instant(&params, "from")?,
+        query_instant(&params, "to")?,
+    ) {
+        (Some(from), Some(to)) => Some(
+            TimeRange::new(from, to, &RangeLimits::queries())
+                .map_err(|e| Problem::invalid("to", e))?,
+        ),
+        (None, None) => None,
+        _ => {
+            return Err(Problem::invalid(
+                "from",
+                "give both from and to, or neither",
+            ));
+        }
+    };
+    let limit = match params.get("limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| Problem::invalid("limit", "use 1 to 500"))?,
+    };
+    let after = match params.get("cursor") {
+        None => None,
+        Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+            Problem::invalid("cursor", "pass back the next_cursor of a previous page")
+        })?),
+    };
+    let query = ReservationQuery {
+        branch_id: query_uuid(&params, "branch_id")?.map(BranchId::from_uuid),
+        resource_id: query_uuid(&params, "resource_id")?.map(ResourceId::from_uuid),
+        window,
+        after,
+        limit,
+    };
+    let items = s.store.reservations(caller.0.tenant_id, &query).await?;
+    let next_cursor = (items.len() == limit)
+        .then(|| {
+            items
+                .last()
+                .map(|r| format!("{}_{}", r.range.start().timestamp_micros(), r.id))
+        })
+        .flatten();
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+}
+
+fn parse_cursor(c: &str) -> Option<ReservationCursor> {
+    let (micros, id) = c.split_once('_')?;
+    Some(ReservationCursor {
+        starts_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id: id.parse().ok()?,
+    })
+}
+
+pub(crate) async fn move_reservation(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    Body(b): Body<MoveBody>,
+) -> Result<Response, Problem> {
+    caller.must_book()?;
+    let range = match (b.starts_at, b.ends_at) {
+        (Some(start), Some(end)) => Some(dto::range(start, end, &s.booking_limits)?),
+        (None, None) => None,
+        _ => {
+            return Err(Problem::invalid(
+                "ends_at",
+                "give both starts_at and ends_at to change the time",
+            ));
+        }
+    };
+    let result = s
+        .service
+        .move_reservation(MoveReservation {
+            tenant_id: caller.0.tenant_id,
+            id: reservation_id(&raw)?,
+            range,
+            resource_id: b.resource_id.map(ResourceId::from_uuid),
+            expected_version: if_match(&headers)?,
+            allow_outside_hours: b.allow_outside_hours.unwrap_or(false)
+                && caller.role().may_override_hours(),
+            actor: caller.0.actor.clone(),
+        })
+        .await?;
+    Ok(booked(StatusCode::OK, &result))
+}
+
+/// Which state change a `POST /v1/reservations/{id}/…` asks for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Change {
+    Confirm,
+    Cancel,
+    Complete,
+}
+
+pub(crate) async fn change(
+    s: AppState,
+    caller: Caller,
+    raw: String,
+    headers: HeaderMap,
+    which: Change,
+) -> Result<Response, Problem> {
+    caller.must_book()?;
+    let (t, id, v, actor) = (
+        caller.0.tenant_id,
+        reservation_id(&raw)?,
+        if_match(&headers)?,
+        caller.0.actor.clone(),
+    );
+    let result = match which {
+        Change::Confirm => s.service.confirm(t, id, v, actor).await?,
+        Change::Cancel => s.service.cancel(t, id, v, actor).await?,
+        Change::Complete => s.service.complete(t, id, v, actor).await?,
+    };
+    Ok(booked(StatusCode::OK, &result))
+}
+
+pub(crate) async fn confirm(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    change(s, caller, raw, headers, Change::Confirm).await
+}
+
+pub(crate) async fn cancel(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    change(s, caller, raw, headers, Change::Cancel).await
+}
+
+pub(crate) async fn complete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    change(s, caller, raw, headers, Change::Complete).await
+}
+
+pub(crate) async fn history(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Response, Problem> {
+    let events = s
+        .store
+        .reservation_events(caller.0.tenant_id, reservation_id(&raw)?)
+        .await?;
+    Ok(Json(json!({ "items": events })).into_response())
+}
