@@ -1,0 +1,232 @@
+//! Success paths of the catalog and reservation endpoints, roles, and
+//! idempotency.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, on_both_stores};
+
+on_both_stores!(
+    a_clinic_is_set_up_and_booked_through_the_api,
+    a_reservation_moves_with_if_match_and_its_history_is_kept,
+    roles_limit_what_a_key_may_do,
+    the_same_idempotency_key_replays_the_same_response,
+    health_endpoints_answer,
+);
+
+async fn a_clinic_is_set_up_and_booked_through_the_api(app: TestApp) {
+    let c = app.clinic().await;
+    let catalog = app
+        .get(&format!("/v1/branches/{}/catalog", c.branch), &app.staff)
+        .await;
+    assert_eq!(catalog.status, StatusCode::OK);
+    assert_eq!(catalog.body["resources"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        catalog.body["services"][0]["price"]["amount_minor"], 5500,
+        "the branch price"
+    );
+    assert_eq!(catalog.body["products"][0]["stock"], 10);
+
+    let mut body = c.booking("2030-01-07T10:00:00Z", "2030-01-07T10:30:00Z");
+    body["service_id"] = json!(c.service);
+    body["products"] = json!([{"product_id": c.product, "quantity": 2}]);
+    body["note"] = json!("first visit");
+    let created = app.post("/v1/reservations", &app.staff, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let r = &created.body["reservation"];
+    assert_eq!(r["status"], "confirmed");
+    assert_eq!(r["version"], 1);
+    assert_eq!(r["created_by"], "reception");
+    assert_eq!(
+        r["price"]["total"],
+        json!({"amount_minor": 10500, "currency": "EUR"})
+    );
+    assert_eq!(
+        created.headers.get("etag").and_then(|v| v.to_str().ok()),
+        Some("\"1\"")
+    );
+    let id = r["id"].as_str().unwrap();
+
+    let fetched = app
+        .get(&format!("/v1/reservations/{id}"), &app.viewer)
+        .await;
+    assert_eq!(fetched.body["reservation"], *r);
+    let listed = app
+        .get(
+            &format!("/v1/reservations?branch_id={}", c.branch),
+            &app.viewer,
+        )
+        .await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+    let catalog = app
+        .get(&format!("/v1/branches/{}/catalog", c.branch), &app.staff)
+        .await;
+    assert_eq!(catalog.body["products"][0]["stock"], 8, "two kits taken");
+    let restocked = app
+        .post(
+            &format!("/v1/products/{}/branches/{}/restock", c.product, c.branch),
+            &app.admin,
+            json!({"quantity": 5}),
+        )
+        .await;
+    assert_eq!(restocked.body["stock"]["stock"], 13);
+
+    let events = app.get("/v1/events?since=0", &app.viewer).await;
+    let types: Vec<_> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["type"].clone())
+        .collect();
+    assert!(types.contains(&json!("reservation")) && types.contains(&json!("stock_adjusted")));
+}
+
+async fn a_reservation_moves_with_if_match_and_its_history_is_kept(app: TestApp) {
+    let c = app.clinic().await;
+    let created = app
+        .post(
+            "/v1/reservations",
+            &app.staff,
+            c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z"),
+        )
+        .await;
+    let id = created.body["reservation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/reservations/{id}");
+    let moved = app
+        .client
+        .patch(format!("{}{path}", app.base))
+        .bearer_auth(&app.staff)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"starts_at": "2030-01-07T12:00:00Z", "ends_at": "2030-01-07T13:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    let moved = crate::helpers::reply(moved).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["reservation"]["version"], 2);
+    let stale = app
+        .client
+        .patch(format!("{}{path}", app.base))
+        .bearer_auth(&app.staff)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"starts_at": "2030-01-07T14:00:00Z", "ends_at": "2030-01-07T15:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    let stale = crate::helpers::reply(stale).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(stale.problem(), "/problems/stale-version");
+    assert_eq!(stale.body["current_version"], 2);
+
+    let cancelled = app
+        .post(&format!("{path}/cancel"), &app.staff, json!({}))
+        .await;
+    assert_eq!(cancelled.body["reservation"]["status"], "cancelled");
+    let again = app
+        .post(&format!("{path}/cancel"), &app.staff, json!({}))
+        .await;
+    assert_eq!(
+        (again.status, again.problem()),
+        (StatusCode::CONFLICT, "/problems/invalid-transition")
+    );
+    let history = app.get(&format!("{path}/events"), &app.viewer).await;
+    let kinds: Vec<_> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [json!("Created"), json!("Moved"), json!("Cancelled")]
+    );
+}
+
+async fn roles_limit_what_a_key_may_do(app: TestApp) {
+    let c = app.clinic().await;
+    let as_viewer = app
+        .post(
+            "/v1/reservations",
+            &app.viewer,
+            c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z"),
+        )
+        .await;
+    assert_eq!(
+        (as_viewer.status, as_viewer.problem()),
+        (StatusCode::FORBIDDEN, "/problems/forbidden")
+    );
+    let as_staff = app
+        .post(
+            "/v1/branches",
+            &app.staff,
+            json!({"name": "X", "time_zone": "UTC"}),
+        )
+        .await;
+    assert_eq!(as_staff.status, StatusCode::FORBIDDEN);
+    let anonymous = app.call(Method::GET, "/v1/branches", None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers.get("www-authenticate").is_some());
+    let wrong = app.get("/v1/branches", "bk_not-a-key").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn the_same_idempotency_key_replays_the_same_response(app: TestApp) {
+    let c = app.clinic().await;
+    let body = c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z");
+    let send = |key: &'static str, body: serde_json::Value| {
+        let (client, base, staff) = (app.client.clone(), app.base.clone(), app.staff.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/v1/reservations"))
+                .bearer_auth(staff)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            crate::helpers::reply(r).await
+        }
+    };
+    let replies = futures::future::join_all((0..20).map(|_| send("book-1", body.clone()))).await;
+    let first = &replies[0];
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    for r in &replies {
+        assert_eq!(
+            (r.status, &r.body),
+            (first.status, &first.body),
+            "every reply is the same"
+        );
+    }
+    let listed = app.get("/v1/reservations", &app.viewer).await;
+    assert_eq!(
+        listed.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "one reservation"
+    );
+    let other = send(
+        "book-1",
+        c.booking("2030-01-07T12:00:00Z", "2030-01-07T13:00:00Z"),
+    )
+    .await;
+    assert_eq!(
+        (other.status, other.problem()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/problems/idempotency-key-reused"
+        )
+    );
+}
+
+async fn health_endpoints_answer(app: TestApp) {
+    assert_eq!(
+        app.call(Method::GET, "/healthz", None, None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call(Method::GET, "/readyz", None, None).await.status,
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,291 @@
+//! `TestApp`: the router served on port 0 with a fresh database, a tenant
+//! with admin, staff and viewer keys, and request helpers.
+
+use std::sync::Arc;
+
+use booking_core::{
+    Actor, ApiKey, ApiKeyId, BookingPolicy, BookingService, BookingStore, Name, Role, SystemClock,
+    Tenant, TenantId,
+};
+use booking_testkit::memory::{InMemoryBroadcaster, InMemoryLocks};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) store: Arc<dyn BookingStore>,
+    pub(crate) admin: String,
+    pub(crate) staff: String,
+    pub(crate) viewer: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A response's status and JSON body (or `Null`).
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: String,
+    pub(crate) body: Value,
+    pub(crate) headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The problem `type`, for refusals.
+    pub(crate) fn problem(&self) -> &str {
+        self.body["type"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub(crate) async fn spawn(backend: Backend) -> Self {
+        let store: Arc<dyn BookingStore> = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir").keep();
+                Arc::new(
+                    booking_sqlite::SqliteStore::open(&booking_sqlite::SqliteSettings::new(
+                        dir.join("b.db"),
+                    ))
+                    .await
+                    .expect("open SQLite"),
+                )
+            }
+            Backend::Postgres => {
+                let (pool, _) = booking_postgres::testing::scratch_database(20).await;
+                Arc::new(booking_postgres::PgStore::from_pool(pool))
+            }
+        };
+        let service = BookingService::new(
+            store.clone(),
+            Arc::new(InMemoryLocks::new()),
+            Arc::new(InMemoryBroadcaster::default()),
+            Arc::new(SystemClock),
+            BookingPolicy {
+                lock_wait: std::time::Duration::from_secs(30),
+                ..BookingPolicy::default()
+            },
+        );
+        let router = booking_http::router(booking_http::AppState::new(service));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(booking_http::serve(listener, router, async {
+            let _ = rx.await;
+        }));
+        let (tenant, admin) = new_tenant(&*store, "Smile Dental").await;
+        let staff = new_key(&*store, tenant, Role::Staff, "reception").await;
+        let viewer = new_key(&*store, tenant, Role::Viewer, "auditor").await;
+        Self {
+            base,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .expect("client"),
+            store,
+            admin,
+            staff,
+            viewer,
+            _shutdown: tx,
+        }
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        reply(req.send().await.expect("the server answers")).await
+    }
+
+    pub(crate) async fn get(&self, path: &str, key: &str) -> Reply {
+        self.call(Method::GET, path, Some(key), None).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(key), Some(body)).await
+    }
+
+    /// A clinic made through the API: a branch (Europe/Madrid), a dentist
+    /// working there 09–17 on weekdays, a chair without hours, a service
+    /// with a 10-minute buffer and a branch price, a product with stock 10.
+    pub(crate) async fn clinic(&self) -> Clinic {
+        let id = |r: &Reply| r.body["id"].as_str().expect("an id").to_owned();
+        let branch = self
+            .post(
+                "/v1/branches",
+                &self.admin,
+                json!({"name": "Madrid", "time_zone": "Europe/Madrid"}),
+            )
+            .await;
+        assert_eq!(branch.status, StatusCode::CREATED, "{}", branch.body);
+        let branch = id(&branch);
+        let dentist = id(&self
+            .post(
+                "/v1/resources",
+                &self.admin,
+                json!({"name": "Dr. Vega", "kind": "staff"}),
+            )
+            .await);
+        let chair = id(&self
+            .post(
+                "/v1/resources",
+                &self.admin,
+                json!({"name": "Chair", "kind": "room"}),
+            )
+            .await);
+        let hours = json!({"working_hours": {"monday": [["09:00", "17:00"]], "tuesday": [["09:00", "17:00"]], "wednesday": [["09:00", "17:00"]], "thursday": [["09:00", "17:00"]], "friday": [["09:00", "17:00"]]}});
+        let linked = self
+            .put(
+                &format!("/v1/resources/{dentist}/branches/{branch}"),
+                &self.admin,
+                hours,
+            )
+            .await;
+        assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+        self.put(
+            &format!("/v1/resources/{chair}/branches/{branch}"),
+            &self.admin,
+            json!({}),
+        )
+        .await;
+        let service = id(&self
+            .post("/v1/services", &self.admin, json!({"name": "Cleaning", "duration_minutes": 30, "price": {"amount_minor": 6000, "currency": "EUR"}, "buffer_after_minutes": 10}))
+            .await);
+        self.put(
+            &format!("/v1/services/{service}/branches/{branch}"),
+            &self.admin,
+            json!({"price": {"amount_minor": 5500, "currency": "EUR"}}),
+        )
+        .await;
+        let product = id(&self
+            .post(
+                "/v1/products",
+                &self.admin,
+                json!({"name": "Kit", "price": {"amount_minor": 2500, "currency": "EUR"}}),
+            )
+            .await);
+        let stocked = self
+            .put(
+                &format!("/v1/products/{product}/branches/{branch}"),
+                &self.admin,
+                json!({"stock": 10}),
+            )
+            .await;
+        assert_eq!(stocked.status, StatusCode::OK, "{}", stocked.body);
+        Clinic {
+            branch,
+            dentist,
+            service,
+            product,
+        }
+    }
+}
+
+pub(crate) struct Clinic {
+    pub(crate) branch: String,
+    pub(crate) dentist: String,
+    pub(crate) service: String,
+    pub(crate) product: String,
+}
+
+impl Clinic {
+    /// A booking body for the dentist on Monday 2030-01-07 (Madrid is
+    /// UTC+1: 10:00 UTC is 11:00 local, inside the hours).
+    pub(crate) fn booking(&self, start: &str, end: &str) -> Value {
+        json!({"branch_id": self.branch, "resource_id": self.dentist, "starts_at": start, "ends_at": end})
+    }
+}
+
+pub(crate) async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        content_type,
+        body,
+        headers,
+    }
+}
+
+pub(crate) async fn new_key(
+    store: &dyn BookingStore,
+    tenant: TenantId,
+    role: Role,
+    actor: &str,
+) -> String {
+    let secret = booking_http::new_secret();
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        tenant_id: tenant,
+        role,
+        actor: Actor::new(actor).unwrap(),
+        created_at: chrono::Utc::now(),
+    };
+    store
+        .insert_api_key(&key, &booking_http::hash_secret(&secret))
+        .await
+        .unwrap();
+    secret
+}
+
+pub(crate) async fn new_tenant(store: &dyn BookingStore, name: &str) -> (TenantId, String) {
+    let tenant = TenantId::generate();
+    store
+        .insert_tenant(&Tenant {
+            id: tenant,
+            name: Name::new(name).unwrap(),
+        })
+        .await
+        .unwrap();
+    (tenant, new_key(store, tenant, Role::Admin, "admin").await)
+}
+
+/// Runs each listed test against SQLite and against PostgreSQL.
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_stores;

@@ -1,0 +1,211 @@
+//! Malformed and hostile requests: each gets its specific 4xx problem, the
+//! server keeps serving, and nothing partial is written.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Clinic, TestApp, on_both_stores};
+
+on_both_stores!(every_hostile_request_gets_its_own_problem_and_nothing_is_written);
+
+#[derive(Clone, Copy)]
+enum Key {
+    Admin,
+    Staff,
+    Viewer,
+    Foreign,
+    Bad,
+    None,
+}
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: String,
+    key: Key,
+    content_type: Option<&'static str>,
+    body: String,
+    headers: Vec<(&'static str, &'static str)>,
+    status: u16,
+    problem: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    method: Method,
+    path: impl Into<String>,
+    key: Key,
+    body: impl Into<String>,
+    status: u16,
+    problem: &'static str,
+) -> Case {
+    Case {
+        name,
+        method,
+        path: path.into(),
+        key,
+        content_type: Some("application/json"),
+        body: body.into(),
+        headers: vec![],
+        status,
+        problem,
+    }
+}
+
+fn booking(c: &Clinic, patch: impl FnOnce(&mut Value)) -> String {
+    let mut b = c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z");
+    patch(&mut b);
+    b.to_string()
+}
+
+fn cases(c: &Clinic, foreign_branch: &str) -> Vec<Case> {
+    use Key::{Admin, Bad, Foreign, Staff, Viewer};
+    let post = Method::POST;
+    let r = "/v1/reservations";
+    let mut v = vec![
+        case("truncated JSON", post.clone(), r, Staff, "{\"branch_id\":", 400, "/problems/malformed-json"),
+        case("not JSON at all", post.clone(), r, Staff, "hello", 400, "/problems/malformed-json"),
+        case("time as a number", post.clone(), r, Staff, booking(c, |b| b["starts_at"] = json!(5)), 422, "/problems/invalid-body"),
+        case("id that is not a UUID", post.clone(), r, Staff, booking(c, |b| b["branch_id"] = json!("x")), 422, "/problems/invalid-body"),
+        case("end before start", post.clone(), r, Staff, booking(c, |b| b["ends_at"] = json!("2030-01-07T09:00:00Z")), 422, "/problems/invalid-input"),
+        case("end equal to start", post.clone(), r, Staff, booking(c, |b| b["ends_at"] = json!("2030-01-07T10:00:00Z")), 422, "/problems/invalid-input"),
+        case("a year-9999 range", post.clone(), r, Staff, booking(c, |b| b["ends_at"] = json!("9999-01-01T00:00:00Z")), 422, "/problems/invalid-input"),
+        case("a 1970 start", post.clone(), r, Staff, booking(c, |b| b["starts_at"] = json!("1970-01-01T00:00:00Z")), 422, "/problems/invalid-input"),
+        case("a three-day booking", post.clone(), r, Staff, booking(c, |b| b["ends_at"] = json!("2030-01-10T10:00:00Z")), 422, "/problems/invalid-input"),
+        case("negative quantity", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": c.product, "quantity": -2}])), 422, "/problems/invalid-input"),
+        case("zero quantity", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": c.product, "quantity": 0}])), 422, "/problems/invalid-input"),
+        case("huge quantity", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": c.product, "quantity": 1_000_000_000_000_i64}])), 422, "/problems/invalid-input"),
+        case("quantity as a string", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": c.product, "quantity": "2"}])), 422, "/problems/invalid-body"),
+        case("a product listed twice", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": c.product, "quantity": 1}, {"product_id": c.product, "quantity": 1}])), 422, "/problems/invalid-input"),
+        case("an unknown field", post.clone(), r, Staff, booking(c, |b| b["colour"] = json!("red")), 422, "/problems/invalid-body"),
+        case("a missing field", post.clone(), r, Staff, booking(c, |b| { b.as_object_mut().map(|o| o.remove("ends_at")); }), 422, "/problems/invalid-body"),
+        case("a negative hold", post.clone(), r, Staff, booking(c, |b| b["hold_minutes"] = json!(-5)), 422, "/problems/invalid-body"),
+        case("an overlong note", post.clone(), r, Staff, booking(c, |b| b["note"] = json!("n".repeat(3000))), 422, "/problems/invalid-input"),
+        case("another tenant's branch", post.clone(), r, Staff, booking(c, |b| b["branch_id"] = json!(foreign_branch)), 404, "/problems/not-found"),
+        case("an unknown resource", post.clone(), r, Staff, booking(c, |b| b["resource_id"] = json!(uuid::Uuid::nil())), 404, "/problems/not-found"),
+        case("an unknown product", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": uuid::Uuid::nil(), "quantity": 1}])), 404, "/problems/not-found"),
+        case("outside working hours", post.clone(), r, Staff, booking(c, |b| { b["starts_at"] = json!("2030-01-07T03:00:00Z"); b["ends_at"] = json!("2030-01-07T04:00:00Z"); }), 422, "/problems/outside-working-hours"),
+        case("more kits than in stock", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": c.product, "quantity": 11}])), 409, "/problems/out-of-stock"),
+        case("a 10 MB body", post.clone(), r, Staff, format!("{{\"note\":\"{}\"}}", "x".repeat(10 * 1024 * 1024)), 413, "/problems/body-too-large"),
+        case("no credentials", post.clone(), r, Key::None, booking(c, |_| {}), 401, "/problems/unauthorized"),
+        case("a made-up key", post.clone(), r, Bad, booking(c, |_| {}), 401, "/problems/unauthorized"),
+        case("a viewer booking", post.clone(), r, Viewer, booking(c, |_| {}), 403, "/problems/forbidden"),
+        case("staff editing the catalog", post.clone(), "/v1/branches", Staff, json!({"name": "X", "time_zone": "UTC"}).to_string(), 403, "/problems/forbidden"),
+        case("a made-up time zone", post.clone(), "/v1/branches", Admin, json!({"name": "X", "time_zone": "Mars/Olympus"}).to_string(), 422, "/problems/invalid-input"),
+        case("a blank name", post.clone(), "/v1/branches", Admin, json!({"name": "  ", "time_zone": "UTC"}).to_string(), 422, "/problems/invalid-input"),
+        case("a negative price", post.clone(), "/v1/products", Admin, json!({"name": "X", "price": {"amount_minor": -1, "currency": "EUR"}}).to_string(), 422, "/problems/invalid-input"),
+        case("an unknown currency", post.clone(), "/v1/products", Admin, json!({"name": "X", "price": {"amount_minor": 1, "currency": "XYZ"}}).to_string(), 422, "/problems/invalid-input"),
+        case("a three-day service", post.clone(), "/v1/services", Admin, json!({"name": "X", "duration_minutes": 5000, "price": {"amount_minor": 1, "currency": "EUR"}}).to_string(), 422, "/problems/invalid-input"),
+        case("negative stock", Method::PUT, format!("/v1/products/{}/branches/{}", c.product, c.branch), Admin, json!({"stock": -1}).to_string(), 422, "/problems/invalid-input"),
+        case("an unparsable path id", Method::GET, "/v1/reservations/not-a-uuid", Staff, "", 404, "/problems/not-found"),
+        case("an unknown route", Method::GET, "/v1/nothing-here", Staff, "", 404, "/problems/no-such-route"),
+        case("a wrong method", Method::DELETE, "/v1/events", Staff, "", 405, "/problems/method-not-allowed"),
+        case("a zero page size", Method::GET, "/v1/reservations?limit=0", Staff, "", 422, "/problems/invalid-input"),
+        case("a foreign key's reads", Method::GET, format!("/v1/branches/{}", c.branch), Foreign, "", 404, "/problems/not-found"),
+    ];
+    let mut text = case(
+        "a text/plain body",
+        post.clone(),
+        r,
+        Staff,
+        booking(c, |_| {}),
+        415,
+        "/problems/unsupported-media-type",
+    );
+    text.content_type = Some("text/plain");
+    v.push(text);
+    let mut bare = case(
+        "no content type",
+        post.clone(),
+        r,
+        Staff,
+        booking(c, |_| {}),
+        415,
+        "/problems/unsupported-media-type",
+    );
+    bare.content_type = None;
+    v.push(bare);
+    let mut spaces = case(
+        "an Idempotency-Key with spaces",
+        post,
+        r,
+        Staff,
+        booking(c, |_| {}),
+        422,
+        "/problems/invalid-input",
+    );
+    spaces.headers.push(("Idempotency-Key", "has spaces"));
+    v.push(spaces);
+    v
+}
+
+async fn every_hostile_request_gets_its_own_problem_and_nothing_is_written(app: TestApp) {
+    let c = app.clinic().await;
+    let (foreign_tenant, foreign_admin) =
+        crate::helpers::new_tenant(&*app.store, "Other Clinic").await;
+    let _ = foreign_tenant;
+    let foreign_branch = app
+        .post(
+            "/v1/branches",
+            &foreign_admin,
+            json!({"name": "Elsewhere", "time_zone": "UTC"}),
+        )
+        .await;
+    let foreign_branch = foreign_branch.body["id"].as_str().unwrap().to_owned();
+    let table = cases(&c, &foreign_branch);
+    assert!(table.len() >= 30, "at least 30 hostile requests");
+    let mut failures = Vec::new();
+    for case in &table {
+        let mut req = app
+            .client
+            .request(case.method.clone(), format!("{}{}", app.base, case.path));
+        req = match case.key {
+            Key::Admin => req.bearer_auth(&app.admin),
+            Key::Staff => req.bearer_auth(&app.staff),
+            Key::Viewer => req.bearer_auth(&app.viewer),
+            Key::Foreign => req.bearer_auth(&foreign_admin),
+            Key::Bad => req.bearer_auth("bk_0000"),
+            Key::None => req,
+        };
+        if let Some(ct) = case.content_type {
+            req = req.header("Content-Type", ct);
+        }
+        for (name, value) in &case.headers {
+            req = req.header(*name, *value);
+        }
+        if !case.body.is_empty() {
+            req = req.body(case.body.clone());
+        }
+        let reply = crate::helpers::reply(req.send().await.expect("the server answers")).await;
+        let ok = reply.status.as_u16() == case.status
+            && reply.problem() == case.problem
+            && reply.content_type == "application/problem+json"
+            && reply.body["request_id"].is_string();
+        if !ok {
+            failures.push(format!(
+                "{}: got {} {} {}",
+                case.name, reply.status, reply.content_type, reply.body
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        table.len(),
+        failures.join("\n")
+    );
+
+    // Still serving, and nothing was written by any of them.
+    assert_eq!(
+        app.call(Method::GET, "/healthz", None, None).await.status,
+        StatusCode::OK
+    );
+    let listed = app.get("/v1/reservations", &app.viewer).await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(0));
+    let catalog = app
+        .get(&format!("/v1/branches/{}/catalog", c.branch), &app.viewer)
+        .await;
+    assert_eq!(catalog.body["products"][0]["stock"], 10);
+    assert_eq!(catalog.body["branch"]["name"], "Madrid");
+}

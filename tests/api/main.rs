@@ -1,0 +1,10 @@
+//! The HTTP API on real stores (SQLite files and fresh PostgreSQL
+//! databases), driven over real HTTP. One binary; `main.rs` only declares
+//! modules.
+
+mod helpers;
+
+mod bookings;
+mod concurrency;
+mod hostile;
+mod isolation;
