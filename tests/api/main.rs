@@ -8,3 +8,4 @@ mod bookings;
 mod concurrency;
 mod hostile;
 mod isolation;
+mod openapi;

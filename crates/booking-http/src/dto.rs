@@ -23,7 +23,7 @@ pub(crate) fn minutes(field: &str, value: u32) -> Result<Minutes, Problem> {
 }
 
 /// `{"amount_minor": 4500, "currency": "EUR"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MoneyBody {
     amount_minor: i64,
@@ -36,7 +36,7 @@ impl MoneyBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BranchBody {
     pub(crate) name: String,
@@ -54,19 +54,25 @@ impl BranchBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResourceBody {
     pub(crate) name: String,
+    /// staff, room or equipment (default staff).
+    #[schema(value_type = Option<String>)]
     pub(crate) kind: Option<ResourceKind>,
 }
 
 /// Working hours per weekday (`"monday": [["09:00", "17:00"]]`; a missing
 /// day is closed) and dated exceptions (`"2026-12-24": []` closes the day).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ScheduleBody {
+    /// `{"monday": [["09:00", "17:00"]], …}`; a missing day is closed.
+    #[schema(value_type = Option<Object>)]
     working_hours: Option<BTreeMap<String, Vec<(String, String)>>>,
+    /// `{"2026-12-24": []}` closes a day; a list replaces its hours.
+    #[schema(value_type = Option<Object>)]
     exceptions: Option<BTreeMap<NaiveDate, Vec<(String, String)>>>,
 }
 
@@ -135,7 +141,7 @@ impl ScheduleBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ServiceBody {
     pub(crate) name: String,
@@ -145,20 +151,20 @@ pub(crate) struct ServiceBody {
     pub(crate) buffer_after_minutes: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PriceBody {
     pub(crate) price: MoneyBody,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProductBody {
     pub(crate) name: String,
     pub(crate) price: MoneyBody,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StockBody {
     pub(crate) stock: i64,
@@ -179,13 +185,13 @@ impl StockBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RestockBody {
     pub(crate) quantity: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LineBody {
     product_id: Uuid,
@@ -193,7 +199,7 @@ pub(crate) struct LineBody {
 }
 
 /// `POST /v1/reservations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReservationBody {
     pub(crate) branch_id: Uuid,
@@ -251,7 +257,7 @@ impl ReservationBody {
 }
 
 /// `PATCH /v1/reservations/{id}`: a new time (both ends) and/or resource.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MoveBody {
     pub(crate) starts_at: Option<DateTime<Utc>>,

@@ -11,6 +11,7 @@
 //!   (`/problems/slot-taken`, …), the fields to fix, and the request id.
 //!   5xx bodies reveal nothing internal.
 //! - **Idempotency**: `Idempotency-Key` on any POST.
+//! - **OpenAPI**: generated from the handlers at `/openapi.json`.
 //!
 //! The server binary only wires: build an [`AppState`] from a
 //! `BookingService`, call [`router`], and [`serve`] it on a listener it
@@ -28,6 +29,7 @@ mod auth;
 mod dto;
 mod json;
 mod middleware;
+mod openapi;
 mod problem;
 mod routes;
 mod state;
@@ -139,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::document))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

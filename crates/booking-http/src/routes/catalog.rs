@@ -33,6 +33,19 @@ fn product_id(raw: &str) -> Result<ProductId, Problem> {
     id(raw, Entity::Product, ProductId::from_uuid(Uuid::nil()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/branches",
+    tag = "catalog",
+    summary = "Create a branch",
+    request_body = BranchBody,
+    responses(
+        (status = 201, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn create_branch(
     State(s): State<AppState>,
     caller: Caller,
@@ -49,6 +62,20 @@ pub(crate) async fn create_branch(
     Ok(created(&branch))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/branches/{id}",
+    tag = "catalog",
+    summary = "Update a branch",
+    params(("id" = String, Path, description = "The id")),
+    request_body = BranchBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn update_branch(
     State(s): State<AppState>,
     caller: Caller,
@@ -66,6 +93,18 @@ pub(crate) async fn update_branch(
     Ok(Json(branch))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/branches",
+    tag = "catalog",
+    summary = "List branches",
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn list_branches(
     State(s): State<AppState>,
     caller: Caller,
@@ -75,6 +114,19 @@ pub(crate) async fn list_branches(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/branches/{id}",
+    tag = "catalog",
+    summary = "Get a branch",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn get_branch(
     State(s): State<AppState>,
     caller: Caller,
@@ -85,6 +137,19 @@ pub(crate) async fn get_branch(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/resources",
+    tag = "catalog",
+    summary = "Create a resource",
+    request_body = ResourceBody,
+    responses(
+        (status = 201, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn create_resource(
     State(s): State<AppState>,
     caller: Caller,
@@ -101,6 +166,20 @@ pub(crate) async fn create_resource(
     Ok(created(&resource))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/resources/{id}",
+    tag = "catalog",
+    summary = "Update a resource",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ResourceBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn update_resource(
     State(s): State<AppState>,
     caller: Caller,
@@ -121,6 +200,18 @@ pub(crate) async fn update_resource(
     Ok(Json(resource))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/resources",
+    tag = "catalog",
+    summary = "List resources",
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn list_resources(
     State(s): State<AppState>,
     caller: Caller,
@@ -130,6 +221,19 @@ pub(crate) async fn list_resources(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/resources/{id}",
+    tag = "catalog",
+    summary = "Get a resource",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn get_resource(
     State(s): State<AppState>,
     caller: Caller,
@@ -142,6 +246,20 @@ pub(crate) async fn get_resource(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/resources/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Link a resource to a branch with working hours",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = ScheduleBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn link_resource(
     State(s): State<AppState>,
     caller: Caller,
@@ -159,6 +277,19 @@ pub(crate) async fn link_resource(
     Ok(Json(link))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/services",
+    tag = "catalog",
+    summary = "Create a service",
+    request_body = ServiceBody,
+    responses(
+        (status = 201, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn create_service(
     State(s): State<AppState>,
     caller: Caller,
@@ -185,6 +316,20 @@ fn service_from(id: ServiceId, caller: &Caller, b: &ServiceBody) -> Result<Servi
     })
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/services/{id}",
+    tag = "catalog",
+    summary = "Update a service",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ServiceBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn update_service(
     State(s): State<AppState>,
     caller: Caller,
@@ -201,6 +346,18 @@ pub(crate) async fn update_service(
     Ok(Json(service))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/services",
+    tag = "catalog",
+    summary = "List services",
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn list_services(
     State(s): State<AppState>,
     caller: Caller,
@@ -210,6 +367,19 @@ pub(crate) async fn list_services(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/services/{id}",
+    tag = "catalog",
+    summary = "Get a service",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn get_service(
     State(s): State<AppState>,
     caller: Caller,
@@ -222,6 +392,20 @@ pub(crate) async fn get_service(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/services/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Set a branch price for a service",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = PriceBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn price_service(
     State(s): State<AppState>,
     caller: Caller,
@@ -239,6 +423,19 @@ pub(crate) async fn price_service(
     Ok(Json(price))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/products",
+    tag = "catalog",
+    summary = "Create a product",
+    request_body = ProductBody,
+    responses(
+        (status = 201, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn create_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -255,6 +452,20 @@ pub(crate) async fn create_product(
     Ok(created(&product))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/products/{id}",
+    tag = "catalog",
+    summary = "Update a product",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ProductBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn update_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -275,6 +486,18 @@ pub(crate) async fn update_product(
     Ok(Json(product))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/products",
+    tag = "catalog",
+    summary = "List products",
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn list_products(
     State(s): State<AppState>,
     caller: Caller,
@@ -284,6 +507,19 @@ pub(crate) async fn list_products(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/products/{id}",
+    tag = "catalog",
+    summary = "Get a product",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn get_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -296,6 +532,20 @@ pub(crate) async fn get_product(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/products/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Set stock (and price) at a branch",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = StockBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn set_stock(
     State(s): State<AppState>,
     caller: Caller,
@@ -311,6 +561,20 @@ pub(crate) async fn set_stock(
     adjust(&s, &caller, &raw_product, &raw_branch, op).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/products/{id}/branches/{branch_id}/restock",
+    tag = "catalog",
+    summary = "Add delivered units at a branch",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = RestockBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn restock(
     State(s): State<AppState>,
     caller: Caller,
@@ -353,6 +617,19 @@ async fn adjust(
 /// What staff see after picking a branch: who works there (with hours),
 /// services at the branch's price, products with the branch's stock and
 /// price.
+#[utoipa::path(
+    get,
+    path = "/v1/branches/{id}/catalog",
+    tag = "catalog",
+    summary = "What a branch offers: resources, services and products at its prices",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn branch_catalog(
     State(s): State<AppState>,
     caller: Caller,

@@ -11,6 +11,19 @@ use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    summary = "The tenant's event log after a sequence number",
+    params(("since" = Option<u64>, Query), ("limit" = Option<u32>, Query)),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn since(
     State(s): State<AppState>,
     caller: Caller,

@@ -61,6 +61,19 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
         .ok_or_else(|| Problem::invalid("If-Match", "send the reservation's ETag, e.g. \"3\""))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/reservations",
+    tag = "reservations",
+    summary = "Book a resource (optionally with a service and products)",
+    request_body = ReservationBody,
+    responses(
+        (status = 201, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -92,6 +105,19 @@ pub(crate) async fn create(
     Ok(booked(StatusCode::CREATED, &result))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/reservations/{id}",
+    tag = "reservations",
+    summary = "Get a reservation (ETag = version)",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn get(
     State(s): State<AppState>,
     caller: Caller,
@@ -131,6 +157,19 @@ fn query_instant(
 }
 
 /// `GET /v1/reservations?branch_id&resource_id&from&to&limit&cursor`.
+#[utoipa::path(
+    get,
+    path = "/v1/reservations",
+    tag = "reservations",
+    summary = "List reservations by branch, resource and time window",
+    params(("branch_id" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -192,6 +231,20 @@ fn parse_cursor(c: &str) -> Option<ReservationCursor> {
     })
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/reservations/{id}",
+    tag = "reservations",
+    summary = "Move to a new time and/or resource (If-Match: the ETag)",
+    params(("id" = String, Path, description = "The id")),
+    request_body = MoveBody,
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn move_reservation(
     State(s): State<AppState>,
     caller: Caller,
@@ -256,6 +309,19 @@ pub(crate) async fn change(
     Ok(booked(StatusCode::OK, &result))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/confirm",
+    tag = "reservations",
+    summary = "Confirm a hold",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn confirm(
     State(s): State<AppState>,
     caller: Caller,
@@ -265,6 +331,19 @@ pub(crate) async fn confirm(
     change(s, caller, raw, headers, Change::Confirm).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/cancel",
+    tag = "reservations",
+    summary = "Cancel; frees the slot and the stock",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn cancel(
     State(s): State<AppState>,
     caller: Caller,
@@ -274,6 +353,19 @@ pub(crate) async fn cancel(
     change(s, caller, raw, headers, Change::Cancel).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/complete",
+    tag = "reservations",
+    summary = "Mark as completed",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn complete(
     State(s): State<AppState>,
     caller: Caller,
@@ -283,6 +375,19 @@ pub(crate) async fn complete(
     change(s, caller, raw, headers, Change::Complete).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/reservations/{id}/events",
+    tag = "reservations",
+    summary = "The reservation's audited history",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn history(
     State(s): State<AppState>,
     caller: Caller,
