@@ -12,6 +12,7 @@ on_both_stores!(
     roles_limit_what_a_key_may_do,
     the_same_idempotency_key_replays_the_same_response,
     health_endpoints_answer,
+    unused_catalog_items_are_deleted_and_used_ones_refused,
 );
 
 async fn a_clinic_is_set_up_and_booked_through_the_api(app: TestApp) {
@@ -227,6 +228,53 @@ async fn health_endpoints_answer(app: TestApp) {
     );
     assert_eq!(
         app.call(Method::GET, "/readyz", None, None).await.status,
+        StatusCode::OK
+    );
+}
+
+async fn unused_catalog_items_are_deleted_and_used_ones_refused(app: TestApp) {
+    let c = app.clinic().await;
+    app.post(
+        "/v1/reservations",
+        &app.staff,
+        c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z"),
+    )
+    .await;
+    let delete = |path: String, key: String| {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        async move {
+            crate::helpers::reply(
+                client
+                    .delete(format!("{base}{path}"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let used = delete(format!("/v1/resources/{}", c.dentist), app.admin.clone()).await;
+    assert_eq!(
+        (used.status, used.problem()),
+        (StatusCode::CONFLICT, "/problems/in-use")
+    );
+    let as_staff = delete(format!("/v1/services/{}", c.service), app.staff.clone()).await;
+    assert_eq!(as_staff.status, StatusCode::FORBIDDEN);
+    let gone = delete(format!("/v1/services/{}", c.service), app.admin.clone()).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&format!("/v1/services/{}", c.service), &app.viewer)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let twice = delete(format!("/v1/services/{}", c.service), app.admin.clone()).await;
+    assert_eq!(twice.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/v1/resources/{}", c.dentist), &app.viewer)
+            .await
+            .status,
         StatusCode::OK
     );
 }

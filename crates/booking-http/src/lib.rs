@@ -77,7 +77,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/branches/{id}",
-            get(catalog::get_branch).put(catalog::update_branch),
+            get(catalog::get_branch)
+                .put(catalog::update_branch)
+                .delete(catalog::delete_branch),
         )
         .route("/branches/{id}/catalog", get(catalog::branch_catalog))
         .route(
@@ -86,7 +88,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/resources/{id}",
-            get(catalog::get_resource).put(catalog::update_resource),
+            get(catalog::get_resource)
+                .put(catalog::update_resource)
+                .delete(catalog::delete_resource),
         )
         .route(
             "/resources/{id}/branches/{branch_id}",
@@ -98,7 +102,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/services/{id}",
-            get(catalog::get_service).put(catalog::update_service),
+            get(catalog::get_service)
+                .put(catalog::update_service)
+                .delete(catalog::delete_service),
         )
         .route(
             "/services/{id}/branches/{branch_id}",
@@ -110,7 +116,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/products/{id}",
-            get(catalog::get_product).put(catalog::update_product),
+            get(catalog::get_product)
+                .put(catalog::update_product)
+                .delete(catalog::delete_product),
         )
         .route(
             "/products/{id}/branches/{branch_id}",

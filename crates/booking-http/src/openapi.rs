@@ -44,6 +44,7 @@ impl Modify for BearerKey {
         catalog::price_service,
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
         catalog::set_stock, catalog::restock,
+        catalog::delete_branch, catalog::delete_resource, catalog::delete_service, catalog::delete_product,
         reservations::create, reservations::list, reservations::get, reservations::move_reservation,
         reservations::confirm, reservations::cancel, reservations::complete, reservations::history,
         events::since,

@@ -5,7 +5,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use booking_core::{
-    CreateError, Entity, InvalidInput, LockBusy, MoveError, StockError, StoreError, TransitionError,
+    CreateError, DeleteError, Entity, InvalidInput, LockBusy, MoveError, StockError, StoreError,
+    TransitionError,
 };
 use serde_json::{Map, Value, json};
 
@@ -186,6 +187,24 @@ impl From<StockError> for Problem {
                 Self::invalid("stock", format!("at most {max} units per branch"))
             }
             StockError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<DeleteError> for Problem {
+    fn from(e: DeleteError) -> Self {
+        match e {
+            DeleteError::NotFound(entity) => Self::not_found(entity),
+            DeleteError::InUse(entity) => Self::new(
+                StatusCode::CONFLICT,
+                "in-use",
+                "Still used by reservations",
+                format!(
+                    "{entity} is used by reservations, whose history keeps it; it cannot be deleted"
+                ),
+            )
+            .with("entity", entity),
+            DeleteError::Store(e) => e.into(),
         }
     }
 }

@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    Branch, BranchId, CatalogStore, Entity, Event, EventPayload, NewEvent, Product, ProductBranch,
-    ProductId, Resource, ResourceBranch, ResourceId, ServiceId, ServiceItem, ServiceItemBranch,
-    StockCause, StockChange, StockError, StockOp, StoreError, Tenant, TenantId,
+    Branch, BranchId, CatalogItem, CatalogStore, DeleteError, Entity, Event, EventPayload,
+    NewEvent, Product, ProductBranch, ProductId, Resource, ResourceBranch, ResourceId, ServiceId,
+    ServiceItem, ServiceItemBranch, StockCause, StockChange, StockError, StockOp, StoreError,
+    Tenant, TenantId,
 };
 use sqlx::postgres::{PgQueryResult, PgRow};
 use sqlx::types::Json;
@@ -351,6 +352,80 @@ impl CatalogStore for PgStore {
         .await
         .map_err(store_error)?;
         all(rows, rows::product_branch)
+    }
+
+    async fn delete_item(&self, tenant: TenantId, item: CatalogItem) -> Result<(), DeleteError> {
+        let (table, id, used, links): (&str, uuid::Uuid, &str, &[&str]) = match item {
+            CatalogItem::Branch(id) => (
+                "branches",
+                id.as_uuid(),
+                "branch_id = $2",
+                &[
+                    "DELETE FROM resource_branches WHERE tenant_id = $1 AND branch_id = $2",
+                    "DELETE FROM service_branches WHERE tenant_id = $1 AND branch_id = $2",
+                    "DELETE FROM product_branches WHERE tenant_id = $1 AND branch_id = $2",
+                ],
+            ),
+            CatalogItem::Resource(id) => (
+                "resources",
+                id.as_uuid(),
+                "resource_id = $2",
+                &["DELETE FROM resource_branches WHERE tenant_id = $1 AND resource_id = $2"],
+            ),
+            CatalogItem::Service(id) => (
+                "services",
+                id.as_uuid(),
+                "service_id = $2",
+                &["DELETE FROM service_branches WHERE tenant_id = $1 AND service_id = $2"],
+            ),
+            CatalogItem::Product(id) => (
+                "products",
+                id.as_uuid(),
+                "id IN (SELECT reservation_id FROM reservation_lines WHERE tenant_id = $1 AND product_id = $2)",
+                &["DELETE FROM product_branches WHERE tenant_id = $1 AND product_id = $2"],
+            ),
+        };
+        let t = tenant.as_uuid();
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let found: Option<uuid::Uuid> = sqlx::query_scalar(&format!(
+            "SELECT id FROM {table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+        ))
+        .bind(t)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if found.is_none() {
+            return Err(DeleteError::NotFound(item.entity()));
+        }
+        let in_use: bool = sqlx::query_scalar(&format!(
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = $1 AND {used})"
+        ))
+        .bind(t)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if in_use {
+            return Err(DeleteError::InUse(item.entity()));
+        }
+        let deleted = async {
+            for sql in links.iter().copied().chain(std::iter::once(
+                format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2").as_str(),
+            )) {
+                sqlx::query(sql).bind(t).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        match deleted {
+            Ok(()) => Ok(()),
+            // A reservation made meanwhile still refers to it.
+            Err(e) if matches!(classify(&e), DbFailure::ForeignKey(_)) => {
+                Err(DeleteError::InUse(item.entity()))
+            }
+            Err(e) => Err(store_error(e).into()),
+        }
     }
 
     async fn adjust_stock(

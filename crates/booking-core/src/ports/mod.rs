@@ -14,6 +14,6 @@ pub use broadcast::{BroadcastError, Broadcaster};
 pub use clock::{Clock, SystemClock};
 pub use lock::{LockError, LockGuard, LockKey, LockRequest, LockService, LockToken};
 pub use store::{
-    Applied, ApplyError, BookingStore, CatalogStore, ReservationCursor, ReservationQuery,
-    ReservationStore, ReservationWrite, StockChange, StockError, StockOp,
+    Applied, ApplyError, BookingStore, CatalogItem, CatalogStore, DeleteError, ReservationCursor,
+    ReservationQuery, ReservationStore, ReservationWrite, StockChange, StockError, StockOp,
 };

@@ -167,6 +167,15 @@ pub trait CatalogStore: Send + Sync + Debug {
         branch: BranchId,
     ) -> Result<Vec<ProductBranch>, StoreError>;
 
+    /// Deletes a catalog item with its links (working hours, branch prices,
+    /// stock), as long as no reservation refers to it: reservations and
+    /// their history keep every reference they were made with.
+    ///
+    /// # Errors
+    /// - [`DeleteError::NotFound`] if the item is not the tenant's;
+    /// - [`DeleteError::InUse`] if a reservation refers to it.
+    async fn delete_item(&self, tenant: TenantId, item: CatalogItem) -> Result<(), DeleteError>;
+
     /// Changes a branch's stock atomically and records a `StockAdjusted`
     /// event in the same transaction.
     ///
@@ -179,6 +188,55 @@ pub trait CatalogStore: Send + Sync + Debug {
         &self,
         change: &StockChange,
     ) -> Result<(ProductBranch, Event), StockError>;
+}
+
+/// A catalog item that can be deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogItem {
+    /// A branch.
+    Branch(BranchId),
+    /// A resource.
+    Resource(ResourceId),
+    /// A service.
+    Service(ServiceId),
+    /// A product.
+    Product(ProductId),
+}
+
+impl CatalogItem {
+    /// The item as an [`Entity`] (for "not found").
+    #[must_use]
+    pub const fn entity(self) -> Entity {
+        match self {
+            Self::Branch(id) => Entity::Branch(id),
+            Self::Resource(id) => Entity::Resource(id),
+            Self::Service(id) => Entity::Service(id),
+            Self::Product(id) => Entity::Product(id),
+        }
+    }
+}
+
+/// Why a catalog item was not deleted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteError {
+    /// The item does not exist for the tenant.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// Reservations refer to it.
+    #[error("{0} is used by reservations and cannot be deleted")]
+    InUse(Entity),
+    /// A backend failure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DeleteError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(entity) => Self::NotFound(entity),
+            other => Self::Store(other),
+        }
+    }
 }
 
 /// A change of stock made by an administrator.

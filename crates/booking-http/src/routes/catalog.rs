@@ -2,10 +2,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
-    Branch, BranchId, Entity, Product, ProductId, Resource, ResourceBranch, ResourceId,
-    ResourceKind, ServiceId, ServiceItem, ServiceItemBranch, StockChange, StockOp, pricing,
+    Branch, BranchId, CatalogItem, Entity, Product, ProductId, Resource, ResourceBranch,
+    ResourceId, ResourceKind, ServiceId, ServiceItem, ServiceItemBranch, StockChange, StockOp,
+    pricing,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -612,6 +614,93 @@ async fn adjust(
     let (record, event) = s.store.adjust_stock(&change).await?;
     s.service.publish(std::slice::from_ref(&event)).await;
     Ok(Json(json!({ "stock": record, "event_seq": event.seq })))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/branches/{id}",
+    tag = "catalog",
+    summary = "Delete a branch no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_branch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Branch(branch_id(&raw)?)).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/resources/{id}",
+    tag = "catalog",
+    summary = "Delete a resource no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Resource(resource_id(&raw)?)).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/services/{id}",
+    tag = "catalog",
+    summary = "Delete a service no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_service(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Service(service_id(&raw)?)).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/products/{id}",
+    tag = "catalog",
+    summary = "Delete a product no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Product(product_id(&raw)?)).await
+}
+
+/// Deletes an unused catalog item (admins only).
+async fn remove(s: &AppState, caller: &Caller, item: CatalogItem) -> Result<StatusCode, Problem> {
+    caller.must_administer()?;
+    s.store.delete_item(caller.0.tenant_id, item).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// What staff see after picking a branch: who works there (with hours),

@@ -214,3 +214,88 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
     assert_invariants(&store, &a, t(8, 0)).await;
     assert_invariants(&store, &b, t(8, 0)).await;
 }
+
+/// An item no reservation refers to is deleted with its links; one in use
+/// is refused and stays; another tenant's is not found.
+pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Store) {
+    use booking_core::{CatalogItem, DeleteError};
+    let c = Clinic::setup(&*store).await;
+    let other = Clinic::setup_named(&*store, "Other").await;
+    // The chair and the service are unused: they go, with their links.
+    store
+        .delete_item(c.tenant, CatalogItem::Resource(c.chair))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.resource(c.tenant, c.chair).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .branch_resources(c.tenant, c.madrid)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store
+        .delete_item(c.tenant, CatalogItem::Service(c.cleaning))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .service_branch(c.tenant, c.cleaning, c.lisbon)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The dentist and the kit are booked: they stay.
+    book(
+        &store,
+        &c,
+        c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 1),
+    )
+    .await;
+    for item in [
+        CatalogItem::Resource(c.dentist),
+        CatalogItem::Product(c.kit),
+        CatalogItem::Branch(c.madrid),
+    ] {
+        assert!(
+            matches!(
+                store.delete_item(c.tenant, item).await,
+                Err(DeleteError::InUse(_))
+            ),
+            "{item:?}"
+        );
+    }
+    assert_eq!(stock(&store, &c, c.madrid).await, 9);
+    // Lisbon has no reservation: it goes, with its links and stock.
+    store
+        .delete_item(c.tenant, CatalogItem::Branch(c.lisbon))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .product_branch(c.tenant, c.kit, c.lisbon)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .resource_branch(c.tenant, c.dentist, c.lisbon)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Nothing crosses tenants.
+    assert!(matches!(
+        store
+            .delete_item(other.tenant, CatalogItem::Resource(c.dentist))
+            .await,
+        Err(DeleteError::NotFound(_))
+    ));
+    assert!(store.resource(c.tenant, c.dentist).await.is_ok());
+    assert_invariants(&store, &c, t(8, 0)).await;
+}

@@ -32,7 +32,10 @@ pub use access::{
     api_keys_are_found_by_hash, concurrent_claims_of_one_key_give_one_new,
     idempotency_keys_replay_and_refuse_mismatches,
 };
-pub use catalog::{catalog_round_trips, foreign_tenant_ids_are_not_found};
+pub use catalog::{
+    catalog_items_are_deleted_with_their_links_unless_in_use, catalog_round_trips,
+    foreign_tenant_ids_are_not_found,
+};
 pub use concurrency::{
     concurrent_creates_for_one_slot_admit_exactly_one, concurrent_orders_never_oversell,
     one_slot_race,
@@ -105,6 +108,7 @@ macro_rules! store_contract_tests {
         $crate::store_contract_tests!(@cases $make;
             catalog_round_trips,
             foreign_tenant_ids_are_not_found,
+            catalog_items_are_deleted_with_their_links_unless_in_use,
             a_create_is_stored_with_version_one_and_a_numbered_event,
             an_overlapping_booking_is_refused_naming_the_conflict,
             touching_bookings_are_both_accepted,

@@ -198,6 +198,52 @@ impl CatalogStore for InMemoryStore {
         ))
     }
 
+    async fn delete_item(&self, tenant: TenantId, item: CatalogItem) -> Result<(), DeleteError> {
+        let mut s = self.lock();
+        let exists = match item {
+            CatalogItem::Branch(id) => owned(&s.branches, tenant, &id).is_some(),
+            CatalogItem::Resource(id) => owned(&s.resources, tenant, &id).is_some(),
+            CatalogItem::Service(id) => owned(&s.services, tenant, &id).is_some(),
+            CatalogItem::Product(id) => owned(&s.products, tenant, &id).is_some(),
+        };
+        if !exists {
+            return Err(DeleteError::NotFound(item.entity()));
+        }
+        let used = s.reservations.values().any(|r| {
+            r.tenant_id == tenant
+                && match item {
+                    CatalogItem::Branch(id) => r.branch_id == id,
+                    CatalogItem::Resource(id) => r.resource_id == id,
+                    CatalogItem::Service(id) => r.service_id == Some(id),
+                    CatalogItem::Product(id) => r.lines.iter().any(|l| l.product_id == id),
+                }
+        });
+        if used {
+            return Err(DeleteError::InUse(item.entity()));
+        }
+        match item {
+            CatalogItem::Branch(id) => {
+                s.resource_branches.retain(|(_, b), _| *b != id);
+                s.service_branches.retain(|(_, b), _| *b != id);
+                s.product_branches.retain(|k, _| k.branch_id != id);
+                s.branches.remove(&id);
+            }
+            CatalogItem::Resource(id) => {
+                s.resource_branches.retain(|(r, _), _| *r != id);
+                s.resources.remove(&id);
+            }
+            CatalogItem::Service(id) => {
+                s.service_branches.retain(|(sv, _), _| *sv != id);
+                s.services.remove(&id);
+            }
+            CatalogItem::Product(id) => {
+                s.product_branches.retain(|k, _| k.product_id != id);
+                s.products.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
     async fn adjust_stock(
         &self,
         change: &StockChange,

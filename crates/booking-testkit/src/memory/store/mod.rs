@@ -8,12 +8,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use booking_core::{
-    AccessStore, ApiKey, Applied, ApplyError, Branch, BranchId, CatalogStore, Claim, Entity, Event,
-    EventPayload, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch, ProductId,
-    Reservation, ReservationId, ReservationQuery, ReservationStore, ReservationWrite, Resource,
-    ResourceBranch, ResourceId, ResourceNotAtBranch, Seq, ServiceId, ServiceItem,
-    ServiceItemBranch, StockCause, StockChange, StockError, StockKey, StockOp, StoreError, Tenant,
-    TenantId, TimeRange, write,
+    AccessStore, ApiKey, Applied, ApplyError, Branch, BranchId, CatalogItem, CatalogStore, Claim,
+    DeleteError, Entity, Event, EventPayload, IdempotencyKey, KeyHash, NewEvent, Product,
+    ProductBranch, ProductId, Reservation, ReservationId, ReservationQuery, ReservationStore,
+    ReservationWrite, Resource, ResourceBranch, ResourceId, ResourceNotAtBranch, Seq, ServiceId,
+    ServiceItem, ServiceItemBranch, StockCause, StockChange, StockError, StockKey, StockOp,
+    StoreError, Tenant, TenantId, TimeRange, write,
 };
 use chrono::{DateTime, Utc};
 
