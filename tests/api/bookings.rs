@@ -13,6 +13,7 @@ on_both_stores!(
     the_same_idempotency_key_replays_the_same_response,
     health_endpoints_answer,
     unused_catalog_items_are_deleted_and_used_ones_refused,
+    catalog_items_are_listed_read_and_updated,
 );
 
 async fn a_clinic_is_set_up_and_booked_through_the_api(app: TestApp) {
@@ -276,5 +277,76 @@ async fn unused_catalog_items_are_deleted_and_used_ones_refused(app: TestApp) {
             .await
             .status,
         StatusCode::OK
+    );
+}
+
+async fn catalog_items_are_listed_read_and_updated(app: TestApp) {
+    let c = app.clinic().await;
+    for (collection, id, body, field, value) in [
+        (
+            "branches",
+            &c.branch,
+            json!({"name": "Madrid Norte", "time_zone": "Europe/Madrid"}),
+            "name",
+            json!("Madrid Norte"),
+        ),
+        (
+            "resources",
+            &c.dentist,
+            json!({"name": "Dr. Ana Vega", "kind": "staff"}),
+            "name",
+            json!("Dr. Ana Vega"),
+        ),
+        (
+            "services",
+            &c.service,
+            json!({"name": "Deep cleaning", "duration_minutes": 45, "price": {"amount_minor": 7000, "currency": "EUR"}}),
+            "duration",
+            json!(45),
+        ),
+        (
+            "products",
+            &c.product,
+            json!({"name": "Kit", "price": {"amount_minor": 2600, "currency": "EUR"}}),
+            "price",
+            json!({"amount_minor": 2600, "currency": "EUR"}),
+        ),
+    ] {
+        let listed = app.get(&format!("/v1/{collection}"), &app.viewer).await;
+        assert!(
+            listed.body["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|i| i["id"] == json!(id))),
+            "{collection}"
+        );
+        let updated = app
+            .put(&format!("/v1/{collection}/{id}"), &app.admin, body)
+            .await;
+        assert_eq!(
+            updated.status,
+            StatusCode::OK,
+            "{collection}: {}",
+            updated.body
+        );
+        let read = app
+            .get(&format!("/v1/{collection}/{id}"), &app.viewer)
+            .await;
+        assert_eq!(read.body[field], value, "{collection}");
+    }
+    let price = app
+        .put(
+            &format!("/v1/services/{}/branches/{}", c.service, c.branch),
+            &app.admin,
+            json!({"price": {"amount_minor": 6500, "currency": "EUR"}}),
+        )
+        .await;
+    assert_eq!(price.status, StatusCode::OK);
+    let catalog = app
+        .get(&format!("/v1/branches/{}/catalog", c.branch), &app.viewer)
+        .await;
+    assert_eq!(catalog.body["services"][0]["price"]["amount_minor"], 6500);
+    assert_eq!(
+        catalog.body["products"][0]["price"]["amount_minor"], 2600,
+        "no branch price: the product's"
     );
 }

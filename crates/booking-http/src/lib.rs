@@ -145,11 +145,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::idempotency,
         ));
-    Router::new()
+    let routes = Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::document));
+    with_edges(routes).with_state(state)
+}
+
+/// What every route gets: problem+json for unknown routes and methods, the
+/// body limit, and request ids (taken from `x-request-id` or generated,
+/// returned in the header and in every problem body).
+fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -158,7 +166,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets
@@ -174,4 +181,54 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_500_reveals_nothing_internal_and_carries_the_request_id() {
+        let app = with_edges(Router::new().route(
+            "/boom",
+            get(|| async {
+                Problem::internal(&"connection to db.internal:5432 failed, password hunter2")
+            }),
+        ));
+        let request = Request::get("/boom")
+            .header(REQUEST_ID, "req-42")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers().get(REQUEST_ID).unwrap(), "req-42");
+        let body = to_bytes(response.into_body(), 10_000).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            !text.contains("hunter2") && !text.contains("db.internal"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["request_id"], "req-42");
+        assert_eq!(json["type"], "/problems/internal");
+    }
+
+    #[tokio::test]
+    async fn a_request_without_an_id_gets_one() {
+        let app = with_edges(Router::new().route("/ok", get(|| async { "ok" })));
+        let response = app
+            .oneshot(Request::get("/ok").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            response
+                .headers()
+                .get(REQUEST_ID)
+                .is_some_and(|v| v.len() >= 32)
+        );
+    }
 }
