@@ -35,14 +35,7 @@ pub(crate) async fn since(
             Problem::invalid("since", "use the last sequence number seen (0 for all)")
         })?,
     };
-    let limit = match params.get("limit") {
-        None => 500,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| Problem::invalid("limit", "use 1 to 1000"))?,
-    };
+    let limit = super::limit(&params, 500, 1000)?;
     let events = s
         .store
         .events_since(caller.0.tenant_id, Seq(since), limit)

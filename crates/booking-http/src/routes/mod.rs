@@ -32,3 +32,19 @@ pub(crate) fn id<T: FromStr>(
 pub(crate) fn created<T: Serialize>(value: &T) -> Response {
     (StatusCode::CREATED, Json(value)).into_response()
 }
+
+/// The `limit` query parameter: `default` when absent, else 1 to `max`.
+pub(crate) fn limit(
+    params: &std::collections::HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, Problem> {
+    match params.get("limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| Problem::invalid("limit", format!("use 1 to {max}"))),
+    }
+}

@@ -191,14 +191,7 @@ pub(crate) async fn list(
             ));
         }
     };
-    let limit = match params.get("limit") {
-        None => 100,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| Problem::invalid("limit", "use 1 to 500"))?,
-    };
+    let limit = super::limit(&params, 100, 500)?;
     let after = match params.get("cursor") {
         None => None,
         Some(c) => Some(parse_cursor(c).ok_or_else(|| {
