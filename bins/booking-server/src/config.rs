@@ -33,6 +33,9 @@ pub(crate) struct DatabaseArgs {
         global = true
     )]
     pub(crate) database_url: String,
+    /// Connections in the PostgreSQL pool.
+    #[arg(long, env = "BOOKING_DB_POOL", default_value_t = 16, global = true)]
+    pub(crate) db_pool: u32,
 }
 
 impl fmt::Debug for DatabaseArgs {
@@ -68,9 +71,6 @@ pub(crate) struct ServerArgs {
     /// Longest booking, in hours.
     #[arg(long, env = "BOOKING_MAX_BOOKING_HOURS", default_value_t = 24)]
     pub(crate) max_booking_hours: i64,
-    /// Database pool size (PostgreSQL).
-    #[arg(long, env = "BOOKING_DB_POOL", default_value_t = 16)]
-    pub(crate) db_pool: u32,
 }
 
 impl ServerArgs {

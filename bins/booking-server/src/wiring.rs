@@ -22,7 +22,9 @@ type AnyError = Box<dyn std::error::Error>;
 pub(crate) async fn store(db: &DatabaseArgs) -> Result<Arc<dyn BookingStore>, AnyError> {
     let url = db.database_url.as_str();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(PgStore::connect(&PgSettings::new(url)).await?));
+        let mut settings = PgSettings::new(url);
+        settings.max_connections = db.db_pool.max(1);
+        return Ok(Arc::new(PgStore::connect(&settings).await?));
     }
     let path = std::path::PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
