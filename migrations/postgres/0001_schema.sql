@@ -131,7 +131,7 @@ CREATE TABLE reservations (
         WHERE (status IN ('held', 'confirmed', 'completed'))
 );
 CREATE INDEX reservations_calendar ON reservations (tenant_id, starts_at, id);
-CREATE INDEX reservations_holds ON reservations (tenant_id, hold_expires_at) WHERE status = 'held';
+CREATE INDEX reservations_holds ON reservations (hold_expires_at) WHERE status = 'held';
 
 -- Product lines, relationally, so each references stock at the reservation's
 -- branch. Immutable once written (lines never change).

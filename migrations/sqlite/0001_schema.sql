@@ -115,7 +115,7 @@ CREATE TABLE reservations (
 );
 CREATE INDEX reservations_calendar ON reservations (tenant_id, starts_at, id);
 CREATE INDEX reservations_by_resource ON reservations (resource_id, occupied_start);
-CREATE INDEX reservations_holds ON reservations (tenant_id, hold_expires_at) WHERE status = 'held';
+CREATE INDEX reservations_holds ON reservations (hold_expires_at) WHERE status = 'held';
 
 -- Backstop for "no double booking": refuses an active reservation that
 -- overlaps another active one of the same resource, whatever the code did.

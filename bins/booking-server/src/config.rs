@@ -68,6 +68,10 @@ pub(crate) struct ServerArgs {
     /// How long a booking waits for a busy lock, in milliseconds.
     #[arg(long, env = "BOOKING_LOCK_WAIT_MS", default_value_t = 5000)]
     pub(crate) lock_wait_ms: u64,
+    /// How often expired holds are recorded (freeing slot and stock), in
+    /// seconds.
+    #[arg(long, env = "BOOKING_HOLD_SWEEP_SECS", default_value_t = 15)]
+    pub(crate) hold_sweep_secs: u64,
     /// Longest booking, in hours.
     #[arg(long, env = "BOOKING_MAX_BOOKING_HOURS", default_value_t = 24)]
     pub(crate) max_booking_hours: i64,

@@ -84,6 +84,32 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Records expired holds every `every`, so their slots and stock are free
+/// and subscribers hear about it even when no other booking touches them.
+/// Several nodes may sweep at once: a hold already expired by another is
+/// skipped by its version.
+async fn sweep_holds(service: BookingService, every: Duration) {
+    const BATCH: usize = 500;
+    loop {
+        tokio::time::sleep(every).await;
+        loop {
+            match service.expire_stale_holds(BATCH).await {
+                Ok(n) if n == BATCH => continue,
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(expired = n, "recorded expired holds");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not sweep expired holds");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// Serves the API until asked to stop.
 pub(crate) async fn run(
     args: ServerArgs,
@@ -116,6 +142,10 @@ pub(crate) async fn run(
         Arc::new(SystemClock),
         policy,
     );
+    tokio::spawn(sweep_holds(
+        service.clone(),
+        Duration::from_secs(args.hold_sweep_secs.max(1)),
+    ));
     let mut state = AppState::new(service);
     state.booking_limits = RangeLimits::with_max(chrono::Duration::hours(
         args.max_booking_hours.clamp(1, 24 * 31),

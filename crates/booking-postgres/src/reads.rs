@@ -94,6 +94,24 @@ impl ReservationStore for PgStore {
         rows.iter().map(rows::reservation).collect()
     }
 
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE status = 'held' AND hold_expires_at <= $1
+             ORDER BY hold_expires_at, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
     async fn reservation_events(
         &self,
         tenant: TenantId,

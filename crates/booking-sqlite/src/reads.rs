@@ -91,6 +91,24 @@ impl ReservationStore for SqliteStore {
         rows.iter().map(rows::reservation).collect()
     }
 
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE status = 'held' AND hold_expires_at <= ?
+             ORDER BY hold_expires_at, id LIMIT ?"
+        ))
+        .bind(micros(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
     async fn reservation_events(
         &self,
         tenant: TenantId,

@@ -479,6 +479,18 @@ pub trait ReservationStore: Send + Sync + Debug {
         exclude: Option<ReservationId>,
     ) -> Result<Vec<Reservation>, StoreError>;
 
+    /// Holds whose time ran out by `now` but whose expiry is not recorded
+    /// yet, across all tenants, soonest-expired first, at most `limit` (for
+    /// the sweeper that records them).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError>;
+
     /// One reservation's events, oldest first.
     ///
     /// # Errors

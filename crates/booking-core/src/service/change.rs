@@ -154,6 +154,41 @@ impl BookingService {
             .await
     }
 
+    /// Records the expiry of up to `limit` holds whose time ran out, so their
+    /// slots and stock are visibly free and subscribers hear
+    /// `ReservationExpired`. Holds changed meanwhile by someone else are
+    /// skipped. Returns how many were expired.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] if the stale holds cannot be listed.
+    pub async fn expire_stale_holds(&self, limit: usize) -> Result<usize, crate::StoreError> {
+        let now = self.clock.now();
+        let mut expired = 0;
+        for hold in self.store.stale_holds(now, limit).await? {
+            let write = ReservationWrite {
+                reservation: crate::write::expired(&hold, now),
+                expected_version: Some(hold.version),
+                kind: ReservationEventKind::Expired,
+                actor: Actor::system(),
+                at: now,
+            };
+            match self.store.apply(write).await {
+                Ok(applied) => {
+                    expired += 1;
+                    self.publish(&applied.events).await;
+                }
+                // Confirmed, cancelled or expired by someone else meanwhile.
+                Err(
+                    crate::ApplyError::StaleVersion(_) | crate::ApplyError::InvalidTransition(_),
+                ) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, reservation = %hold.id, "could not expire a hold")
+                }
+            }
+        }
+        Ok(expired)
+    }
+
     /// A state change that takes nothing scarce (it frees or keeps what the
     /// reservation has), so it needs no lock: the store's version check
     /// alone serializes changes to one reservation.

@@ -561,3 +561,48 @@ async fn a_range_past_the_booking_limit_cannot_even_be_built() {
     let limits = RangeLimits::bookings();
     assert!(TimeRange::new(t(10, 0), t(10, 0) + Duration::days(2), &limits).is_err());
 }
+
+#[tokio::test]
+async fn the_sweeper_records_expired_holds_frees_their_stock_and_announces_it() {
+    let (e, c) = setup().await;
+    let mut feed = e.broadcaster.subscribe();
+    let mut hold = request(&c, c.dentist, c.madrid, range((10, 0), (11, 0)));
+    hold.hold_for = Some(Duration::minutes(15));
+    hold.products = kits(&c, 3);
+    let held = e.service.create(hold).await.unwrap().reservation;
+    assert_eq!(
+        e.service.expire_stale_holds(100).await.unwrap(),
+        0,
+        "not yet stale"
+    );
+    e.clock.advance(Duration::minutes(20));
+    assert_eq!(e.service.expire_stale_holds(100).await.unwrap(), 1);
+    assert_eq!(
+        e.service.expire_stale_holds(100).await.unwrap(),
+        0,
+        "recorded once"
+    );
+    let stored = booking_core::ReservationStore::reservation(&*e.store, c.tenant, held.id)
+        .await
+        .unwrap();
+    assert_eq!(stored.status, Status::Expired);
+    let stock = booking_core::CatalogStore::product_branch(&*e.store, c.tenant, c.kit, c.madrid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stock.stock, 10, "the units are back");
+    let mut names = Vec::new();
+    while let Ok(event) = feed.try_recv() {
+        names.push(event.type_name());
+    }
+    assert_eq!(
+        names,
+        [
+            "ReservationHeld",
+            "StockChanged",
+            "ReservationExpired",
+            "StockChanged"
+        ]
+    );
+    assert_invariants(&e, &c).await;
+}

@@ -85,3 +85,50 @@ pub async fn a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed(stor
     assert_eq!(stock(&store, &c, c.madrid).await, 6);
     assert_invariants(&store, &c, t(8, 0)).await;
 }
+
+/// `stale_holds` lists holds whose time ran out, across tenants, soonest
+/// first, and nothing else.
+pub async fn stale_holds_are_listed_soonest_first(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let other = Clinic::setup_named(&*store, "Other").await;
+    let late = book(
+        &store,
+        &c,
+        hold(
+            c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))),
+            t(7, 40),
+        ),
+    )
+    .await;
+    let early = book(
+        &store,
+        &other,
+        hold(
+            other.draft(other.dentist, other.madrid, range((10, 0), (11, 0))),
+            t(7, 20),
+        ),
+    )
+    .await;
+    book(
+        &store,
+        &c,
+        hold(c.draft(c.chair, c.madrid, range((10, 0), (11, 0))), t(9, 0)),
+    )
+    .await;
+    book(
+        &store,
+        &c,
+        c.draft(c.dentist, c.madrid, range((12, 0), (13, 0))),
+    )
+    .await;
+    let ids = |v: Vec<Reservation>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.stale_holds(t(7, 10), 10).await.unwrap()), []);
+    assert_eq!(
+        ids(store.stale_holds(t(8, 0), 10).await.unwrap()),
+        [early.id, late.id]
+    );
+    assert_eq!(
+        ids(store.stale_holds(t(8, 0), 1).await.unwrap()),
+        [early.id]
+    );
+}

@@ -43,7 +43,7 @@ pub use concurrency::{
 pub use holds::{
     a_stale_hold_in_the_way_is_expired_in_the_same_write,
     a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
-    an_unexpired_hold_blocks_the_slot,
+    an_unexpired_hold_blocks_the_slot, stale_holds_are_listed_soonest_first,
 };
 pub use lifecycle::{
     a_replayed_create_is_refused, a_stale_version_is_refused, immutable_fields_cannot_change,
@@ -127,6 +127,7 @@ macro_rules! store_contract_tests {
             an_unexpired_hold_blocks_the_slot,
             a_stale_hold_in_the_way_is_expired_in_the_same_write,
             a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
+            stale_holds_are_listed_soonest_first,
             events_since_pages_in_order_without_gaps,
             history_projects_to_the_stored_reservation,
             reservations_can_be_filtered_and_paged,

@@ -76,6 +76,23 @@ impl ReservationStore for InMemoryStore {
         Ok(out)
     }
 
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let s = self.lock();
+        let mut holds: Vec<Reservation> = s
+            .reservations
+            .values()
+            .filter(|r| r.is_stale_hold(now))
+            .cloned()
+            .collect();
+        holds.sort_by_key(|r| (r.hold_expires_at, r.id));
+        holds.truncate(limit);
+        Ok(holds)
+    }
+
     async fn reservation_events(
         &self,
         tenant: TenantId,
