@@ -10,7 +10,7 @@ use booking_core::{
 use booking_http::{AppState, Readiness};
 use booking_postgres::{PgSettings, PgStore};
 use booking_sqlite::{SqliteSettings, SqliteStore};
-use booking_testkit::memory::{InMemoryBroadcaster, InMemoryLocks};
+use booking_testkit::memory::InMemoryLocks;
 use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 
 use crate::config::{DatabaseArgs, ServerArgs};
@@ -129,7 +129,9 @@ pub(crate) async fn run(
         }
         None => Arc::new(InMemoryLocks::new()),
     };
-    let broadcaster: Arc<dyn Broadcaster> = Arc::new(InMemoryBroadcaster::default());
+    // One node: committed events go straight to this node's WebSocket hub.
+    let hub = booking_ws::Hub::new(1024);
+    let broadcaster: Arc<dyn Broadcaster> = hub.clone();
     let policy = BookingPolicy {
         lock_ttl: args.lock_ttl(),
         lock_wait: args.lock_wait(),
@@ -160,6 +162,12 @@ pub(crate) async fn run(
     } else {
         println!("booking-server listening on http://{address}");
     }
-    booking_http::serve(listener, booking_http::router(state), shutdown_signal()).await?;
+    let stream = booking_ws::router(booking_ws::StreamState {
+        store: store.clone(),
+        hub,
+        heartbeat: Duration::from_secs(15),
+    });
+    let app = booking_http::router(state).merge(stream);
+    booking_http::serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }

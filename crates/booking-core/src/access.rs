@@ -83,6 +83,13 @@ impl KeyHash {
         }
     }
 
+    /// The stored form of a secret key: its SHA-256, in hex.
+    #[must_use]
+    pub fn of_secret(secret: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(hex::encode(Sha256::digest(secret.as_bytes())))
+    }
+
     /// The hash as hex.
     #[must_use]
     pub fn as_str(&self) -> &str {

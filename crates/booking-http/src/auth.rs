@@ -5,7 +5,6 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use booking_core::{ApiKey, KeyHash, Role};
-use sha2::{Digest, Sha256};
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -24,9 +23,7 @@ pub fn new_secret() -> String {
 /// The stored form of a secret.
 #[must_use]
 pub fn hash_secret(secret: &str) -> KeyHash {
-    let digest = Sha256::digest(secret.as_bytes());
-    KeyHash::from_hex(&hex::encode(digest))
-        .unwrap_or_else(|e| unreachable!("a SHA-256 is 64 hex digits: {e}"))
+    KeyHash::of_secret(secret)
 }
 
 /// The authenticated caller.
