@@ -5,6 +5,7 @@
 mod helpers;
 
 mod bookings;
+mod cluster;
 mod concurrency;
 mod hostile;
 mod isolation;

@@ -11,6 +11,7 @@ use booking_http::{AppState, Readiness};
 use booking_postgres::{PgSettings, PgStore};
 use booking_sqlite::{SqliteSettings, SqliteStore};
 use booking_testkit::memory::InMemoryLocks;
+use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
 use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 
 use crate::config::{DatabaseArgs, ServerArgs};
@@ -130,8 +131,12 @@ pub(crate) async fn run(
         None => Arc::new(InMemoryLocks::new()),
     };
     // One node: committed events go straight to this node's WebSocket hub.
+    // Several (Valkey configured): through the backplane to every node's hub.
     let hub = booking_ws::Hub::new(1024);
-    let broadcaster: Arc<dyn Broadcaster> = hub.clone();
+    let broadcaster: Arc<dyn Broadcaster> = match &args.valkey_url {
+        Some(url) => ValkeyBackplane::start(BackplaneSettings::new(url.clone()), hub.clone())?,
+        None => hub.clone(),
+    };
     let policy = BookingPolicy {
         lock_ttl: args.lock_ttl(),
         lock_wait: args.lock_wait(),

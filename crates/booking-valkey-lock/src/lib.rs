@@ -33,6 +33,7 @@
 
 mod scripts;
 mod settings;
+pub mod testing;
 
 use std::time::{Duration, Instant};
 
