@@ -6,10 +6,14 @@
 //!
 //! - `store-bench`: store `apply` throughput on PostgreSQL with N concurrent
 //!   writers, next to `pgbench` running the same SQL transaction.
+//! - `push-bench`: commit-to-receipt latency of live updates with many
+//!   WebSocket clients over two nodes, node B (via Valkey) next to node A
+//!   (local hub).
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
+mod push_bench;
 mod store_bench;
 
 use clap::{Parser, Subcommand};
@@ -26,11 +30,15 @@ enum Command {
     /// Store apply throughput on PostgreSQL vs pgbench running the same
     /// transaction, in one run on one database server.
     StoreBench(store_bench::Args),
+    /// Commit-to-receipt latency of live updates with many WebSocket
+    /// clients over two nodes sharing PostgreSQL and Valkey.
+    PushBench(push_bench::Args),
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::StoreBench(args) => store_bench::run(args).await,
+        Command::PushBench(args) => push_bench::run(args).await,
     }
 }
