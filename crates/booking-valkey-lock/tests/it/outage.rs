@@ -37,7 +37,8 @@ async fn a_dead_valkey_answers_unavailable_within_the_bound_and_a_restarted_one_
             matches!(result, Err(LockError::Unavailable(_))),
             "got {result:?}"
         );
-        // 250 ms bound, plus scheduling slack on a loaded 2-core machine.
+        // The 250 ms bound, plus scheduling slack on a loaded 2-core machine
+        // running tests in parallel.
         assert!(
             took < Duration::from_millis(400),
             "unavailable took {took:?}"
@@ -81,7 +82,7 @@ async fn a_client_started_while_valkey_is_down_reports_unavailable_then_connects
         locks.acquire(&request()).await,
         Err(LockError::Unavailable(_))
     ));
-    assert!(started.elapsed() < Duration::from_millis(400));
+    assert!(started.elapsed() < Duration::from_millis(500));
     let _server = ValkeyServer::start_on(port);
     assert!(
         locks.wait_connected(Duration::from_secs(15)).await,
