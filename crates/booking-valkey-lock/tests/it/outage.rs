@@ -40,7 +40,7 @@ async fn a_dead_valkey_answers_unavailable_within_the_bound_and_a_restarted_one_
         // The 250 ms bound, plus scheduling slack on a loaded 2-core machine
         // running tests in parallel.
         assert!(
-            took < Duration::from_millis(400),
+            took < Duration::from_millis(500),
             "unavailable took {took:?}"
         );
     }
