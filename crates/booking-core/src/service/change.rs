@@ -4,6 +4,8 @@ use crate::{
     StaleVersion, Status, TenantId, TimeRange, transition,
 };
 
+use tracing::Instrument;
+
 use super::{Booked, MoveError, TransitionError};
 
 /// A request to move a reservation to a new time and/or resource. Branch
@@ -43,6 +45,22 @@ impl BookingService {
     /// # Errors
     /// [`MoveError`].
     pub async fn move_reservation(&self, req: MoveReservation) -> Result<Booked, MoveError> {
+        let span = tracing::info_span!(
+            "booking.move",
+            tenant_id = %req.tenant_id,
+            reservation_id = %req.id,
+            resource_id = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        if let Some(r) = req.resource_id {
+            span.record("resource_id", tracing::field::display(r));
+        }
+        let result = self.move_inner(req).instrument(span.clone()).await;
+        span.record("outcome", super::outcome::of_move(&result));
+        result
+    }
+
+    async fn move_inner(&self, req: MoveReservation) -> Result<Booked, MoveError> {
         if req.range.is_none() && req.resource_id.is_none() {
             return Err(InvalidInput::new(
                 "range",
@@ -193,6 +211,35 @@ impl BookingService {
     /// reservation has), so it needs no lock: the store's version check
     /// alone serializes changes to one reservation.
     async fn change_status(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        expected_version: Option<u64>,
+        actor: Actor,
+        action: Action,
+    ) -> Result<Booked, TransitionError> {
+        let name = match action {
+            Action::Confirm => "booking.confirm",
+            Action::Cancel => "booking.cancel",
+            Action::Complete => "booking.complete",
+            Action::Move | Action::Expire => "booking.change",
+        };
+        let span = tracing::info_span!(
+            "booking.transition",
+            otel.name = name,
+            tenant_id = %tenant,
+            reservation_id = %id,
+            outcome = tracing::field::Empty,
+        );
+        let result = self
+            .change_status_inner(tenant, id, expected_version, actor, action)
+            .instrument(span.clone())
+            .await;
+        span.record("outcome", super::outcome::of_transition(&result));
+        result
+    }
+
+    async fn change_status_inner(
         &self,
         tenant: TenantId,
         id: ReservationId,

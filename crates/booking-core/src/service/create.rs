@@ -1,5 +1,7 @@
 use std::collections::HashSet;
 
+use tracing::Instrument;
+
 use crate::{
     Actor, BookingService, BranchId, Entity, InvalidInput, LockKey, Note, OutsideWorkingHours,
     ProductLine, Reservation, ReservationEventKind, ReservationId, ReservationWrite, ResourceId,
@@ -41,6 +43,20 @@ impl BookingService {
     /// that does not work at the branch or at that time, a taken slot,
     /// missing stock, a lock busy past the deadline, or a store failure.
     pub async fn create(&self, req: NewReservation) -> Result<Booked, CreateError> {
+        let span = tracing::info_span!(
+            "booking.create",
+            tenant_id = %req.tenant_id,
+            branch_id = %req.branch_id,
+            resource_id = %req.resource_id,
+            hold = req.hold_for.is_some(),
+            outcome = tracing::field::Empty,
+        );
+        let result = self.create_inner(req).instrument(span.clone()).await;
+        span.record("outcome", super::outcome::of_create(&result));
+        result
+    }
+
+    async fn create_inner(&self, req: NewReservation) -> Result<Booked, CreateError> {
         let now = self.clock.now();
         self.validate(&req)?;
         let t = req.tenant_id;

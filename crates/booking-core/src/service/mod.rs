@@ -10,10 +10,13 @@
 mod change;
 mod create;
 mod errors;
+mod outcome;
 
 use std::future::Future;
+
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 pub use change::MoveReservation;
 pub use create::NewReservation;
@@ -119,11 +122,30 @@ impl BookingService {
         E: From<LockBusy>,
     {
         let request = LockRequest::new(keys, self.policy.lock_ttl, self.policy.lock_wait);
-        let guard = match self.locks.acquire(&request).await {
-            Ok(guard) => Some(guard),
-            Err(LockError::Busy { waited }) => return Err(LockBusy { waited }.into()),
+        let span = tracing::info_span!(
+            "lock.acquire",
+            keys = request.keys().len(),
+            state = tracing::field::Empty,
+            waited_ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let acquired = self.locks.acquire(&request).instrument(span.clone()).await;
+        span.record(
+            "waited_ms",
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+        let guard = match acquired {
+            Ok(guard) => {
+                span.record("state", "acquired");
+                Some(guard)
+            }
+            Err(LockError::Busy { waited }) => {
+                span.record("state", "busy");
+                return Err(LockBusy { waited }.into());
+            }
             Err(LockError::Unavailable(reason)) => {
-                tracing::warn!(%reason, "lock service unavailable; continuing on the store alone");
+                span.record("state", "unavailable");
+                tracing::warn!(%reason, "lock service unavailable; continuing on the store alone (degraded)");
                 None
             }
         };
@@ -154,6 +176,7 @@ impl BookingService {
         let taken = self
             .store
             .conflicts(r.tenant_id, r.resource_id, &r.occupied(), write.at, exclude)
+            .instrument(tracing::info_span!("booking.check", resource_id = %r.resource_id))
             .await?;
         if let Some(other) = taken.first() {
             return Err(SlotTaken {
@@ -162,7 +185,13 @@ impl BookingService {
             }
             .into());
         }
-        self.store.apply(write).await
+        let span = tracing::info_span!("store.apply", outcome = tracing::field::Empty);
+        let result = self.store.apply(write).instrument(span.clone()).await;
+        span.record(
+            "outcome",
+            if result.is_ok() { "written" } else { "refused" },
+        );
+        result
     }
 
     /// Hands committed events to the broadcaster (also for changes made
@@ -173,7 +202,8 @@ impl BookingService {
         if events.is_empty() {
             return;
         }
-        if let Err(e) = self.broadcaster.publish(events).await {
+        let span = tracing::info_span!("broadcast", events = events.len());
+        if let Err(e) = self.broadcaster.publish(events).instrument(span).await {
             tracing::warn!(error = %e, "broadcast failed; clients will catch up from the event log");
         }
     }

@@ -4,4 +4,5 @@ mod concurrent;
 mod contract_memory;
 mod rules;
 mod service;
+mod spans;
 mod state_machine;
