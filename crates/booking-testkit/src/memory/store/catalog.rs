@@ -3,7 +3,8 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-fn sorted<V: Clone + Owned>(values: impl Iterator<Item = V>, tenant: TenantId) -> Vec<V> {
+/// The values belonging to `tenant`, in the map's (id) order.
+fn of_tenant<V: Clone + Owned>(values: impl Iterator<Item = V>, tenant: TenantId) -> Vec<V> {
     values.filter(|v| v.tenant() == tenant).collect()
 }
 
@@ -42,7 +43,7 @@ impl CatalogStore for InMemoryStore {
     }
 
     async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
-        Ok(sorted(self.lock().branches.values().cloned(), tenant))
+        Ok(of_tenant(self.lock().branches.values().cloned(), tenant))
     }
 
     async fn put_resource(&self, resource: &Resource) -> Result<(), StoreError> {
@@ -63,7 +64,7 @@ impl CatalogStore for InMemoryStore {
     }
 
     async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError> {
-        Ok(sorted(self.lock().resources.values().cloned(), tenant))
+        Ok(of_tenant(self.lock().resources.values().cloned(), tenant))
     }
 
     async fn put_resource_branch(&self, link: &ResourceBranch) -> Result<(), StoreError> {
@@ -92,7 +93,7 @@ impl CatalogStore for InMemoryStore {
         tenant: TenantId,
         branch: BranchId,
     ) -> Result<Vec<ResourceBranch>, StoreError> {
-        Ok(sorted(
+        Ok(of_tenant(
             self.lock()
                 .resource_branches
                 .values()
@@ -120,7 +121,7 @@ impl CatalogStore for InMemoryStore {
     }
 
     async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError> {
-        Ok(sorted(self.lock().services.values().cloned(), tenant))
+        Ok(of_tenant(self.lock().services.values().cloned(), tenant))
     }
 
     async fn put_service_branch(&self, price: &ServiceItemBranch) -> Result<(), StoreError> {
@@ -167,7 +168,7 @@ impl CatalogStore for InMemoryStore {
     }
 
     async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
-        Ok(sorted(self.lock().products.values().cloned(), tenant))
+        Ok(of_tenant(self.lock().products.values().cloned(), tenant))
     }
 
     async fn product_branch(
@@ -188,7 +189,7 @@ impl CatalogStore for InMemoryStore {
         tenant: TenantId,
         branch: BranchId,
     ) -> Result<Vec<ProductBranch>, StoreError> {
-        Ok(sorted(
+        Ok(of_tenant(
             self.lock()
                 .product_branches
                 .values()
