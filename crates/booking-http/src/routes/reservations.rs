@@ -246,6 +246,12 @@ pub(crate) async fn move_reservation(
     Body(b): Body<MoveBody>,
 ) -> Result<Response, Problem> {
     caller.must_book()?;
+    if b.allow_outside_hours.unwrap_or(false) && !caller.role().may_override_hours() {
+        return Err(Problem::forbidden(
+            caller.role(),
+            "book outside working hours",
+        ));
+    }
     let range = match (b.starts_at, b.ends_at) {
         (Some(start), Some(end)) => Some(dto::range(start, end, &s.booking_limits)?),
         (None, None) => None,
@@ -264,8 +270,7 @@ pub(crate) async fn move_reservation(
             range,
             resource_id: b.resource_id.map(ResourceId::from_uuid),
             expected_version: if_match(&headers)?,
-            allow_outside_hours: b.allow_outside_hours.unwrap_or(false)
-                && caller.role().may_override_hours(),
+            allow_outside_hours: b.allow_outside_hours.unwrap_or(false),
             actor: caller.0.actor.clone(),
         })
         .await?;
