@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Clinic, TestApp, on_both_stores};
 
-on_both_stores!(every_hostile_request_gets_its_own_problem_and_nothing_is_written);
+on_both_stores!(
+    every_hostile_request_gets_its_own_problem_and_nothing_is_written,
+    a_huge_declared_body_is_refused_unread
+);
 
 #[derive(Clone, Copy)]
 enum Key {
@@ -86,7 +89,7 @@ fn cases(c: &Clinic, foreign_branch: &str) -> Vec<Case> {
         case("an unknown product", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": uuid::Uuid::nil(), "quantity": 1}])), 404, "/problems/not-found"),
         case("outside working hours", post.clone(), r, Staff, booking(c, |b| { b["starts_at"] = json!("2030-01-07T03:00:00Z"); b["ends_at"] = json!("2030-01-07T04:00:00Z"); }), 422, "/problems/outside-working-hours"),
         case("more kits than in stock", post.clone(), r, Staff, booking(c, |b| b["products"] = json!([{"product_id": c.product, "quantity": 11}])), 409, "/problems/out-of-stock"),
-        case("a 10 MB body", post.clone(), r, Staff, format!("{{\"note\":\"{}\"}}", "x".repeat(10 * 1024 * 1024)), 413, "/problems/body-too-large"),
+        case("a 200 KB body", post.clone(), r, Staff, format!("{{\"note\":\"{}\"}}", "x".repeat(200 * 1024)), 413, "/problems/body-too-large"),
         case("no credentials", post.clone(), r, Key::None, booking(c, |_| {}), 401, "/problems/unauthorized"),
         case("a made-up key", post.clone(), r, Bad, booking(c, |_| {}), 401, "/problems/unauthorized"),
         case("a viewer booking", post.clone(), r, Viewer, booking(c, |_| {}), 403, "/problems/forbidden"),
@@ -208,4 +211,33 @@ async fn every_hostile_request_gets_its_own_problem_and_nothing_is_written(app: 
         .await;
     assert_eq!(catalog.body["products"][0]["stock"], 10);
     assert_eq!(catalog.body["branch"]["name"], "Madrid");
+}
+
+/// A client announcing 10 MB gets its 413 at once: the server neither waits
+/// for nor reads the body, and closes the connection after answering.
+async fn a_huge_declared_body_is_refused_unread(app: TestApp) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/reservations HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.staff,
+        10 * 1024 * 1024
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        socket.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers and closes without waiting for the body")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("/problems/body-too-large"), "{answer}");
+    assert!(answer.contains("\"request_id\""), "{answer}");
 }

@@ -47,12 +47,7 @@ fn problem(rejection: &JsonRejection) -> Problem {
             "The body does not match the expected shape",
             e.body_text(),
         ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Body too large",
-            "the body is larger than this server accepts",
-        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::body_too_large(),
         other => Problem::new(
             StatusCode::BAD_REQUEST,
             "bad-request",

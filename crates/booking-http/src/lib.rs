@@ -161,6 +161,7 @@ fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> 
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(middleware::refuse_oversized))
         .layer(axum::middleware::from_fn(
             middleware::request_id_in_problems,
         ))

@@ -17,6 +17,14 @@ use crate::state::AppState;
 /// The largest body the API reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Oversized bodies up to this size are read and thrown away before the 413
+/// goes out, so the client reads the answer instead of a connection reset.
+/// Larger ones are refused unread and the connection is closed.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+
+/// How long the server spends draining an oversized body.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 /// The request id header (set by the outer layer when the client sent none).
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -52,6 +60,38 @@ pub(crate) async fn request_id_in_problems(req: Request, next: Next) -> Response
     };
     let mut response = Response::from_parts(parts, Body::from(body));
     response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}
+
+/// Refuses a body whose declared length is over [`BODY_LIMIT`] before any
+/// handler runs.
+///
+/// Closing a socket with unread input makes the kernel send a reset, which
+/// can destroy the 413 before the client reads it. So a moderately oversized
+/// body is drained first (bounded in size and time) and the connection stays
+/// usable; a huge one is not read at all and the connection is closed.
+pub(crate) async fn refuse_oversized(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(declared) = declared.filter(|&n| n > BODY_LIMIT as u64) else {
+        return next.run(req).await;
+    };
+    let mut response = Problem::body_too_large().into_response();
+    if declared <= DRAIN_LIMIT {
+        let drain = to_bytes(
+            req.into_body(),
+            usize::try_from(DRAIN_LIMIT).unwrap_or(usize::MAX),
+        );
+        if tokio::time::timeout(DRAIN_TIME, drain).await.is_ok() {
+            return response;
+        }
+    }
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
@@ -100,13 +140,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
         Err(problem) => return problem.into_response(),
     };
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
-        return Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Body too large",
-            "the body is larger than this server accepts",
-        )
-        .into_response();
+        return Problem::body_too_large().into_response();
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str().as_bytes());

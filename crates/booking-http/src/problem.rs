@@ -115,6 +115,21 @@ impl Problem {
         .with("role", role.as_str())
     }
 
+    /// 413: the body is larger than [`crate::BODY_LIMIT`].
+    #[must_use]
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Body too large",
+            format!(
+                "the body is larger than this server accepts ({} bytes)",
+                crate::BODY_LIMIT
+            ),
+        )
+        .with("limit_bytes", crate::BODY_LIMIT)
+    }
+
     /// 503: the store or lock is unavailable or busy; retry soon.
     #[must_use]
     pub fn unavailable(detail: &str) -> Self {
