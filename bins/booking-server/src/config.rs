@@ -17,8 +17,35 @@ pub(crate) struct Cli {
     pub(crate) database: DatabaseArgs,
     #[command(flatten)]
     pub(crate) server: ServerArgs,
+    #[command(flatten)]
+    pub(crate) telemetry: TelemetryArgs,
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+}
+
+/// Logs, traces and metrics. OTLP export follows the standard
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_SERVICE_NAME` variables.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct TelemetryArgs {
+    /// Log lines as human-readable `text`, `json` (one object per line), or
+    /// `off`. `RUST_LOG` sets the level (default `info,sqlx=warn`).
+    #[arg(
+        long,
+        env = "BOOKING_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub(crate) log_format: LogFormatArg,
+    /// Do not serve `GET /metrics` (Prometheus text).
+    #[arg(long, env = "BOOKING_NO_METRICS", global = true)]
+    pub(crate) no_metrics: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum LogFormatArg {
+    Text,
+    Json,
+    Off,
 }
 
 /// Where data lives; shared by the server and the admin commands.

@@ -18,16 +18,15 @@ use crate::config::{Cli, Command, KeyCommand, TenantCommand};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let telemetry = wiring::telemetry(&cli.telemetry)?;
     let store = wiring::store(&cli.database).await?;
     match cli.command {
-        None => wiring::run(cli.server, cli.database, store).await,
+        None => {
+            let metrics = (!cli.telemetry.no_metrics).then(|| telemetry.prometheus());
+            let served = wiring::run(cli.server, cli.database, store, metrics).await;
+            telemetry.shutdown();
+            served
+        }
         Some(Command::Tenant(TenantCommand::Create { name })) => {
             let (tenant, secret) = demo::create_tenant(&*store, &name).await?;
             println!(

@@ -7,14 +7,15 @@ use async_trait::async_trait;
 use booking_core::{
     BookingPolicy, BookingService, BookingStore, Broadcaster, LockService, RangeLimits, SystemClock,
 };
-use booking_http::{AppState, Readiness};
+use booking_http::{AppState, MetricsText, Readiness};
 use booking_postgres::{PgSettings, PgStore};
 use booking_sqlite::{SqliteSettings, SqliteStore};
+use booking_telemetry::{LogFormat, Prometheus, Telemetry};
 use booking_testkit::memory::InMemoryLocks;
 use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
 use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 
-use crate::config::{DatabaseArgs, ServerArgs};
+use crate::config::{DatabaseArgs, LogFormatArg, ServerArgs, TelemetryArgs};
 use crate::demo;
 
 type AnyError = Box<dyn std::error::Error>;
@@ -111,11 +112,30 @@ async fn sweep_holds(service: BookingService, every: Duration) {
     }
 }
 
+/// Installs logs, traces and metrics (first, so every adapter built later
+/// records on the installed meter).
+pub(crate) fn telemetry(args: &TelemetryArgs) -> Result<Telemetry, AnyError> {
+    let format = match args.log_format {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+        LogFormatArg::Off => LogFormat::Off,
+    };
+    let telemetry = Telemetry::builder()
+        .log_format(format)
+        .log_filter("info,sqlx=warn")
+        .install()?;
+    if telemetry.exporting() {
+        tracing::info!("exporting traces and metrics over OTLP");
+    }
+    Ok(telemetry)
+}
+
 /// Serves the API until asked to stop.
 pub(crate) async fn run(
     args: ServerArgs,
     db: DatabaseArgs,
     store: Arc<dyn BookingStore>,
+    metrics: Option<Prometheus>,
 ) -> Result<(), AnyError> {
     tracing::info!(?args, ?db, "starting");
     let mut readiness: Vec<Arc<dyn Readiness>> = vec![Arc::new(StoreReady(store.clone()))];
@@ -158,6 +178,9 @@ pub(crate) async fn run(
         args.max_booking_hours.clamp(1, 24 * 31),
     ));
     state.readiness = readiness;
+    if let Some(prometheus) = metrics {
+        state = state.with_metrics(MetricsText::new(move || prometheus.render()));
+    }
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;

@@ -33,6 +33,7 @@ mod openapi;
 mod problem;
 mod routes;
 mod state;
+mod trace;
 
 use std::future::Future;
 
@@ -46,7 +47,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 pub use auth::{Caller, hash_secret, new_secret};
 pub use middleware::{BODY_LIMIT, REQUEST_ID};
 pub use problem::{PROBLEM_JSON, Problem};
-pub use state::{AppState, Readiness};
+pub use state::{AppState, MetricsText, Readiness};
 
 use routes::{catalog, events, health, reservations};
 
@@ -149,13 +150,17 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .route("/metrics", get(health::metrics))
+        .route_layer(axum::middleware::from_fn(trace::record_route));
     with_edges(routes).with_state(state)
 }
 
 /// What every route gets: problem+json for unknown routes and methods, the
-/// body limit, and request ids (taken from `x-request-id` or generated,
-/// returned in the header and in every problem body).
+/// body limit, request ids (taken from `x-request-id` or generated,
+/// returned in the header and in every problem body) and the
+/// `http.request` span that carries the request id and continues the
+/// caller's `traceparent`.
 fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
     routes
         .fallback(no_route)
@@ -165,6 +170,7 @@ fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> 
         .layer(axum::middleware::from_fn(
             middleware::request_id_in_problems,
         ))
+        .layer(trace::layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -14,6 +14,30 @@ pub trait Readiness: Send + Sync + std::fmt::Debug {
     async fn ready(&self) -> bool;
 }
 
+/// Renders the process's metrics in Prometheus text format for
+/// `GET /metrics` (the server wires it to its telemetry).
+#[derive(Clone)]
+pub struct MetricsText(Arc<dyn Fn() -> String + Send + Sync>);
+
+impl MetricsText {
+    /// Wraps a renderer.
+    pub fn new(render: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Self(Arc::new(render))
+    }
+
+    /// The current text.
+    #[must_use]
+    pub fn render(&self) -> String {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for MetricsText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsText")
+    }
+}
+
 /// The application state: the use cases, the store for reads, and what
 /// `/readyz` checks.
 #[derive(Clone, Debug)]
@@ -26,6 +50,8 @@ pub struct AppState {
     pub readiness: Vec<Arc<dyn Readiness>>,
     /// Limits for booking ranges.
     pub booking_limits: RangeLimits,
+    /// What `GET /metrics` serves; `None` answers 404.
+    pub metrics: Option<MetricsText>,
 }
 
 impl AppState {
@@ -37,7 +63,15 @@ impl AppState {
             service,
             readiness: Vec::new(),
             booking_limits: RangeLimits::bookings(),
+            metrics: None,
         }
+    }
+
+    /// Serves `metrics` at `GET /metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: MetricsText) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Adds a dependency to `/readyz`.

@@ -48,6 +48,8 @@ pub(crate) async fn apply(pool: &PgPool, w: &ReservationWrite) -> Result<Applied
             Ok(applied) => return Ok(applied),
             Err(Failure::Refused(e)) => return Err(e),
             Err(Failure::Retry(why)) => {
+                // On the core's `store.apply` span.
+                tracing::Span::current().record("retries", attempt);
                 tracing::debug!(attempt, %why, "retrying a reservation write");
             }
         }
@@ -58,6 +60,11 @@ pub(crate) async fn apply(pool: &PgPool, w: &ReservationWrite) -> Result<Applied
 /// Turns a failed statement into a refusal or a retry.
 async fn failed(pool: &PgPool, w: &ReservationWrite, e: sqlx::Error) -> Failure {
     let after = &w.reservation;
+    if let sqlx::Error::Database(db) = &e
+        && let Some(code) = db.code()
+    {
+        tracing::Span::current().record("sqlstate", code.as_ref());
+    }
     match classify(&e) {
         DbFailure::Overlap => {
             // The transaction is aborted; name the winner from outside it.

@@ -68,6 +68,8 @@ pub struct ValkeyBackplane {
     subscriber: SubscriberClient,
     local: Arc<dyn Broadcaster>,
     settings: BackplaneSettings,
+    /// Age of events when they arrive here (now − event time), in seconds.
+    lag: opentelemetry::metrics::Histogram<f64>,
 }
 
 impl std::fmt::Debug for ValkeyBackplane {
@@ -104,11 +106,19 @@ impl ValkeyBackplane {
         drop(publisher.connect());
         drop(subscriber.connect());
         drop(subscriber.manage_subscriptions());
+        // The global meter: the server installs telemetry before starting
+        // the backplane; without it this is a no-op instrument.
+        let lag = opentelemetry::global::meter("booking-valkey-backplane")
+            .f64_histogram("booking.backplane.lag")
+            .with_unit("s")
+            .with_description("Age of events arriving over the backplane (now minus event time)")
+            .build();
         let this = Arc::new(Self {
             publisher,
             subscriber,
             local,
             settings,
+            lag,
         });
         tokio::spawn(Arc::clone(&this).forward());
         Ok(this)
@@ -144,6 +154,11 @@ impl ValkeyBackplane {
                     };
                     match serde_json::from_str::<Vec<Event>>(&text) {
                         Ok(events) => {
+                            if let Some(first) = events.first() {
+                                let age = chrono::Utc::now() - first.at;
+                                self.lag
+                                    .record(age.to_std().unwrap_or_default().as_secs_f64(), &[]);
+                            }
                             let _ = self.local.publish(&events).await;
                         }
                         Err(e) => {

@@ -141,6 +141,7 @@ async fn stream(
     upgrade
         .protocols([PROTOCOL])
         .on_upgrade(move |socket| async move {
+            let _open = OpenConnection::count();
             Session::new(
                 socket,
                 state.store,
@@ -152,6 +153,27 @@ async fn stream(
             .run(&hub)
             .await;
         })
+}
+
+/// Counts an open stream in `booking.ws.connections` (on the global meter)
+/// for as long as it lives, whichever way the session ends.
+struct OpenConnection(opentelemetry::metrics::UpDownCounter<i64>);
+
+impl OpenConnection {
+    fn count() -> Self {
+        let gauge = opentelemetry::global::meter("booking-ws")
+            .i64_up_down_counter("booking.ws.connections")
+            .with_description("Open WebSocket event streams on this node")
+            .build();
+        gauge.add(1, &[]);
+        Self(gauge)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.add(-1, &[]);
+    }
 }
 
 /// The stream route, with its state.

@@ -45,6 +45,7 @@ impl BookingService {
     pub async fn create(&self, req: NewReservation) -> Result<Booked, CreateError> {
         let span = tracing::info_span!(
             "booking.create",
+            otel.name = if req.hold_for.is_some() { "booking.hold" } else { "booking.create" },
             tenant_id = %req.tenant_id,
             branch_id = %req.branch_id,
             resource_id = %req.resource_id,
@@ -71,7 +72,10 @@ impl BookingService {
                 resource_id: req.resource_id,
                 branch_id: req.branch_id,
             })?;
-        if !req.allow_outside_hours && !link.schedule.permits(branch.time_zone, &req.range) {
+        let permitted = req.allow_outside_hours
+            || tracing::info_span!("booking.check", check = "hours")
+                .in_scope(|| link.schedule.permits(branch.time_zone, &req.range));
+        if !permitted {
             return Err(OutsideWorkingHours {
                 resource_id: req.resource_id,
                 branch_id: req.branch_id,

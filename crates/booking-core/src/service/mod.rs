@@ -176,7 +176,11 @@ impl BookingService {
         let taken = self
             .store
             .conflicts(r.tenant_id, r.resource_id, &r.occupied(), write.at, exclude)
-            .instrument(tracing::info_span!("booking.check", resource_id = %r.resource_id))
+            .instrument(tracing::info_span!(
+                "booking.check",
+                check = "overlap",
+                resource_id = %r.resource_id
+            ))
             .await?;
         if let Some(other) = taken.first() {
             return Err(SlotTaken {
@@ -185,11 +189,26 @@ impl BookingService {
             }
             .into());
         }
-        let span = tracing::info_span!("store.apply", outcome = tracing::field::Empty);
+        // `retries` and `sqlstate` are recorded by the store adapter
+        // (through `Span::current()`) when it retried or was refused by the
+        // database.
+        let span = tracing::info_span!(
+            "store.apply",
+            outcome = tracing::field::Empty,
+            retries = tracing::field::Empty,
+            sqlstate = tracing::field::Empty,
+        );
         let result = self.store.apply(write).instrument(span.clone()).await;
         span.record(
             "outcome",
-            if result.is_ok() { "written" } else { "refused" },
+            match &result {
+                Ok(_) => "written",
+                Err(ApplyError::SlotTaken(_)) => "slot_taken",
+                Err(ApplyError::OutOfStock(_)) => "out_of_stock",
+                Err(ApplyError::StaleVersion(_)) => "stale_version",
+                Err(ApplyError::Store(_)) => "error",
+                Err(_) => "refused",
+            },
         );
         result
     }

@@ -35,3 +35,27 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// Prometheus text format 0.0.4. The labels are operations, outcomes,
+/// routes and states, never tenant data, so it needs no key; expose it on
+/// the internal network only.
+pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
+    match &s.metrics {
+        Some(metrics) => (
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            metrics.render(),
+        )
+            .into_response(),
+        None => crate::Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-such-route",
+            "No such route",
+            "metrics are not enabled on this server",
+        )
+        .into_response(),
+    }
+}

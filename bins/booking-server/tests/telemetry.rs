@@ -1,0 +1,490 @@
+//! The server binary's telemetry as an operator sees it: OTLP export to a
+//! receiver (decoding the real protobuf), `/metrics` in Prometheus text, and
+//! JSON logs that name the request and trace.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message as _;
+use serde_json::{Value, json};
+
+/// A running `booking-server` on a fresh SQLite file with the demo clinic.
+struct Server {
+    child: Child,
+    url: String,
+    staff: String,
+    stderr: Option<std::process::ChildStderr>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_booking-server"));
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("b.db").display()),
+            )
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut url = None;
+        let mut staff = None;
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines.take(12) {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("booking-server listening on ") {
+                url = Some(rest.trim().to_owned());
+            }
+            if let Some(rest) = line.trim().strip_prefix("staff key") {
+                staff = Some(rest.trim().to_owned());
+                break;
+            }
+        }
+        let stderr = child.stderr.take();
+        Self {
+            child,
+            url: url.expect("the URL is printed"),
+            staff: staff.expect("a staff key is printed"),
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    /// A booking body for the demo clinic's first branch and dentist, on a
+    /// weekday morning inside its hours.
+    async fn booking(&self, client: &reqwest::Client, day: u32) -> Value {
+        let branches: Value = client
+            .get(format!("{}/v1/branches", self.url))
+            .bearer_auth(&self.staff)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let branch = branches["items"][0]["id"].as_str().unwrap().to_owned();
+        let catalog: Value = client
+            .get(format!("{}/v1/branches/{branch}/catalog", self.url))
+            .bearer_auth(&self.staff)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let resource = catalog["resources"][0]["resource"]["id"]
+            .as_str()
+            .or_else(|| catalog["resources"][0]["id"].as_str())
+            .expect("a resource")
+            .to_owned();
+        json!({
+            "branch_id": branch,
+            "resource_id": resource,
+            "starts_at": format!("2030-01-{day:02}T09:00:00Z"),
+            "ends_at": format!("2030-01-{day:02}T09:30:00Z"),
+        })
+    }
+
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> reqwest::StatusCode {
+        let mut request = client
+            .post(format!("{}/v1/reservations", self.url))
+            .bearer_auth(&self.staff)
+            .json(body);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.send().await.unwrap().status()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Received {
+    traces: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+}
+
+fn protobuf(body: Vec<u8>) -> ([(&'static str, &'static str); 1], Vec<u8>) {
+    ([("content-type", "application/x-protobuf")], body)
+}
+
+/// An OTLP/HTTP receiver on port 0 that decodes what it is sent.
+async fn otlp_receiver() -> (String, Received) {
+    let received = Received::default();
+    let app = Router::new()
+        .route(
+            "/v1/traces",
+            post(|State(r): State<Received>, body: Bytes| async move {
+                let request = ExportTraceServiceRequest::decode(body).expect("OTLP trace protobuf");
+                r.traces.lock().unwrap().push(request);
+                protobuf(ExportTraceServiceResponse::default().encode_to_vec())
+            }),
+        )
+        .route(
+            "/v1/metrics",
+            post(|State(r): State<Received>, body: Bytes| async move {
+                let request =
+                    ExportMetricsServiceRequest::decode(body).expect("OTLP metrics protobuf");
+                r.metrics.lock().unwrap().push(request);
+                protobuf(ExportMetricsServiceResponse::default().encode_to_vec())
+            }),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+fn text(attributes: &[KeyValue], key: &str) -> Option<String> {
+    let value = attributes.iter().find(|kv| kv.key == key)?.value.as_ref()?;
+    match value.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(s.clone()),
+        any_value::Value::IntValue(i) => Some(i.to_string()),
+        any_value::Value::BoolValue(b) => Some(b.to_string()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+impl Received {
+    /// Every received span with its resource's service name.
+    fn spans(&self) -> Vec<(String, Span)> {
+        let traces = self.traces.lock().unwrap();
+        let mut out = Vec::new();
+        for request in traces.iter() {
+            for rs in &request.resource_spans {
+                let service = rs
+                    .resource
+                    .as_ref()
+                    .and_then(|r| text(&r.attributes, "service.name"))
+                    .unwrap_or_default();
+                for ss in &rs.scope_spans {
+                    for span in &ss.spans {
+                        out.push((service.clone(), span.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The latest value of the `booking.operations` point with these labels.
+    fn operations(&self, operation: &str, outcome: &str) -> Option<u64> {
+        let metrics = self.metrics.lock().unwrap();
+        let mut latest = None;
+        for request in metrics.iter() {
+            for rm in &request.resource_metrics {
+                for sm in &rm.scope_metrics {
+                    for m in sm.metrics.iter().filter(|m| m.name == "booking.operations") {
+                        let Some(metric::Data::Sum(sum)) = &m.data else {
+                            continue;
+                        };
+                        for point in &sum.data_points {
+                            if text(&point.attributes, "operation").as_deref() == Some(operation)
+                                && text(&point.attributes, "outcome").as_deref() == Some(outcome)
+                            {
+                                latest = match point.value {
+                                    Some(number_data_point::Value::AsInt(v)) => {
+                                        u64::try_from(v).ok()
+                                    }
+                                    Some(number_data_point::Value::AsDouble(v)) => Some(v as u64),
+                                    None => None,
+                                };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        latest
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_booking_span_and_metrics_arrive_at_an_otlp_receiver() {
+    let (endpoint, received) = otlp_receiver().await;
+    let server = Server::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_SERVICE_NAME", "booking-wire-test"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
+        ("BOOKING_LOG_FORMAT", "off"),
+    ]);
+    let client = reqwest::Client::new();
+    let body = server.booking(&client, 7).await;
+    let trace_id = "5b8efff798038103d269b633813fc60c";
+    let caller_span = "eee19b7ec3c1b174";
+    let status = server
+        .post(
+            &client,
+            &body,
+            &[
+                ("traceparent", &format!("00-{trace_id}-{caller_span}-01")),
+                ("x-request-id", "wire-check-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+
+    let mut found = None;
+    for _ in 0..100 {
+        let spans = received.spans();
+        let create = spans
+            .iter()
+            .find(|(_, s)| s.name == "booking.create")
+            .cloned();
+        let request = spans
+            .iter()
+            .find(|(_, s)| text(&s.attributes, "request_id").as_deref() == Some("wire-check-1"))
+            .cloned();
+        if let (Some(create), Some(request)) = (create, request) {
+            found = Some((create, request));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ((service, create), (_, request)) = found.expect("the booking spans reach the receiver");
+    assert_eq!(
+        service, "booking-wire-test",
+        "OTEL_SERVICE_NAME names the resource"
+    );
+    assert_eq!(
+        hex(&create.trace_id),
+        trace_id,
+        "the caller's trace is continued"
+    );
+    assert_eq!(hex(&request.parent_span_id), caller_span);
+    assert_eq!(create.parent_span_id, request.span_id);
+    assert_eq!(
+        text(&create.attributes, "outcome").as_deref(),
+        Some("created")
+    );
+    assert_eq!(
+        text(&create.attributes, "branch_id").as_deref(),
+        body["branch_id"].as_str()
+    );
+    assert_eq!(
+        text(&create.attributes, "resource_id").as_deref(),
+        body["resource_id"].as_str()
+    );
+    assert!(text(&create.attributes, "tenant_id").is_some());
+    assert_eq!(request.name, "POST /v1/reservations");
+
+    let mut counted = None;
+    for _ in 0..100 {
+        counted = received.operations("create", "created");
+        if counted == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        counted,
+        Some(1),
+        "the booking is counted in the exported metrics"
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The value of the sample `name` whose labels include all of `labels`.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+async fn scrape(client: &reqwest::Client, url: &str) -> String {
+    let response = client.get(format!("{url}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    response.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_streams() {
+    let server = Server::start(&[("BOOKING_LOG_FORMAT", "off")]);
+    let client = reqwest::Client::new();
+    let body = server.booking(&client, 8).await;
+    assert_eq!(
+        server.post(&client, &body, &[]).await,
+        reqwest::StatusCode::CREATED
+    );
+    assert_eq!(
+        server.post(&client, &body, &[]).await,
+        reqwest::StatusCode::CONFLICT
+    );
+
+    let text = scrape(&client, &server.url).await;
+    let created = [("operation", "create"), ("outcome", "created")];
+    assert_eq!(
+        sample(&text, "booking_operations_total", &created),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "booking_conflicts_total", &[("kind", "slot_taken")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "booking_operation_duration_seconds_count", &created),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "booking_lock_wait_seconds_count",
+            &[("state", "acquired")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "http_server_request_duration_seconds_count",
+            &[
+                ("http_route", "/v1/reservations"),
+                ("http_response_status_code", "409")
+            ]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+
+    // An open WebSocket stream is counted while it lives.
+    let ws_url = format!(
+        "{}/v1/stream?since=0",
+        server.url.replace("http://", "ws://")
+    );
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws_url)
+            .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("booking.v1, bearer.{}", server.staff)
+            .parse()
+            .unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("stream opens");
+    let open = scrape(&client, &server.url).await;
+    assert_eq!(
+        sample(&open, "booking_ws_connections", &[]),
+        Some(1.0),
+        "{open}"
+    );
+    socket.close(None).await.unwrap();
+    drop(socket);
+    let mut after = None;
+    for _ in 0..50 {
+        after = sample(
+            &scrape(&client, &server.url).await,
+            "booking_ws_connections",
+            &[],
+        );
+        if after == Some(0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(after, Some(0.0), "a closed stream is no longer counted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_the_request_and_its_trace() {
+    let mut server = Server::start(&[("BOOKING_LOG_FORMAT", "json")]);
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let client = reqwest::Client::new();
+    let body = server.booking(&client, 9).await;
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let status = server
+        .post(
+            &client,
+            &body,
+            &[
+                ("traceparent", &format!("00-{trace_id}-b7ad6b7169203331-01")),
+                ("x-request-id", "json-log-check"),
+            ],
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+            panic!("a log line that is not JSON: {line}");
+        };
+        let spans = entry["spans"].as_array().cloned().unwrap_or_default();
+        if let Some(request) = spans.iter().find(|s| s["request_id"] == "json-log-check") {
+            assert_eq!(request["trace_id"], trace_id, "{line}");
+            assert_eq!(entry["fields"]["status"], 201, "{line}");
+            return;
+        }
+    }
+    panic!("no JSON log line named request json-log-check within 5 s");
+}
