@@ -9,12 +9,15 @@
 //! - `push-bench`: commit-to-receipt latency of live updates with many
 //!   WebSocket clients over two nodes, node B (via Valkey) next to node A
 //!   (local hub).
+//! - `trace-bench`: booking throughput of the real server through HTTP with
+//!   OTLP export on vs off.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
 mod push_bench;
 mod store_bench;
+mod trace_bench;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +28,8 @@ struct Cli {
     command: Command,
 }
 
+// The variants are the subcommand names (`store-bench`, …).
+#[allow(clippy::enum_variant_names)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Store apply throughput on PostgreSQL vs pgbench running the same
@@ -33,6 +38,8 @@ enum Command {
     /// Commit-to-receipt latency of live updates with many WebSocket
     /// clients over two nodes sharing PostgreSQL and Valkey.
     PushBench(push_bench::Args),
+    /// Booking throughput of the real server with OTLP export on vs off.
+    TraceBench(trace_bench::Args),
 }
 
 #[tokio::main]
@@ -40,5 +47,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
         Command::StoreBench(args) => store_bench::run(args).await,
         Command::PushBench(args) => push_bench::run(args).await,
+        Command::TraceBench(args) => trace_bench::run(args).await,
     }
 }

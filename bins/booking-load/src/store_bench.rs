@@ -58,13 +58,13 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     result
 }
 
-async fn drop_database(admin: &mut PgConnection, db: &str) {
+pub(crate) async fn drop_database(admin: &mut PgConnection, db: &str) {
     let _ = admin
         .execute(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)").as_str())
         .await;
 }
 
-fn with_database(url: &str, db: &str) -> String {
+pub(crate) fn with_database(url: &str, db: &str) -> String {
     match url.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{db}"),
         None => format!("{url}/{db}"),

@@ -7,7 +7,7 @@
 //! `tracing-opentelemetry`) and into metrics ([`SpanMetrics`]): the span
 //! names and their `outcome`/`state` fields are the contract. Adapters with
 //! their own measurements (WebSocket connections, backplane lag) record
-//! them on the global `opentelemetry` meter, which [`Telemetry::install`]
+//! them on the global `opentelemetry` meter, which [`TelemetryBuilder::install`]
 //! sets up.
 //!
 //! Nothing is exported unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or a

@@ -20,7 +20,8 @@ use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 
 /// A handle that renders the current metrics as Prometheus text. Cheap to
-/// clone; register it once with [`Prometheus::reader`].
+/// clone. [`TelemetryBuilder::install`](crate::TelemetryBuilder::install)
+/// registers its reader with the meter provider.
 #[derive(Debug, Clone, Default)]
 pub struct Prometheus {
     reader: Arc<ManualReader>,
