@@ -11,7 +11,8 @@ use crate::helpers::{TestApp, on_both_stores};
 
 on_both_stores!(
     one_booking_produces_the_span_tree_with_its_attributes,
-    a_refused_booking_says_why_on_its_span
+    a_refused_booking_says_why_on_its_span,
+    moves_and_cancellations_have_their_own_spans
 );
 
 fn exporter() -> &'static InMemorySpanExporter {
@@ -45,26 +46,39 @@ fn caller_context() -> (TraceId, SpanId, String) {
     (trace, parent, header)
 }
 
-/// Books through HTTP with a request id and a traceparent; returns the
-/// status, the echoed request id and every span of the caller's trace once
-/// the request span has ended.
-async fn book(
-    app: &TestApp,
+/// What a traced request returned, and every span of its trace.
+struct Traced {
+    status: StatusCode,
+    request_id: String,
+    caller: SpanId,
     body: serde_json::Value,
-) -> (StatusCode, String, TraceId, SpanId, Vec<SpanData>) {
+    spans: Vec<SpanData>,
+}
+
+/// Sends `method path` with a request id and a traceparent, and waits for
+/// the request span (named `route_name`) to be exported.
+async fn traced(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    route_name: &str,
+    body: serde_json::Value,
+    if_match: Option<&str>,
+) -> Traced {
     let exporter = exporter();
     let request_id = format!("spans-{}", uuid::Uuid::new_v4());
-    let (trace, parent, traceparent) = caller_context();
-    let response = app
+    let (trace, caller, traceparent) = caller_context();
+    let mut request = app
         .client
-        .post(format!("{}/v1/reservations", app.base))
+        .request(method, format!("{}{path}", app.base))
         .bearer_auth(&app.staff)
         .header("x-request-id", &request_id)
         .header("traceparent", traceparent)
-        .json(&body)
-        .send()
-        .await
-        .expect("the server answers");
+        .json(&body);
+    if let Some(version) = if_match {
+        request = request.header("If-Match", version);
+    }
+    let response = request.send().await.expect("the server answers");
     let status = response.status();
     let echoed = response
         .headers()
@@ -72,6 +86,8 @@ async fn book(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    assert_eq!(echoed, request_id, "the response echoes the request id");
+    let body = response.json().await.unwrap_or_default();
     // The request span ends just after the response is written.
     for _ in 0..100 {
         let spans: Vec<SpanData> = exporter
@@ -80,12 +96,30 @@ async fn book(
             .into_iter()
             .filter(|s| s.span_context.trace_id() == trace)
             .collect();
-        if spans.iter().any(|s| s.name == "POST /v1/reservations") {
-            return (status, echoed, trace, parent, spans);
+        if spans.iter().any(|s| s.name == route_name) {
+            return Traced {
+                status,
+                request_id,
+                caller,
+                body,
+                spans,
+            };
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("the request span of {request_id} was not exported");
+    panic!("the request span {route_name} of {request_id} was not exported");
+}
+
+async fn book(app: &TestApp, body: serde_json::Value) -> Traced {
+    traced(
+        app,
+        reqwest::Method::POST,
+        "/v1/reservations",
+        "POST /v1/reservations",
+        body,
+        None,
+    )
+    .await
 }
 
 fn named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
@@ -112,7 +146,13 @@ fn descendants<'a>(spans: &'a [SpanData], of: &SpanData) -> Vec<&'a SpanData> {
 
 async fn one_booking_produces_the_span_tree_with_its_attributes(app: TestApp) {
     let c = app.clinic().await;
-    let (status, request_id, _trace, caller, spans) = book(
+    let Traced {
+        status,
+        request_id,
+        caller,
+        spans,
+        ..
+    } = book(
         &app,
         c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z"),
     )
@@ -186,10 +226,11 @@ async fn one_booking_produces_the_span_tree_with_its_attributes(app: TestApp) {
 async fn a_refused_booking_says_why_on_its_span(app: TestApp) {
     let c = app.clinic().await;
     let slot = c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z");
-    let (first, ..) = book(&app, slot.clone()).await;
-    assert_eq!(first, StatusCode::CREATED);
-    let (second, _, _, _, spans) = book(&app, slot).await;
-    assert_eq!(second, StatusCode::CONFLICT);
+    let first = book(&app, slot.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let second = book(&app, slot).await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    let spans = second.spans;
     let request = named(&spans, "POST /v1/reservations");
     assert_eq!(
         attr(request, "http.response.status_code").as_deref(),
@@ -204,11 +245,81 @@ async fn a_refused_booking_says_why_on_its_span(app: TestApp) {
 
     let mut hold = c.booking("2030-01-07T12:00:00Z", "2030-01-07T12:30:00Z");
     hold["hold_minutes"] = serde_json::json!(10);
-    let (held, _, _, _, spans) = book(&app, hold).await;
-    assert_eq!(held, StatusCode::CREATED);
+    let held = book(&app, hold).await;
+    assert_eq!(held.status, StatusCode::CREATED);
     // The SDK span is named by `otel.name`.
     assert_eq!(
-        attr(named(&spans, "booking.hold"), "outcome").as_deref(),
+        attr(named(&held.spans, "booking.hold"), "outcome").as_deref(),
         Some("created")
     );
+}
+
+async fn moves_and_cancellations_have_their_own_spans(app: TestApp) {
+    let c = app.clinic().await;
+    let created = book(
+        &app,
+        c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z"),
+    )
+    .await;
+    let id = created.body["reservation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/reservations/{id}");
+
+    let moved = traced(
+        &app,
+        reqwest::Method::PATCH,
+        &path,
+        "PATCH /v1/reservations/{id}",
+        serde_json::json!({"starts_at": "2030-01-07T12:00:00Z", "ends_at": "2030-01-07T13:00:00Z"}),
+        Some("\"1\""),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let span = named(&moved.spans, "booking.move");
+    assert_eq!(attr(span, "outcome").as_deref(), Some("moved"));
+    assert_eq!(attr(span, "branch_id"), Some(c.branch.clone()));
+    assert_eq!(attr(span, "resource_id"), Some(c.dentist.clone()));
+    let under = descendants(&moved.spans, span);
+    for step in ["lock.acquire", "booking.check", "store.apply", "broadcast"] {
+        assert!(
+            under.iter().any(|s| s.name == step),
+            "{step} under booking.move"
+        );
+    }
+
+    let stale = traced(
+        &app,
+        reqwest::Method::PATCH,
+        &path,
+        "PATCH /v1/reservations/{id}",
+        serde_json::json!({"starts_at": "2030-01-07T14:00:00Z", "ends_at": "2030-01-07T15:00:00Z"}),
+        Some("\"1\""),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        attr(named(&stale.spans, "booking.move"), "outcome").as_deref(),
+        Some("stale_version")
+    );
+
+    let cancelled = traced(
+        &app,
+        reqwest::Method::POST,
+        &format!("{path}/cancel"),
+        "POST /v1/reservations/{id}/cancel",
+        serde_json::json!({}),
+        None,
+    )
+    .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let span = named(&cancelled.spans, "booking.cancel");
+    assert_eq!(attr(span, "outcome").as_deref(), Some("changed"));
+    assert_eq!(attr(span, "branch_id"), Some(c.branch.clone()));
+    let apply = descendants(&cancelled.spans, span)
+        .into_iter()
+        .find(|s| s.name == "store.apply")
+        .expect("store.apply under booking.cancel");
+    assert_eq!(attr(apply, "outcome").as_deref(), Some("written"));
 }

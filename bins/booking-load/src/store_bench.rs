@@ -21,16 +21,23 @@ use booking_testkit::fixture::{Clinic, day};
 use chrono::Duration as ChronoDuration;
 use sqlx::{Connection, Executor, PgConnection};
 
+/// Where a benchmark may create and drop scratch databases.
 #[derive(clap::Args, Debug)]
-pub(crate) struct Args {
-    /// A PostgreSQL URL on which the benchmark may create and drop a
-    /// scratch database.
+pub(crate) struct ScratchPg {
+    /// A PostgreSQL URL on which the benchmark may create and drop scratch
+    /// databases.
     #[arg(
         long,
         env = "BOOKING_BENCH_PG_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
-    admin_url: String,
+    pub(crate) admin_url: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pg: ScratchPg,
     /// Concurrent writers (and pgbench clients).
     #[arg(long, default_value_t = 8)]
     writers: usize,
@@ -44,11 +51,11 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let db = format!("booking_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&args.admin_url).await?;
+    let mut admin = PgConnection::connect(&args.pg.admin_url).await?;
     admin
         .execute(format!("CREATE DATABASE \"{db}\"").as_str())
         .await?;
-    let url = with_database(&args.admin_url, &db);
+    let url = with_database(&args.pg.admin_url, &db);
     let result = bench(&args, &url, &db).await;
     if args.keep_database {
         println!("kept database {db}");

@@ -23,18 +23,12 @@ use prost::Message as _;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::store_bench::{drop_database, with_database};
+use crate::store_bench::{ScratchPg, drop_database, with_database};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// A PostgreSQL URL on which the benchmark may create and drop scratch
-    /// databases.
-    #[arg(
-        long,
-        env = "BOOKING_BENCH_PG_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    admin_url: String,
+    #[command(flatten)]
+    pg: ScratchPg,
     /// The server binary (default: `booking-server` beside this one).
     #[arg(long)]
     server: Option<std::path::PathBuf>,
@@ -131,11 +125,11 @@ async fn one_run(
     sink: &Sink,
 ) -> Result<(f64, u64), Box<dyn std::error::Error>> {
     let db_name = format!("booking_trace_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&args.admin_url).await?;
+    let mut admin = PgConnection::connect(&args.pg.admin_url).await?;
     admin
         .execute(format!("CREATE DATABASE \"{db_name}\"").as_str())
         .await?;
-    let db = with_database(&args.admin_url, &db_name);
+    let db = with_database(&args.pg.admin_url, &db_name);
     let result = run_on(args, export, sink, &db).await;
     drop_database(&mut admin, &db_name).await;
     result

@@ -189,17 +189,25 @@ pub(crate) async fn seed(store: &dyn BookingStore) -> Result<Demo, AnyError> {
     })
 }
 
+/// Prints the first-run banner. A closed stdout (a supervisor that does
+/// not read it) must not stop the server, so write errors are ignored.
 pub(crate) fn print_banner(address: SocketAddr, demo: &Demo) {
-    println!("booking-server listening on http://{address}");
-    println!();
-    println!("A demo clinic was created (start with --no-demo to skip this):");
-    println!("  tenant     {}", demo.tenant);
-    println!("  admin key  {}", demo.admin_key);
-    println!("  staff key  {}", demo.staff_key);
-    println!();
-    println!("Try:");
-    println!(
-        "  curl -s -H 'Authorization: Bearer {}' http://{address}/v1/branches/{}/catalog",
-        demo.staff_key, demo.madrid
+    let banner = format!(
+        "booking-server listening on http://{address}\n\n\
+         A demo clinic was created (start with --no-demo to skip this):\n\
+         \x20 tenant     {}\n\
+         \x20 admin key  {}\n\
+         \x20 staff key  {}\n\n\
+         Try:\n\
+         \x20 curl -s -H 'Authorization: Bearer {}' http://{address}/v1/branches/{}/catalog",
+        demo.tenant, demo.admin_key, demo.staff_key, demo.staff_key, demo.madrid
     );
+    say(&banner);
+}
+
+/// One line (or block) on stdout, ignoring a closed pipe.
+pub(crate) fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }

@@ -188,7 +188,7 @@ pub(crate) async fn run(
         let demo = demo::seed(&*store).await?;
         demo::print_banner(address, &demo);
     } else {
-        println!("booking-server listening on http://{address}");
+        demo::say(&format!("booking-server listening on http://{address}"));
     }
     let stream = booking_ws::router(booking_ws::StreamState {
         store: store.clone(),

@@ -40,7 +40,10 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(env: &[(&str, &str)]) -> Self {
+    /// Starts the server; its stdout is closed once the banner's keys are
+    /// read (the server must not mind), its stderr is piped only when
+    /// `capture_logs`.
+    fn start(env: &[(&str, &str)], capture_logs: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_booking-server"));
         command
@@ -52,7 +55,11 @@ impl Server {
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(if capture_logs {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            });
         for (k, v) in env {
             command.env(k, v);
         }
@@ -237,13 +244,16 @@ impl Received {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_booking_span_and_metrics_arrive_at_an_otlp_receiver() {
     let (endpoint, received) = otlp_receiver().await;
-    let server = Server::start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_SERVICE_NAME", "booking-wire-test"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
-        ("BOOKING_LOG_FORMAT", "off"),
-    ]);
+    let server = Server::start(
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_SERVICE_NAME", "booking-wire-test"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
+            ("BOOKING_LOG_FORMAT", "off"),
+        ],
+        false,
+    );
     let client = reqwest::Client::new();
     let body = server.booking(&client, 7).await;
     let trace_id = "5b8efff798038103d269b633813fc60c";
@@ -355,7 +365,7 @@ async fn scrape(client: &reqwest::Client, url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_streams() {
-    let server = Server::start(&[("BOOKING_LOG_FORMAT", "off")]);
+    let server = Server::start(&[("BOOKING_LOG_FORMAT", "off")], false);
     let client = reqwest::Client::new();
     let body = server.booking(&client, 8).await;
     assert_eq!(
@@ -423,32 +433,35 @@ async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_strea
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("stream opens");
-    let open = scrape(&client, &server.url).await;
-    assert_eq!(
-        sample(&open, "booking_ws_connections", &[]),
-        Some(1.0),
-        "{open}"
-    );
+    // The upgrade completes on the server just after the client sees 101.
+    let gauge = |want: f64| {
+        let client = client.clone();
+        let url = server.url.clone();
+        async move {
+            let mut seen = None;
+            for _ in 0..100 {
+                seen = sample(&scrape(&client, &url).await, "booking_ws_connections", &[]);
+                if seen == Some(want) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        }
+    };
+    assert_eq!(gauge(1.0).await, Some(1.0), "an open stream is counted");
     socket.close(None).await.unwrap();
     drop(socket);
-    let mut after = None;
-    for _ in 0..50 {
-        after = sample(
-            &scrape(&client, &server.url).await,
-            "booking_ws_connections",
-            &[],
-        );
-        if after == Some(0.0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(after, Some(0.0), "a closed stream is no longer counted");
+    assert_eq!(
+        gauge(0.0).await,
+        Some(0.0),
+        "a closed stream is no longer counted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_name_the_request_and_its_trace() {
-    let mut server = Server::start(&[("BOOKING_LOG_FORMAT", "json")]);
+    let mut server = Server::start(&[("BOOKING_LOG_FORMAT", "json")], true);
     let stderr = server.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {

@@ -49,6 +49,7 @@ impl BookingService {
             "booking.move",
             tenant_id = %req.tenant_id,
             reservation_id = %req.id,
+            branch_id = tracing::field::Empty,
             resource_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
         );
@@ -76,6 +77,9 @@ impl BookingService {
 
         let resource_id = req.resource_id.unwrap_or(current.resource_id);
         let range = req.range.unwrap_or(current.range);
+        let span = tracing::Span::current();
+        span.record("branch_id", tracing::field::display(current.branch_id));
+        span.record("resource_id", tracing::field::display(resource_id));
         let branch = self.store.branch(t, current.branch_id).await?;
         if resource_id != current.resource_id {
             self.store.resource(t, resource_id).await?;
@@ -88,7 +92,10 @@ impl BookingService {
                 resource_id,
                 branch_id: current.branch_id,
             })?;
-        if !req.allow_outside_hours && !link.schedule.permits(branch.time_zone, &range) {
+        let permitted = req.allow_outside_hours
+            || tracing::info_span!("booking.check", check = "hours")
+                .in_scope(|| link.schedule.permits(branch.time_zone, &range));
+        if !permitted {
             return Err(OutsideWorkingHours {
                 resource_id,
                 branch_id: current.branch_id,
@@ -229,6 +236,8 @@ impl BookingService {
             otel.name = name,
             tenant_id = %tenant,
             reservation_id = %id,
+            branch_id = tracing::field::Empty,
+            resource_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
         );
         let result = self
@@ -249,6 +258,9 @@ impl BookingService {
     ) -> Result<Booked, TransitionError> {
         let now = self.clock.now();
         let current = self.store.reservation(tenant, id).await?;
+        let span = tracing::Span::current();
+        span.record("branch_id", tracing::field::display(current.branch_id));
+        span.record("resource_id", tracing::field::display(current.resource_id));
         check_version(&current, expected_version)?;
         let status = transition(&current, action, now)?;
         let kind = match action {
@@ -269,8 +281,7 @@ impl BookingService {
             ..current.clone()
         };
         let applied = self
-            .store
-            .apply(ReservationWrite {
+            .traced_apply(ReservationWrite {
                 reservation: after,
                 expected_version: Some(current.version),
                 kind,

@@ -189,9 +189,16 @@ impl BookingService {
             }
             .into());
         }
-        // `retries` and `sqlstate` are recorded by the store adapter
-        // (through `Span::current()`) when it retried or was refused by the
-        // database.
+        self.traced_apply(write).await
+    }
+
+    /// The store write, in a `store.apply` span whose `outcome` names the
+    /// refusal. `retries` and `sqlstate` are recorded by the store adapter
+    /// (through `Span::current()`) when it retried or the database refused.
+    pub(crate) async fn traced_apply(
+        &self,
+        write: ReservationWrite,
+    ) -> Result<Applied, ApplyError> {
         let span = tracing::info_span!(
             "store.apply",
             outcome = tracing::field::Empty,
