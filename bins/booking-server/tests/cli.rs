@@ -2,13 +2,12 @@
 //! first run on an empty store creates the demo clinic, prints the URL and
 //! keys, serves, and stops cleanly on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn server() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_booking-server"))
-}
+mod common;
+
+use common::{read_banner, server};
 
 fn json_of(output: &std::process::Output) -> serde_json::Value {
     assert!(
@@ -92,23 +91,7 @@ async fn a_first_run_creates_the_demo_serves_and_stops_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut url = None;
-    let mut staff = None;
-    for line in lines.by_ref().take(12) {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("booking-server listening on ") {
-            url = Some(rest.trim().to_owned());
-        }
-        if let Some(rest) = line.trim().strip_prefix("staff key") {
-            staff = Some(rest.trim().to_owned());
-            break;
-        }
-    }
-    let (url, staff) = (
-        url.expect("the URL is printed"),
-        staff.expect("a staff key is printed"),
-    );
+    let (url, staff) = read_banner(child.stdout.take().unwrap());
     let client = reqwest::Client::new();
     let branches: serde_json::Value = client
         .get(format!("{url}/v1/branches"))

@@ -3,7 +3,7 @@
 //! JSON logs that name the request and trace.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +22,10 @@ use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::{Value, json};
+
+mod common;
+
+use common::{read_banner, server};
 
 /// A running `booking-server` on a fresh SQLite file with the demo clinic.
 struct Server {
@@ -45,7 +49,7 @@ impl Server {
     /// `capture_logs`.
     fn start(env: &[(&str, &str)], capture_logs: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_booking-server"));
+        let mut command = server();
         command
             .args(["--listen", "127.0.0.1:0"])
             .env(
@@ -64,24 +68,12 @@ impl Server {
             command.env(k, v);
         }
         let mut child = command.spawn().unwrap();
-        let mut url = None;
-        let mut staff = None;
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        for line in lines.take(12) {
-            let line = line.unwrap();
-            if let Some(rest) = line.strip_prefix("booking-server listening on ") {
-                url = Some(rest.trim().to_owned());
-            }
-            if let Some(rest) = line.trim().strip_prefix("staff key") {
-                staff = Some(rest.trim().to_owned());
-                break;
-            }
-        }
+        let (url, staff) = read_banner(child.stdout.take().unwrap());
         let stderr = child.stderr.take();
         Self {
             child,
-            url: url.expect("the URL is printed"),
-            staff: staff.expect("a staff key is printed"),
+            url,
+            staff,
             stderr,
             _dir: dir,
         }
