@@ -1,0 +1,77 @@
+//! The backplane records how old events are when they arrive from Valkey,
+//! on the global meter (its own test binary: the meter is process-wide).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use booking_core::{
+    Actor, BranchId, Broadcaster, Event, EventPayload, ProductId, Seq, StockCause, TenantId,
+};
+use booking_testkit::memory::InMemoryBroadcaster;
+use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
+use booking_valkey_lock::testing::ValkeyServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_arriving_over_valkey_are_measured_by_age() {
+    let telemetry = booking_telemetry::Telemetry::builder()
+        .log_format(booking_telemetry::LogFormat::Off)
+        .otlp(false)
+        .install()
+        .expect("install telemetry");
+    let valkey = ValkeyServer::start();
+    let local = Arc::new(InMemoryBroadcaster::default());
+    let mut arrived = local.subscribe();
+    let backplane = ValkeyBackplane::start(BackplaneSettings::new(valkey.url()), local.clone())
+        .expect("valid settings");
+    assert!(
+        backplane.wait_connected(Duration::from_secs(5)).await,
+        "the backplane connects"
+    );
+
+    // An event committed two seconds ago.
+    let event = Event {
+        seq: Seq(1),
+        tenant_id: TenantId::generate(),
+        at: chrono::Utc::now() - chrono::Duration::seconds(2),
+        actor: Actor::system(),
+        payload: EventPayload::StockAdjusted {
+            product_id: ProductId::generate(),
+            branch_id: BranchId::generate(),
+            before: 0,
+            after: 1,
+            cause: StockCause::Set,
+        },
+    };
+    // The subscription may still be settling: publish until it arrives.
+    let mut received = None;
+    for _ in 0..50 {
+        backplane
+            .publish(std::slice::from_ref(&event))
+            .await
+            .expect("published");
+        if let Ok(Ok(e)) = tokio::time::timeout(Duration::from_millis(100), arrived.recv()).await {
+            received = Some(e);
+            break;
+        }
+    }
+    assert_eq!(
+        received.map(|e| e.seq),
+        Some(Seq(1)),
+        "the event came back over Valkey"
+    );
+
+    let text = telemetry.prometheus().render();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    let count = value("booking_backplane_lag_seconds_count");
+    let sum = value("booking_backplane_lag_seconds_sum");
+    assert!(count >= 1.0, "{text}");
+    assert!(
+        sum / count >= 2.0,
+        "the recorded age is at least the event's 2 s: {text}"
+    );
+    assert!(sum / count < 30.0, "{text}");
+}
