@@ -39,13 +39,14 @@ async fn node(db: &str, valkey: &str, heartbeat: Duration) -> Node {
         Arc::new(SystemClock),
         BookingPolicy::default(),
     );
-    let app = booking_http::router(booking_http::AppState::new(service)).merge(booking_ws::router(
-        booking_ws::StreamState {
+    let app = booking_http::router_with(
+        booking_http::AppState::new(service),
+        booking_ws::router(booking_ws::StreamState {
             store,
             hub,
             heartbeat,
-        },
-    ));
+        }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(booking_http::serve(listener, app, std::future::pending()));

@@ -195,7 +195,7 @@ pub(crate) async fn run(
         hub,
         heartbeat: Duration::from_secs(15),
     });
-    let app = booking_http::router(state).merge(stream);
+    let app = booking_http::router_with(state, stream);
     booking_http::serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }

@@ -442,6 +442,20 @@ async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_strea
         }
     };
     assert_eq!(gauge(1.0).await, Some(1.0), "an open stream is counted");
+    // The upgrade went through the same edges as the API.
+    let upgraded = scrape(&client, &server.url).await;
+    assert_eq!(
+        sample(
+            &upgraded,
+            "http_server_request_duration_seconds_count",
+            &[
+                ("http_route", "/v1/stream"),
+                ("http_response_status_code", "101")
+            ]
+        ),
+        Some(1.0),
+        "{upgraded}"
+    );
     socket.close(None).await.unwrap();
     drop(socket);
     assert_eq!(

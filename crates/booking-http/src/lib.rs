@@ -71,6 +71,12 @@ async fn wrong_method() -> impl IntoResponse {
 
 /// The API's routes and middleware.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] plus `extra` routes (the WebSocket stream) behind the same
+/// edges: request ids, request spans, problem+json fallbacks, body limit.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     let v1 = Router::new()
         .route(
             "/branches",
@@ -151,9 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::document))
-        .route("/metrics", get(health::metrics))
-        .route_layer(axum::middleware::from_fn(trace::record_route));
-    with_edges(routes).with_state(state)
+        .route("/metrics", get(health::metrics));
+    with_edges(routes.with_state(state).merge(extra))
 }
 
 /// What every route gets: problem+json for unknown routes and methods, the
@@ -163,6 +168,7 @@ pub fn router(state: AppState) -> Router {
 /// caller's `traceparent`.
 fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
     routes
+        .route_layer(axum::middleware::from_fn(trace::record_route))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
