@@ -52,6 +52,10 @@ struct Node {
 }
 
 async fn node(lossy: Option<usize>, capacity: usize) -> Node {
+    node_with(lossy, capacity, Duration::from_millis(500)).await
+}
+
+async fn node_with(lossy: Option<usize>, capacity: usize, heartbeat: Duration) -> Node {
     let dir = tempfile::tempdir().unwrap().keep();
     let store: Arc<dyn BookingStore> = Arc::new(
         booking_sqlite::SqliteStore::open(&booking_sqlite::SqliteSettings::new(dir.join("b.db")))
@@ -77,7 +81,7 @@ async fn node(lossy: Option<usize>, capacity: usize) -> Node {
     let app = booking_ws::router(StreamState {
         store: store.clone(),
         hub: hub.clone(),
-        heartbeat: Duration::from_millis(500),
+        heartbeat,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/v1/stream", listener.local_addr().unwrap());
@@ -289,8 +293,37 @@ async fn clients_see_only_their_tenant_and_the_branch_they_asked_for() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_answers_heartbeats_is_closed_and_forgotten() {
+    let n = node_with(None, 1024, Duration::from_millis(100)).await;
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&*n.store, &c).await;
+    let start = head(&*n.store, &c).await;
+    // Never polled, so it never answers a ping.
+    let _silent = connect(&n.url, &format!("?since={start}"), &secret).await;
+    let mut alive = connect(&n.url, &format!("?since={start}"), &secret).await;
+    let mut clients = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        // Reading answers the pings of the live client.
+        let _ = next_event(&mut alive, Duration::from_millis(50)).await;
+        clients.push(n.hub.clients());
+        if n.hub.clients() == 1 {
+            break;
+        }
+    }
+    assert_eq!(clients.first(), Some(&2), "both connected at first");
+    assert_eq!(
+        n.hub.clients(),
+        1,
+        "the silent client was dropped after three heartbeats, the live one kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_client_does_not_delay_the_others() {
-    let n = node(None, 1024).await;
+    // Neither client reads while the bookings are made; a long heartbeat
+    // keeps dead-connection cleanup out of this test on a slow machine.
+    let n = node_with(None, 1024, Duration::from_secs(60)).await;
     let c = Clinic::setup(&*n.store).await;
     let secret = key_for(&*n.store, &c).await;
     let start = head(&*n.store, &c).await;
