@@ -28,7 +28,8 @@ pub(crate) struct Cli {
 #[derive(Args, Clone, Debug)]
 pub(crate) struct TelemetryArgs {
     /// Log lines as human-readable `text`, `json` (one object per line), or
-    /// `off`. `RUST_LOG` sets the level (default `info,sqlx=warn`).
+    /// `off`. `RUST_LOG` sets the level (default `info`; sqlx and the
+    /// OpenTelemetry SDK at `warn`).
     #[arg(
         long,
         env = "BOOKING_LOG_FORMAT",

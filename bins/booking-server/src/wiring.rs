@@ -122,10 +122,20 @@ pub(crate) fn telemetry(args: &TelemetryArgs) -> Result<Telemetry, AnyError> {
     };
     let telemetry = Telemetry::builder()
         .log_format(format)
-        .log_filter("info,sqlx=warn")
+        .log_filter(
+            "info,sqlx=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn",
+        )
         .install()?;
     if telemetry.exporting() {
-        tracing::info!("exporting traces and metrics over OTLP");
+        tracing::info!("exporting traces and metrics over OTLP/HTTP");
+        let protocol = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_default();
+        if !protocol.is_empty() && protocol != "http/protobuf" {
+            tracing::warn!(
+                %protocol,
+                "only OTLP over HTTP with protobuf is built in: point OTEL_EXPORTER_OTLP_ENDPOINT \
+                 at the collector's HTTP port (usually 4318)"
+            );
+        }
     }
     Ok(telemetry)
 }

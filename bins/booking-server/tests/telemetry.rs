@@ -355,6 +355,19 @@ async fn scrape(client: &reqwest::Client, url: &str) -> String {
     response.text().await.unwrap()
 }
 
+/// Scrapes until `ready` holds (at most 2 s), then returns the last text.
+async fn scrape_until(client: &reqwest::Client, url: &str, ready: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = scrape(client, url).await;
+        if ready(&text) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    text
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_streams() {
     let server = Server::start(&[("BOOKING_LOG_FORMAT", "off")], false);
@@ -369,7 +382,17 @@ async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_strea
         reqwest::StatusCode::CONFLICT
     );
 
-    let text = scrape(&client, &server.url).await;
+    // A request's span (and its HTTP metric) ends just after its response
+    // is written, so wait until the 409 is counted.
+    let text = scrape_until(&client, &server.url, |t| {
+        sample(
+            t,
+            "http_server_request_duration_seconds_count",
+            &[("http_response_status_code", "409")],
+        )
+        .is_some()
+    })
+    .await;
     let created = [("operation", "create"), ("outcome", "created")];
     assert_eq!(
         sample(&text, "booking_operations_total", &created),
@@ -443,7 +466,15 @@ async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_strea
     };
     assert_eq!(gauge(1.0).await, Some(1.0), "an open stream is counted");
     // The upgrade went through the same edges as the API.
-    let upgraded = scrape(&client, &server.url).await;
+    let upgraded = scrape_until(&client, &server.url, |t| {
+        sample(
+            t,
+            "http_server_request_duration_seconds_count",
+            &[("http_route", "/v1/stream")],
+        )
+        .is_some()
+    })
+    .await;
     assert_eq!(
         sample(
             &upgraded,

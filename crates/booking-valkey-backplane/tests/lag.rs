@@ -19,14 +19,21 @@ async fn events_arriving_over_valkey_are_measured_by_age() {
         .install()
         .expect("install telemetry");
     let valkey = ValkeyServer::start();
-    let local = Arc::new(InMemoryBroadcaster::default());
-    let mut arrived = local.subscribe();
-    let backplane = ValkeyBackplane::start(BackplaneSettings::new(valkey.url()), local.clone())
-        .expect("valid settings");
-    assert!(
-        backplane.wait_connected(Duration::from_secs(5)).await,
-        "the backplane connects"
-    );
+    // Node A publishes; node B's hub hears it only through Valkey (A's own
+    // hub gets it directly, unmeasured).
+    let node = |local: Arc<InMemoryBroadcaster>| {
+        ValkeyBackplane::start(BackplaneSettings::new(valkey.url()), local).expect("valid settings")
+    };
+    let a = node(Arc::new(InMemoryBroadcaster::default()));
+    let b_local = Arc::new(InMemoryBroadcaster::default());
+    let mut arrived = b_local.subscribe();
+    let b = node(b_local);
+    for backplane in [&a, &b] {
+        assert!(
+            backplane.wait_connected(Duration::from_secs(5)).await,
+            "the backplane connects"
+        );
+    }
 
     // An event committed two seconds ago.
     let event = Event {
@@ -42,11 +49,10 @@ async fn events_arriving_over_valkey_are_measured_by_age() {
             cause: StockCause::Set,
         },
     };
-    // The subscription may still be settling: publish until it arrives.
+    // B's subscription may still be settling: publish until it arrives.
     let mut received = None;
     for _ in 0..50 {
-        backplane
-            .publish(std::slice::from_ref(&event))
+        a.publish(std::slice::from_ref(&event))
             .await
             .expect("published");
         if let Ok(Ok(e)) = tokio::time::timeout(Duration::from_millis(100), arrived.recv()).await {
@@ -57,7 +63,7 @@ async fn events_arriving_over_valkey_are_measured_by_age() {
     assert_eq!(
         received.map(|e| e.seq),
         Some(Seq(1)),
-        "the event came back over Valkey"
+        "the event reached B over Valkey"
     );
 
     let text = telemetry.prometheus().render();
