@@ -103,6 +103,14 @@ pub(crate) struct ServerArgs {
     /// Longest booking, in hours.
     #[arg(long, env = "BOOKING_MAX_BOOKING_HOURS", default_value_t = 24)]
     pub(crate) max_booking_hours: i64,
+    /// How long an Idempotency-Key is remembered, in hours; older records
+    /// are purged (a retry after that runs again).
+    #[arg(
+        long,
+        env = "BOOKING_IDEMPOTENCY_RETENTION_HOURS",
+        default_value_t = 24
+    )]
+    pub(crate) idempotency_retention_hours: u32,
 }
 
 impl ServerArgs {

@@ -86,6 +86,19 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Forgets idempotency records older than `keep`, every ten minutes.
+async fn purge_idempotency(store: Arc<dyn BookingStore>, keep: Duration) {
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(1));
+    loop {
+        match store.purge_idempotency(chrono::Utc::now() - keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "forgot old idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+}
+
 /// Records expired holds every `every`, so their slots and stock are free
 /// and subscribers hear about it even when no other booking touches them.
 /// Several nodes may sweep at once: a hold already expired by another is
@@ -182,6 +195,10 @@ pub(crate) async fn run(
     tokio::spawn(sweep_holds(
         service.clone(),
         Duration::from_secs(args.hold_sweep_secs.max(1)),
+    ));
+    tokio::spawn(purge_idempotency(
+        store.clone(),
+        Duration::from_secs(3600 * u64::from(args.idempotency_retention_hours.max(1))),
     ));
     let mut state = AppState::new(service);
     state.booking_limits = RangeLimits::with_max(chrono::Duration::hours(

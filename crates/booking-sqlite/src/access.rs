@@ -153,4 +153,13 @@ impl AccessStore for SqliteStore {
         .map_err(store_error)?;
         Ok(())
     }
+
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+            .bind(micros(before))
+            .execute(&self.writer)
+            .await
+            .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
 }

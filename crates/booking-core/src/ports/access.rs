@@ -60,4 +60,12 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
         tenant: TenantId,
         key: &IdempotencyKey,
     ) -> Result<(), StoreError>;
+
+    /// Forgets every idempotency record (of every tenant) claimed before
+    /// `before`, finished or not, so the table does not grow forever; a key
+    /// older than that is new again. Returns how many were removed.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

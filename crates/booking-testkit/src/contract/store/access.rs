@@ -113,3 +113,58 @@ pub async fn concurrent_claims_of_one_key_give_one_new(store: Store) {
             .all(|c| matches!(c, Claim::New | Claim::InProgress))
     );
 }
+
+/// Records claimed before the cut-off are forgotten, finished or not, for
+/// every tenant; younger ones stay.
+pub async fn old_idempotency_records_are_purged(store: Store) {
+    let a = Clinic::setup_named(&*store, "A").await;
+    let b = Clinic::setup_named(&*store, "B").await;
+    let old = IdempotencyKey::new("old").unwrap();
+    let pending = IdempotencyKey::new("pending").unwrap();
+    let young = IdempotencyKey::new("young").unwrap();
+    for (tenant, key, at) in [
+        (a.tenant, &old, t(8, 0)),
+        (b.tenant, &pending, t(8, 30)),
+        (a.tenant, &young, t(10, 0)),
+    ] {
+        assert_eq!(
+            store
+                .claim_idempotency(tenant, key, "fp", at)
+                .await
+                .unwrap(),
+            Claim::New
+        );
+    }
+    for (tenant, key) in [(a.tenant, &old), (a.tenant, &young)] {
+        store
+            .finish_idempotency(tenant, key, 201, "{}")
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_idempotency(t(9, 0)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .claim_idempotency(a.tenant, &old, "other", t(11, 0))
+            .await
+            .unwrap(),
+        Claim::New,
+        "a purged key is new again"
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(b.tenant, &pending, "other", t(11, 0))
+            .await
+            .unwrap(),
+        Claim::New,
+        "an unfinished old claim is purged too"
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(a.tenant, &young, "other", t(11, 0))
+            .await
+            .unwrap(),
+        Claim::Mismatch,
+        "a younger record is kept"
+    );
+    assert_eq!(store.purge_idempotency(t(9, 0)).await.unwrap(), 0);
+}

@@ -30,7 +30,7 @@ mod stock;
 
 pub use access::{
     api_keys_are_found_by_hash, concurrent_claims_of_one_key_give_one_new,
-    idempotency_keys_replay_and_refuse_mismatches,
+    idempotency_keys_replay_and_refuse_mismatches, old_idempotency_records_are_purged,
 };
 pub use catalog::{
     catalog_items_are_deleted_with_their_links_unless_in_use, catalog_round_trips,
@@ -138,6 +138,7 @@ macro_rules! store_contract_tests {
             api_keys_are_found_by_hash,
             idempotency_keys_replay_and_refuse_mismatches,
             concurrent_claims_of_one_key_give_one_new,
+            old_idempotency_records_are_purged,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -8,6 +8,7 @@ use super::*;
 pub(super) struct Idempotency {
     fingerprint: String,
     response: Option<(u16, String)>,
+    claimed_at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -32,7 +33,7 @@ impl AccessStore for InMemoryStore {
         tenant: TenantId,
         key: &IdempotencyKey,
         fingerprint: &str,
-        _at: DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         let mut s = self.lock();
         let slot = (tenant, key.as_str().to_owned());
@@ -43,6 +44,7 @@ impl AccessStore for InMemoryStore {
                     Idempotency {
                         fingerprint: fingerprint.to_owned(),
                         response: None,
+                        claimed_at: at,
                     },
                 );
                 Claim::New
@@ -90,5 +92,12 @@ impl AccessStore for InMemoryStore {
             s.idempotency.remove(&slot);
         }
         Ok(())
+    }
+
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut s = self.lock();
+        let was = s.idempotency.len();
+        s.idempotency.retain(|_, r| r.claimed_at >= before);
+        Ok(u64::try_from(was - s.idempotency.len()).unwrap_or(u64::MAX))
     }
 }
