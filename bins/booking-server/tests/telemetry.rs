@@ -538,3 +538,61 @@ async fn json_logs_name_the_request_and_its_trace() {
     }
     panic!("no JSON log line named request json-log-check within 5 s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookings_made_without_valkey_are_counted_as_degraded() {
+    // Nothing listens on port 1: the lock is unavailable from the start.
+    let server = Server::start(
+        &[
+            ("BOOKING_LOG_FORMAT", "off"),
+            ("VALKEY_URL", "redis://127.0.0.1:1"),
+        ],
+        false,
+    );
+    let client = reqwest::Client::new();
+    let body = server.booking(&client, 10).await;
+    let response = client
+        .post(format!("{}/v1/reservations", server.url))
+        .bearer_auth(&server.staff)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["degraded"], true, "{created}");
+
+    let text = scrape_until(&client, &server.url, |t| {
+        sample(t, "booking_degraded_total", &[("operation", "create")]).is_some()
+    })
+    .await;
+    assert_eq!(
+        sample(&text, "booking_degraded_total", &[("operation", "create")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "booking_operations_total",
+            &[("operation", "create"), ("outcome", "degraded")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "booking_lock_wait_seconds_count",
+            &[("state", "unavailable")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    let ready = client
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+}
