@@ -40,6 +40,10 @@ pub(crate) struct TelemetryArgs {
     /// Do not serve `GET /metrics` (Prometheus text).
     #[arg(long, env = "BOOKING_NO_METRICS", global = true)]
     pub(crate) no_metrics: bool,
+    /// Serve `GET /metrics` on this address (e.g. an internal interface)
+    /// instead of on `--listen`.
+    #[arg(long, env = "BOOKING_METRICS_LISTEN", global = true)]
+    pub(crate) metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

@@ -22,7 +22,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = wiring::store(&cli.database).await?;
     match cli.command {
         None => {
-            let metrics = (!cli.telemetry.no_metrics).then(|| telemetry.prometheus());
+            let metrics = (!cli.telemetry.no_metrics).then(|| wiring::Metrics {
+                prometheus: telemetry.prometheus(),
+                listen: cli.telemetry.metrics_listen,
+            });
             let served = wiring::run(cli.server, cli.database, store, metrics).await;
             telemetry.shutdown();
             served

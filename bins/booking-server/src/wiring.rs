@@ -153,12 +153,19 @@ pub(crate) fn telemetry(args: &TelemetryArgs) -> Result<Telemetry, AnyError> {
     Ok(telemetry)
 }
 
+/// Where and what `/metrics` serves.
+pub(crate) struct Metrics {
+    pub(crate) prometheus: Prometheus,
+    /// A separate listener for `/metrics`; `None` serves it with the API.
+    pub(crate) listen: Option<std::net::SocketAddr>,
+}
+
 /// Serves the API until asked to stop.
 pub(crate) async fn run(
     args: ServerArgs,
     db: DatabaseArgs,
     store: Arc<dyn BookingStore>,
-    metrics: Option<Prometheus>,
+    metrics: Option<Metrics>,
 ) -> Result<(), AnyError> {
     tracing::info!(?args, ?db, "starting");
     let mut readiness: Vec<Arc<dyn Readiness>> = vec![Arc::new(StoreReady(store.clone()))];
@@ -205,8 +212,20 @@ pub(crate) async fn run(
         args.max_booking_hours.clamp(1, 24 * 31),
     ));
     state.readiness = readiness;
-    if let Some(prometheus) = metrics {
-        state = state.with_metrics(MetricsText::new(move || prometheus.render()));
+    if let Some(Metrics { prometheus, listen }) = metrics {
+        let text = MetricsText::new(move || prometheus.render());
+        match listen {
+            Some(address) => {
+                let listener = tokio::net::TcpListener::bind(address).await?;
+                tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+                tokio::spawn(booking_http::serve(
+                    listener,
+                    booking_http::metrics_router(text),
+                    std::future::pending(),
+                ));
+            }
+            None => state = state.with_metrics(text),
+        }
     }
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;

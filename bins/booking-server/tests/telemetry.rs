@@ -596,3 +596,46 @@ async fn bookings_made_without_valkey_are_counted_as_degraded() {
         .unwrap();
     assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_move_to_their_own_listener() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let internal = format!("127.0.0.1:{port}");
+    let server = Server::start(
+        &[
+            ("BOOKING_LOG_FORMAT", "off"),
+            ("BOOKING_METRICS_LISTEN", internal.as_str()),
+        ],
+        false,
+    );
+    let client = reqwest::Client::new();
+    let body = server.booking(&client, 11).await;
+    assert_eq!(
+        server.post(&client, &body, &[]).await,
+        reqwest::StatusCode::CREATED
+    );
+    let public = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        public.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "not on the API port"
+    );
+    let text = scrape(&client, &format!("http://{internal}")).await;
+    assert_eq!(
+        sample(
+            &text,
+            "booking_operations_total",
+            &[("operation", "create"), ("outcome", "created")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+}

@@ -161,6 +161,16 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
     with_edges(routes.with_state(state).merge(extra))
 }
 
+/// Only `GET /metrics`, for a listener on the internal network (so the
+/// public one need not serve it), with the same edges as the API.
+pub fn metrics_router(metrics: MetricsText) -> Router {
+    with_edges(
+        Router::new()
+            .route("/metrics", get(health::metrics_only))
+            .with_state(metrics),
+    )
+}
+
 /// What every route gets: problem+json for unknown routes and methods, the
 /// body limit, request ids (taken from `x-request-id` or generated,
 /// returned in the header and in every problem body) and the

@@ -40,7 +40,16 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
 /// routes and states, never tenant data, so it needs no key; expose it on
 /// the internal network only.
 pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
-    match &s.metrics {
+    metrics_text(s.metrics.as_ref())
+}
+
+/// `GET /metrics` on a separate listener (see [`crate::metrics_router`]).
+pub(crate) async fn metrics_only(State(m): State<crate::MetricsText>) -> Response {
+    metrics_text(Some(&m))
+}
+
+fn metrics_text(metrics: Option<&crate::MetricsText>) -> Response {
+    match metrics {
         Some(metrics) => (
             StatusCode::OK,
             [(
