@@ -4,7 +4,7 @@
 //!
 //! | span | fields read | metrics |
 //! |---|---|---|
-//! | `booking.create`, `booking.move`, `booking.transition` | `otel.name`, `outcome` | operations, operation duration, conflicts, degraded |
+//! | `booking.create`, `booking.move`, `booking.transition` | `otel.name`, `outcome`, `conflict` | operations, operation duration, conflicts, degraded |
 //! | `lock.acquire` | `state` | lock wait |
 //! | `http.request` | `http.request.method`, `http.route`, `http.response.status_code` | HTTP request duration |
 
@@ -80,37 +80,45 @@ struct Watched {
 struct Fields {
     otel_name: Option<String>,
     outcome: Option<String>,
+    conflict: Option<String>,
     state: Option<String>,
     method: Option<String>,
     route: Option<String>,
     status: Option<String>,
 }
 
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let slot = match field.name() {
+impl Fields {
+    /// Where a field the metrics use goes; `None` for every other field,
+    /// which is then never formatted.
+    fn slot(&mut self, field: &Field) -> Option<&mut Option<String>> {
+        Some(match field.name() {
             "otel.name" => &mut self.otel_name,
             "outcome" => &mut self.outcome,
+            "conflict" => &mut self.conflict,
             "state" => &mut self.state,
             "http.request.method" => &mut self.method,
             "http.route" => &mut self.route,
             "http.response.status_code" => &mut self.status,
-            _ => return,
-        };
-        *slot = Some(value.to_owned());
+            _ => return None,
+        })
     }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "http.response.status_code" {
-            self.status = Some(value.to_string());
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if let Some(slot) = self.slot(field) {
+            *slot = Some(value.to_owned());
         }
     }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() == "http.response.status_code" {
-            self.status = Some(value.to_string());
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if let Some(slot) = self.slot(field) {
+            *slot = Some(value.to_string());
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.record_str(field, &format!("{value:?}"));
+        if let Some(slot) = self.slot(field) {
+            *slot = Some(format!("{value:?}"));
+        }
     }
 }
 
@@ -173,20 +181,20 @@ impl SpanMetrics {
                 ];
                 self.operations.add(1, &labels);
                 self.duration.record(seconds, &labels);
-                match outcome.as_str() {
-                    "slot_taken" | "out_of_stock" | "stale_version" | "lock_busy" => {
-                        self.conflicts.add(
-                            1,
-                            &[
-                                KeyValue::new("operation", operation),
-                                KeyValue::new("kind", outcome),
-                            ],
-                        );
-                    }
-                    "degraded" => self
-                        .degraded
-                        .add(1, &[KeyValue::new("operation", operation)]),
-                    _ => {}
+                // Which outcomes are conflicts is the core's call: it
+                // records the kind in `conflict`.
+                if let Some(kind) = &f.conflict {
+                    self.conflicts.add(
+                        1,
+                        &[
+                            KeyValue::new("operation", operation.clone()),
+                            KeyValue::new("kind", kind.clone()),
+                        ],
+                    );
+                }
+                if outcome == "degraded" {
+                    self.degraded
+                        .add(1, &[KeyValue::new("operation", operation)]);
                 }
             }
             Kind::Lock => {
@@ -277,8 +285,13 @@ mod tests {
             drop(lock);
             ok.record("outcome", "created");
             drop(ok);
-            let taken = tracing::info_span!("booking.create", outcome = tracing::field::Empty);
+            let taken = tracing::info_span!(
+                "booking.create",
+                outcome = tracing::field::Empty,
+                conflict = tracing::field::Empty
+            );
             taken.record("outcome", "slot_taken");
+            taken.record("conflict", "slot_taken");
             drop(taken);
             let degraded = tracing::info_span!("booking.move", outcome = "degraded");
             drop(degraded);

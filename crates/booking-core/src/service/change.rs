@@ -6,7 +6,7 @@ use crate::{
 
 use tracing::Instrument;
 
-use super::{Booked, MoveError, TransitionError};
+use super::{Booked, MoveError, TransitionError, record_place, within_hours};
 
 /// A request to move a reservation to a new time and/or resource. Branch
 /// and products stay as they are.
@@ -52,12 +52,13 @@ impl BookingService {
             branch_id = tracing::field::Empty,
             resource_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
+            conflict = tracing::field::Empty,
         );
         if let Some(r) = req.resource_id {
             span.record("resource_id", tracing::field::display(r));
         }
         let result = self.move_inner(req).instrument(span.clone()).await;
-        span.record("outcome", super::outcome::of_move(&result));
+        super::outcome::record(&span, super::outcome::of_move(&result));
         result
     }
 
@@ -77,9 +78,7 @@ impl BookingService {
 
         let resource_id = req.resource_id.unwrap_or(current.resource_id);
         let range = req.range.unwrap_or(current.range);
-        let span = tracing::Span::current();
-        span.record("branch_id", tracing::field::display(current.branch_id));
-        span.record("resource_id", tracing::field::display(resource_id));
+        record_place(current.branch_id, resource_id);
         let branch = self.store.branch(t, current.branch_id).await?;
         if resource_id != current.resource_id {
             self.store.resource(t, resource_id).await?;
@@ -92,10 +91,7 @@ impl BookingService {
                 resource_id,
                 branch_id: current.branch_id,
             })?;
-        let permitted = req.allow_outside_hours
-            || tracing::info_span!("booking.check", check = "hours")
-                .in_scope(|| link.schedule.permits(branch.time_zone, &range));
-        if !permitted {
+        if !req.allow_outside_hours && !within_hours(&link, &branch, &range) {
             return Err(OutsideWorkingHours {
                 resource_id,
                 branch_id: current.branch_id,
@@ -239,12 +235,13 @@ impl BookingService {
             branch_id = tracing::field::Empty,
             resource_id = tracing::field::Empty,
             outcome = tracing::field::Empty,
+            conflict = tracing::field::Empty,
         );
         let result = self
             .change_status_inner(tenant, id, expected_version, actor, action)
             .instrument(span.clone())
             .await;
-        span.record("outcome", super::outcome::of_transition(&result));
+        super::outcome::record(&span, super::outcome::of_transition(&result));
         result
     }
 
@@ -258,9 +255,7 @@ impl BookingService {
     ) -> Result<Booked, TransitionError> {
         let now = self.clock.now();
         let current = self.store.reservation(tenant, id).await?;
-        let span = tracing::Span::current();
-        span.record("branch_id", tracing::field::display(current.branch_id));
-        span.record("resource_id", tracing::field::display(current.resource_id));
+        record_place(current.branch_id, current.resource_id);
         check_version(&current, expected_version)?;
         let status = transition(&current, action, now)?;
         let kind = match action {

@@ -8,7 +8,7 @@ use crate::{
     ResourceNotAtBranch, ServiceId, Status, TenantId, TimeRange, pricing,
 };
 
-use super::{Booked, CreateError};
+use super::{Booked, CreateError, within_hours};
 
 /// A request to book a resource, already parsed into domain types.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,9 +51,10 @@ impl BookingService {
             resource_id = %req.resource_id,
             hold = req.hold_for.is_some(),
             outcome = tracing::field::Empty,
+            conflict = tracing::field::Empty,
         );
         let result = self.create_inner(req).instrument(span.clone()).await;
-        span.record("outcome", super::outcome::of_create(&result));
+        super::outcome::record(&span, super::outcome::of_create(&result));
         result
     }
 
@@ -72,10 +73,7 @@ impl BookingService {
                 resource_id: req.resource_id,
                 branch_id: req.branch_id,
             })?;
-        let permitted = req.allow_outside_hours
-            || tracing::info_span!("booking.check", check = "hours")
-                .in_scope(|| link.schedule.permits(branch.time_zone, &req.range));
-        if !permitted {
+        if !req.allow_outside_hours && !within_hours(&link, &branch, &req.range) {
             return Err(OutsideWorkingHours {
                 resource_id: req.resource_id,
                 branch_id: req.branch_id,

@@ -23,8 +23,9 @@ pub use create::NewReservation;
 pub use errors::{CreateError, LockBusy, MoveError, TransitionError};
 
 use crate::{
-    Applied, ApplyError, BookingStore, Broadcaster, Clock, Event, LockError, LockKey, LockRequest,
-    LockService, Reservation, ReservationId, ReservationWrite, SlotTaken,
+    Applied, ApplyError, BookingStore, Branch, BranchId, Broadcaster, Clock, Event, LockError,
+    LockKey, LockRequest, LockService, Reservation, ReservationId, ReservationWrite,
+    ResourceBranch, ResourceId, SlotTaken, TimeRange,
 };
 
 /// Tunables of the use cases.
@@ -206,17 +207,7 @@ impl BookingService {
             sqlstate = tracing::field::Empty,
         );
         let result = self.store.apply(write).instrument(span.clone()).await;
-        span.record(
-            "outcome",
-            match &result {
-                Ok(_) => "written",
-                Err(ApplyError::SlotTaken(_)) => "slot_taken",
-                Err(ApplyError::OutOfStock(_)) => "out_of_stock",
-                Err(ApplyError::StaleVersion(_)) => "stale_version",
-                Err(ApplyError::Store(_)) => "error",
-                Err(_) => "refused",
-            },
-        );
+        span.record("outcome", outcome::of_apply(&result));
         result
     }
 
@@ -233,4 +224,19 @@ impl BookingService {
             tracing::warn!(error = %e, "broadcast failed; clients will catch up from the event log");
         }
     }
+}
+
+/// Whether `range` is inside the resource's hours at the branch, in a
+/// `booking.check` span.
+fn within_hours(link: &ResourceBranch, branch: &Branch, range: &TimeRange) -> bool {
+    tracing::info_span!("booking.check", check = "hours")
+        .in_scope(|| link.schedule.permits(branch.time_zone, range))
+}
+
+/// Names the branch and resource on the current operation span once the
+/// reservation is loaded (moves and status changes know only its id).
+fn record_place(branch: BranchId, resource: ResourceId) {
+    let span = tracing::Span::current();
+    span.record("branch_id", tracing::field::display(branch));
+    span.record("resource_id", tracing::field::display(resource));
 }

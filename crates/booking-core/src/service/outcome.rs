@@ -1,6 +1,8 @@
 //! The `outcome` attribute of booking spans: one short, stable word per
 //! result, for dashboards and searches.
 
+use crate::{Applied, ApplyError};
+
 use super::{Booked, CreateError, MoveError, TransitionError};
 
 fn ok(b: &Booked) -> &'static str {
@@ -49,5 +51,29 @@ pub(crate) fn of_transition(r: &Result<Booked, TransitionError>) -> &'static str
         Err(TransitionError::NotFound(_)) => "not_found",
         Err(TransitionError::Busy(_)) => "lock_busy",
         Err(TransitionError::Store(_)) => "error",
+    }
+}
+
+pub(crate) fn of_apply(r: &Result<Applied, ApplyError>) -> &'static str {
+    match r {
+        Ok(_) => "written",
+        Err(ApplyError::SlotTaken(_)) => "slot_taken",
+        Err(ApplyError::OutOfStock(_)) => "out_of_stock",
+        Err(ApplyError::StaleVersion(_)) => "stale_version",
+        Err(ApplyError::Store(_)) => "error",
+        Err(_) => "refused",
+    }
+}
+
+/// Records `outcome` on an operation span, and `conflict` (the same word)
+/// when another booking or writer was in the way, so counting conflicts
+/// needs no knowledge of which outcomes are conflicts.
+pub(crate) fn record(span: &tracing::Span, outcome: &'static str) {
+    span.record("outcome", outcome);
+    if matches!(
+        outcome,
+        "slot_taken" | "out_of_stock" | "stale_version" | "lock_busy"
+    ) {
+        span.record("conflict", outcome);
     }
 }
