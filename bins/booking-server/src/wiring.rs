@@ -212,6 +212,13 @@ pub(crate) async fn run(
         args.max_booking_hours.clamp(1, 24 * 31),
     ));
     state.readiness = readiness;
+    // Routes served beside the API: the event stream, and /metrics unless
+    // it has a listener of its own.
+    let mut extra = booking_ws::router(booking_ws::StreamState {
+        store: store.clone(),
+        hub,
+        heartbeat: Duration::from_secs(15),
+    });
     if let Some(Metrics { prometheus, listen }) = metrics {
         let text = MetricsText::new(move || prometheus.render());
         match listen {
@@ -224,7 +231,7 @@ pub(crate) async fn run(
                     std::future::pending(),
                 ));
             }
-            None => state = state.with_metrics(text),
+            None => extra = extra.merge(booking_http::metrics_routes(text)),
         }
     }
 
@@ -236,12 +243,7 @@ pub(crate) async fn run(
     } else {
         demo::say(&format!("booking-server listening on http://{address}"));
     }
-    let stream = booking_ws::router(booking_ws::StreamState {
-        store: store.clone(),
-        hub,
-        heartbeat: Duration::from_secs(15),
-    });
-    let app = booking_http::router_with(state, stream);
+    let app = booking_http::router_with(state, extra);
     booking_http::serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }

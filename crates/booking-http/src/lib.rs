@@ -156,19 +156,21 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .nest("/v1", v1)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::document))
-        .route("/metrics", get(health::metrics));
+        .route("/openapi.json", get(openapi::document));
     with_edges(routes.with_state(state).merge(extra))
 }
 
-/// Only `GET /metrics`, for a listener on the internal network (so the
-/// public one need not serve it), with the same edges as the API.
+/// `GET /metrics`, to merge into the API with [`router_with`] or to serve
+/// alone on an internal listener with [`metrics_router`].
+pub fn metrics_routes(metrics: MetricsText) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(metrics)
+}
+
+/// [`metrics_routes`] alone, behind the same edges as the API.
 pub fn metrics_router(metrics: MetricsText) -> Router {
-    with_edges(
-        Router::new()
-            .route("/metrics", get(health::metrics_only))
-            .with_state(metrics),
-    )
+    with_edges(metrics_routes(metrics))
 }
 
 /// What every route gets: problem+json for unknown routes and methods, the

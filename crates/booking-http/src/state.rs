@@ -15,7 +15,8 @@ pub trait Readiness: Send + Sync + std::fmt::Debug {
 }
 
 /// Renders the process's metrics in Prometheus text format for
-/// `GET /metrics` (the server wires it to its telemetry).
+/// `GET /metrics` (the server wires it to its telemetry; see
+/// [`crate::metrics_routes`]).
 #[derive(Clone)]
 pub struct MetricsText(Arc<dyn Fn() -> String + Send + Sync>);
 
@@ -50,8 +51,6 @@ pub struct AppState {
     pub readiness: Vec<Arc<dyn Readiness>>,
     /// Limits for booking ranges.
     pub booking_limits: RangeLimits,
-    /// What `GET /metrics` serves; `None` answers 404.
-    pub metrics: Option<MetricsText>,
 }
 
 impl AppState {
@@ -63,15 +62,7 @@ impl AppState {
             service,
             readiness: Vec::new(),
             booking_limits: RangeLimits::bookings(),
-            metrics: None,
         }
-    }
-
-    /// Serves `metrics` at `GET /metrics`.
-    #[must_use]
-    pub fn with_metrics(mut self, metrics: MetricsText) -> Self {
-        self.metrics = Some(metrics);
-        self
     }
 
     /// Adds a dependency to `/readyz`.

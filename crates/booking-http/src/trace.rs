@@ -5,10 +5,10 @@
 //! written inside a request names both, with or without an exporter.
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, Response};
+use axum::http::Response;
 use axum::middleware::Next;
-use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{TraceContextExt as _, TraceId};
+use opentelemetry_http::HeaderExtractor;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -16,17 +16,6 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::middleware::REQUEST_ID;
-
-struct Headers<'a>(&'a HeaderMap);
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(axum::http::HeaderName::as_str).collect()
-    }
-}
 
 fn make_span<B>(req: &axum::http::Request<B>) -> Span {
     let method = req.method().as_str();
@@ -46,8 +35,9 @@ fn make_span<B>(req: &axum::http::Request<B>) -> Span {
         request_id,
         trace_id = Empty,
     );
-    let parent =
-        opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(req.headers())));
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&HeaderExtractor(req.headers()))
+    });
     // Fails only when no OpenTelemetry layer is installed; then there is
     // no trace to continue.
     let _ = span.set_parent(parent);

@@ -141,7 +141,6 @@ async fn stream(
     upgrade
         .protocols([PROTOCOL])
         .on_upgrade(move |socket| async move {
-            let _open = OpenConnection::count();
             Session::new(
                 socket,
                 state.store,
@@ -155,29 +154,20 @@ async fn stream(
         })
 }
 
-/// Counts an open stream in `booking.ws.connections` (on the global meter)
-/// for as long as it lives, whichever way the session ends.
-struct OpenConnection(opentelemetry::metrics::UpDownCounter<i64>);
-
-impl OpenConnection {
-    fn count() -> Self {
-        let gauge = opentelemetry::global::meter("booking-ws")
-            .i64_up_down_counter("booking.ws.connections")
-            .with_description("Open WebSocket event streams on this node")
-            .build();
-        gauge.add(1, &[]);
-        Self(gauge)
-    }
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.0.add(-1, &[]);
-    }
-}
-
 /// The stream route, with its state.
 pub fn router(state: StreamState) -> Router {
+    // `booking.ws.connections` on the global meter, read from the hub when
+    // metrics are collected (the hub already counts its clients).
+    let hub = Arc::downgrade(&state.hub);
+    let _gauge = opentelemetry::global::meter("booking-ws")
+        .u64_observable_gauge("booking.ws.connections")
+        .with_description("Open WebSocket event streams on this node")
+        .with_callback(move |gauge| {
+            if let Some(hub) = hub.upgrade() {
+                gauge.observe(u64::try_from(hub.clients()).unwrap_or(u64::MAX), &[]);
+            }
+        })
+        .build();
     Router::new()
         .route("/v1/stream", get(stream))
         .with_state(state)

@@ -39,32 +39,14 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> Response {
 /// Prometheus text format 0.0.4. The labels are operations, outcomes,
 /// routes and states, never tenant data, so it needs no key; expose it on
 /// the internal network only.
-pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
-    metrics_text(s.metrics.as_ref())
-}
-
-/// `GET /metrics` on a separate listener (see [`crate::metrics_router`]).
-pub(crate) async fn metrics_only(State(m): State<crate::MetricsText>) -> Response {
-    metrics_text(Some(&m))
-}
-
-fn metrics_text(metrics: Option<&crate::MetricsText>) -> Response {
-    match metrics {
-        Some(metrics) => (
-            StatusCode::OK,
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            metrics.render(),
-        )
-            .into_response(),
-        None => crate::Problem::new(
-            StatusCode::NOT_FOUND,
-            "no-such-route",
-            "No such route",
-            "metrics are not enabled on this server",
-        )
-        .into_response(),
-    }
+pub(crate) async fn metrics(State(metrics): State<crate::MetricsText>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
 }
