@@ -87,8 +87,7 @@ async fn shutdown_signal() {
 }
 
 /// Forgets idempotency records older than `keep`, every ten minutes.
-async fn purge_idempotency(store: Arc<dyn BookingStore>, keep: Duration) {
-    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::days(1));
+async fn purge_idempotency(store: Arc<dyn BookingStore>, keep: chrono::Duration) {
     loop {
         match store.purge_idempotency(chrono::Utc::now() - keep).await {
             Ok(0) => {}
@@ -205,7 +204,7 @@ pub(crate) async fn run(
     ));
     tokio::spawn(purge_idempotency(
         store.clone(),
-        Duration::from_secs(3600 * u64::from(args.idempotency_retention_hours.max(1))),
+        chrono::Duration::hours(i64::from(args.idempotency_retention_hours.max(1))),
     ));
     let mut state = AppState::new(service);
     state.booking_limits = RangeLimits::with_max(chrono::Duration::hours(

@@ -255,15 +255,8 @@ impl Telemetry {
         self.exporting
     }
 
-    /// Exports what is buffered now (tests, benchmarks).
-    pub fn flush(&self) {
-        let _ = self.tracer.force_flush();
-        let _ = self.meter.force_flush();
-    }
-
-    /// Flushes and stops the exporters.
+    /// Exports what is buffered and stops the exporters.
     pub fn shutdown(&self) {
-        self.flush();
         let _ = self.tracer.shutdown();
         let _ = self.meter.shutdown();
     }

@@ -73,13 +73,16 @@ impl Prometheus {
     }
 }
 
+/// A metric or label name with everything but letters and digits as `_`.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
 /// The Prometheus family name for an instrument.
 fn family(metric: &Metric, monotonic_sum: bool) -> String {
-    let mut name: String = metric
-        .name()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let mut name = sanitize(metric.name());
     if metric.unit() == "s" && !name.ends_with("_seconds") {
         name.push_str("_seconds");
     }
@@ -172,9 +175,9 @@ fn render_data<T: Sample>(out: &mut String, metric: &Metric, data: &MetricData<T
 
 fn render_histogram_point<T: Sample>(out: &mut String, name: &str, point: &HistogramDataPoint<T>) {
     let mut cumulative = 0u64;
-    let counts: Vec<u64> = point.bucket_counts().collect();
-    for (i, bound) in point.bounds().enumerate() {
-        cumulative += counts.get(i).copied().unwrap_or(0);
+    // One more count than bounds: the last bucket is +Inf, the total.
+    for (bound, count) in point.bounds().zip(point.bucket_counts()) {
+        cumulative += count;
         let labels = labels(point.attributes(), Some(&bound.text()));
         let _ = writeln!(out, "{name}_bucket{labels} {cumulative}");
     }
@@ -188,15 +191,7 @@ fn render_histogram_point<T: Sample>(out: &mut String, name: &str, point: &Histo
 /// `{a="x",b="y"}` (sorted by name), or nothing when there are no labels.
 fn labels<'a>(attributes: impl Iterator<Item = &'a KeyValue>, le: Option<&str>) -> String {
     let mut sorted: BTreeMap<String, String> = attributes
-        .map(|kv| {
-            let key: String = kv
-                .key
-                .as_str()
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            (key, kv.value.as_str().into_owned())
-        })
+        .map(|kv| (sanitize(kv.key.as_str()), kv.value.as_str().into_owned()))
         .collect();
     if let Some(le) = le {
         sorted.insert("le".into(), le.into());
