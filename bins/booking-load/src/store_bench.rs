@@ -34,6 +34,41 @@ pub(crate) struct ScratchPg {
     pub(crate) admin_url: String,
 }
 
+/// A scratch database, dropped with [`Scratch::drop`].
+pub(crate) struct Scratch {
+    admin: PgConnection,
+    /// Its name.
+    pub(crate) name: String,
+    /// A URL to it.
+    pub(crate) url: String,
+}
+
+impl ScratchPg {
+    /// Creates a database named `<prefix>_<random>`.
+    pub(crate) async fn create(&self, prefix: &str) -> Result<Scratch, sqlx::Error> {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&self.admin_url).await?;
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await?;
+        let url = match self.admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => format!("{}/{name}", self.admin_url),
+        };
+        Ok(Scratch { admin, name, url })
+    }
+}
+
+impl Scratch {
+    /// Drops the database (closing its connections); errors are ignored.
+    pub(crate) async fn drop(mut self) {
+        let _ = self
+            .admin
+            .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
+            .await;
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     #[command(flatten)]
@@ -50,32 +85,14 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let db = format!("booking_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&args.pg.admin_url).await?;
-    admin
-        .execute(format!("CREATE DATABASE \"{db}\"").as_str())
-        .await?;
-    let url = with_database(&args.pg.admin_url, &db);
-    let result = bench(&args, &url, &db).await;
+    let scratch = args.pg.create("booking_bench").await?;
+    let result = bench(&args, &scratch.url, &scratch.name).await;
     if args.keep_database {
-        println!("kept database {db}");
+        println!("kept database {}", scratch.name);
     } else {
-        drop_database(&mut admin, &db).await;
+        scratch.drop().await;
     }
     result
-}
-
-pub(crate) async fn drop_database(admin: &mut PgConnection, db: &str) {
-    let _ = admin
-        .execute(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)").as_str())
-        .await;
-}
-
-pub(crate) fn with_database(url: &str, db: &str) -> String {
-    match url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{db}"),
-        None => format!("{url}/{db}"),
-    }
 }
 
 async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::error::Error>> {

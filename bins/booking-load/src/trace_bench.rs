@@ -21,9 +21,8 @@ use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 
-use crate::store_bench::{ScratchPg, drop_database, with_database};
+use crate::store_bench::ScratchPg;
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -124,14 +123,9 @@ async fn one_run(
     export: Option<&str>,
     sink: &Sink,
 ) -> Result<(f64, u64), Box<dyn std::error::Error>> {
-    let db_name = format!("booking_trace_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&args.pg.admin_url).await?;
-    admin
-        .execute(format!("CREATE DATABASE \"{db_name}\"").as_str())
-        .await?;
-    let db = with_database(&args.pg.admin_url, &db_name);
-    let result = run_on(args, export, sink, &db).await;
-    drop_database(&mut admin, &db_name).await;
+    let scratch = args.pg.create("booking_trace").await?;
+    let result = run_on(args, export, sink, &scratch.url).await;
+    scratch.drop().await;
     result
 }
 
