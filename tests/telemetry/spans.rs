@@ -15,9 +15,12 @@ on_both_stores!(
     moves_and_cancellations_have_their_own_spans
 );
 
+/// The process-wide telemetry of this test binary, installed once, and
+/// the exporter its spans end in.
 fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
+    static INSTALLED: OnceLock<(booking_telemetry::Telemetry, InMemorySpanExporter)> =
+        OnceLock::new();
+    let (_, exporter) = INSTALLED.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
         let telemetry = booking_telemetry::Telemetry::builder()
             .log_format(booking_telemetry::LogFormat::Off)
@@ -25,10 +28,9 @@ fn exporter() -> &'static InMemorySpanExporter {
             .with_span_exporter(exporter.clone())
             .install()
             .expect("install telemetry");
-        // Lives as long as the test process.
-        std::mem::forget(telemetry);
-        exporter
-    })
+        (telemetry, exporter)
+    });
+    exporter
 }
 
 fn attr(span: &SpanData, key: &str) -> Option<String> {

@@ -32,6 +32,7 @@ struct Server {
     child: Child,
     url: String,
     staff: String,
+    client: reqwest::Client,
     stderr: Option<std::process::ChildStderr>,
     _dir: tempfile::TempDir,
 }
@@ -74,37 +75,36 @@ impl Server {
             child,
             url,
             staff,
+            client: reqwest::Client::new(),
             stderr,
             _dir: dir,
         }
     }
 
-    /// A booking body for the demo clinic's first branch and dentist, on a
-    /// weekday morning inside its hours.
-    async fn booking(&self, client: &reqwest::Client, day: u32) -> Value {
-        let branches: Value = client
-            .get(format!("{}/v1/branches", self.url))
+    /// `GET path` as the staff key, as JSON.
+    async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.url))
             .bearer_auth(&self.staff)
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A booking body for the demo clinic's first branch and resource, on
+    /// a weekday morning inside its hours.
+    async fn booking(&self, day: u32) -> Value {
+        let branches = self.get_json("/v1/branches").await;
         let branch = branches["items"][0]["id"].as_str().unwrap().to_owned();
-        let catalog: Value = client
-            .get(format!("{}/v1/branches/{branch}/catalog", self.url))
-            .bearer_auth(&self.staff)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let catalog = self
+            .get_json(&format!("/v1/branches/{branch}/catalog"))
+            .await;
         let resource = catalog["resources"][0]["resource"]["id"]
             .as_str()
-            .or_else(|| catalog["resources"][0]["id"].as_str())
-            .expect("a resource")
+            .expect("a resource in the catalog")
             .to_owned();
         json!({
             "branch_id": branch,
@@ -114,13 +114,9 @@ impl Server {
         })
     }
 
-    async fn post(
-        &self,
-        client: &reqwest::Client,
-        body: &Value,
-        headers: &[(&str, &str)],
-    ) -> reqwest::StatusCode {
-        let mut request = client
+    async fn post(&self, body: &Value, headers: &[(&str, &str)]) -> reqwest::StatusCode {
+        let mut request = self
+            .client
             .post(format!("{}/v1/reservations", self.url))
             .bearer_auth(&self.staff)
             .json(body);
@@ -128,6 +124,40 @@ impl Server {
             request = request.header(*k, *v);
         }
         request.send().await.unwrap().status()
+    }
+
+    /// `GET /metrics` (on `base`, or on the server when `None`).
+    async fn scrape(&self, base: Option<&str>) -> String {
+        let base = base.unwrap_or(&self.url);
+        let response = self
+            .client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        response.text().await.unwrap()
+    }
+
+    /// Scrapes until `ready` holds (at most 2 s), then returns the last text.
+    async fn scrape_until(&self, ready: impl Fn(&str) -> bool) -> String {
+        let mut text = String::new();
+        for _ in 0..100 {
+            text = self.scrape(None).await;
+            if ready(&text) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        text
     }
 }
 
@@ -183,53 +213,47 @@ impl Received {
     /// Every received span with its resource's service name.
     fn spans(&self) -> Vec<(String, Span)> {
         let traces = self.traces.lock().unwrap();
-        let mut out = Vec::new();
-        for request in traces.iter() {
-            for rs in &request.resource_spans {
+        traces
+            .iter()
+            .flat_map(|request| &request.resource_spans)
+            .flat_map(|rs| {
                 let service = rs
                     .resource
                     .as_ref()
                     .and_then(|r| text(&r.attributes, "service.name"))
                     .unwrap_or_default();
-                for ss in &rs.scope_spans {
-                    for span in &ss.spans {
-                        out.push((service.clone(), span.clone()));
-                    }
-                }
-            }
-        }
-        out
+                rs.scope_spans
+                    .iter()
+                    .flat_map(|ss| &ss.spans)
+                    .map(move |span| (service.clone(), span.clone()))
+            })
+            .collect()
     }
 
     /// The latest value of the `booking.operations` point with these labels.
     fn operations(&self, operation: &str, outcome: &str) -> Option<u64> {
         let metrics = self.metrics.lock().unwrap();
-        let mut latest = None;
-        for request in metrics.iter() {
-            for rm in &request.resource_metrics {
-                for sm in &rm.scope_metrics {
-                    for m in sm.metrics.iter().filter(|m| m.name == "booking.operations") {
-                        let Some(metric::Data::Sum(sum)) = &m.data else {
-                            continue;
-                        };
-                        for point in &sum.data_points {
-                            if text(&point.attributes, "operation").as_deref() == Some(operation)
-                                && text(&point.attributes, "outcome").as_deref() == Some(outcome)
-                            {
-                                latest = match point.value {
-                                    Some(number_data_point::Value::AsInt(v)) => {
-                                        u64::try_from(v).ok()
-                                    }
-                                    Some(number_data_point::Value::AsDouble(v)) => Some(v as u64),
-                                    None => None,
-                                };
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        latest
+        metrics
+            .iter()
+            .flat_map(|request| &request.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .filter(|m| m.name == "booking.operations")
+            .filter_map(|m| match &m.data {
+                Some(metric::Data::Sum(sum)) => Some(&sum.data_points),
+                _ => None,
+            })
+            .flatten()
+            .filter(|point| {
+                text(&point.attributes, "operation").as_deref() == Some(operation)
+                    && text(&point.attributes, "outcome").as_deref() == Some(outcome)
+            })
+            .filter_map(|point| match point.value {
+                Some(number_data_point::Value::AsInt(v)) => u64::try_from(v).ok(),
+                Some(number_data_point::Value::AsDouble(v)) => Some(v as u64),
+                None => None,
+            })
+            .next_back()
     }
 }
 
@@ -246,13 +270,11 @@ async fn the_booking_span_and_metrics_arrive_at_an_otlp_receiver() {
         ],
         false,
     );
-    let client = reqwest::Client::new();
-    let body = server.booking(&client, 7).await;
+    let body = server.booking(7).await;
     let trace_id = "5b8efff798038103d269b633813fc60c";
     let caller_span = "eee19b7ec3c1b174";
     let status = server
         .post(
-            &client,
             &body,
             &[
                 ("traceparent", &format!("00-{trace_id}-{caller_span}-01")),
@@ -341,58 +363,25 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         })
 }
 
-async fn scrape(client: &reqwest::Client, url: &str) -> String {
-    let response = client.get(format!("{url}/metrics")).send().await.unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        content_type.starts_with("text/plain; version=0.0.4"),
-        "{content_type}"
-    );
-    response.text().await.unwrap()
-}
-
-/// Scrapes until `ready` holds (at most 2 s), then returns the last text.
-async fn scrape_until(client: &reqwest::Client, url: &str, ready: impl Fn(&str) -> bool) -> String {
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = scrape(client, url).await;
-        if ready(&text) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    text
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_streams() {
     let server = Server::start(&[("BOOKING_LOG_FORMAT", "off")], false);
-    let client = reqwest::Client::new();
-    let body = server.booking(&client, 8).await;
-    assert_eq!(
-        server.post(&client, &body, &[]).await,
-        reqwest::StatusCode::CREATED
-    );
-    assert_eq!(
-        server.post(&client, &body, &[]).await,
-        reqwest::StatusCode::CONFLICT
-    );
+    let body = server.booking(8).await;
+    assert_eq!(server.post(&body, &[]).await, reqwest::StatusCode::CREATED);
+    assert_eq!(server.post(&body, &[]).await, reqwest::StatusCode::CONFLICT);
 
     // A request's span (and its HTTP metric) ends just after its response
     // is written, so wait until the 409 is counted.
-    let text = scrape_until(&client, &server.url, |t| {
-        sample(
-            t,
-            "http_server_request_duration_seconds_count",
-            &[("http_response_status_code", "409")],
-        )
-        .is_some()
-    })
-    .await;
+    let text = server
+        .scrape_until(|t| {
+            sample(
+                t,
+                "http_server_request_duration_seconds_count",
+                &[("http_response_status_code", "409")],
+            )
+            .is_some()
+        })
+        .await;
     let created = [("operation", "create"), ("outcome", "created")];
     assert_eq!(
         sample(&text, "booking_operations_total", &created),
@@ -449,32 +438,20 @@ async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_strea
         .await
         .expect("stream opens");
     // The upgrade completes on the server just after the client sees 101.
-    let gauge = |want: f64| {
-        let client = client.clone();
-        let url = server.url.clone();
-        async move {
-            let mut seen = None;
-            for _ in 0..100 {
-                seen = sample(&scrape(&client, &url).await, "booking_ws_connections", &[]);
-                if seen == Some(want) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            seen
-        }
-    };
-    assert_eq!(gauge(1.0).await, Some(1.0), "an open stream is counted");
+    let gauge = |text: &str| sample(text, "booking_ws_connections", &[]);
+    let open = server.scrape_until(|t| gauge(t) == Some(1.0)).await;
+    assert_eq!(gauge(&open), Some(1.0), "an open stream is counted");
     // The upgrade went through the same edges as the API.
-    let upgraded = scrape_until(&client, &server.url, |t| {
-        sample(
-            t,
-            "http_server_request_duration_seconds_count",
-            &[("http_route", "/v1/stream")],
-        )
-        .is_some()
-    })
-    .await;
+    let upgraded = server
+        .scrape_until(|t| {
+            sample(
+                t,
+                "http_server_request_duration_seconds_count",
+                &[("http_route", "/v1/stream")],
+            )
+            .is_some()
+        })
+        .await;
     assert_eq!(
         sample(
             &upgraded,
@@ -489,8 +466,9 @@ async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_strea
     );
     socket.close(None).await.unwrap();
     drop(socket);
+    let closed = server.scrape_until(|t| gauge(t) == Some(0.0)).await;
     assert_eq!(
-        gauge(0.0).await,
+        gauge(&closed),
         Some(0.0),
         "a closed stream is no longer counted"
     );
@@ -508,12 +486,10 @@ async fn json_logs_name_the_request_and_its_trace() {
             }
         }
     });
-    let client = reqwest::Client::new();
-    let body = server.booking(&client, 9).await;
+    let body = server.booking(9).await;
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
     let status = server
         .post(
-            &client,
             &body,
             &[
                 ("traceparent", &format!("00-{trace_id}-b7ad6b7169203331-01")),
@@ -549,9 +525,9 @@ async fn bookings_made_without_valkey_are_counted_as_degraded() {
         ],
         false,
     );
-    let client = reqwest::Client::new();
-    let body = server.booking(&client, 10).await;
-    let response = client
+    let body = server.booking(10).await;
+    let response = server
+        .client
         .post(format!("{}/v1/reservations", server.url))
         .bearer_auth(&server.staff)
         .json(&body)
@@ -562,10 +538,9 @@ async fn bookings_made_without_valkey_are_counted_as_degraded() {
     let created: Value = response.json().await.unwrap();
     assert_eq!(created["degraded"], true, "{created}");
 
-    let text = scrape_until(&client, &server.url, |t| {
-        sample(t, "booking_degraded_total", &[("operation", "create")]).is_some()
-    })
-    .await;
+    let text = server
+        .scrape_until(|t| sample(t, "booking_degraded_total", &[("operation", "create")]).is_some())
+        .await;
     assert_eq!(
         sample(&text, "booking_degraded_total", &[("operation", "create")]),
         Some(1.0),
@@ -589,7 +564,8 @@ async fn bookings_made_without_valkey_are_counted_as_degraded() {
         Some(1.0),
         "{text}"
     );
-    let ready = client
+    let ready = server
+        .client
         .get(format!("{}/readyz", server.url))
         .send()
         .await
@@ -612,13 +588,10 @@ async fn metrics_can_move_to_their_own_listener() {
         ],
         false,
     );
-    let client = reqwest::Client::new();
-    let body = server.booking(&client, 11).await;
-    assert_eq!(
-        server.post(&client, &body, &[]).await,
-        reqwest::StatusCode::CREATED
-    );
-    let public = client
+    let body = server.booking(11).await;
+    assert_eq!(server.post(&body, &[]).await, reqwest::StatusCode::CREATED);
+    let public = server
+        .client
         .get(format!("{}/metrics", server.url))
         .send()
         .await
@@ -628,7 +601,7 @@ async fn metrics_can_move_to_their_own_listener() {
         reqwest::StatusCode::NOT_FOUND,
         "not on the API port"
     );
-    let text = scrape(&client, &format!("http://{internal}")).await;
+    let text = server.scrape(Some(&format!("http://{internal}"))).await;
     assert_eq!(
         sample(
             &text,
