@@ -1,59 +1,26 @@
-//! Two server nodes sharing PostgreSQL and Valkey, with real WebSocket
-//! clients: a change made through one node reaches clients of the other
-//! within a second, a Valkey restart loses nothing, tenants stay apart.
+//! Three server nodes built as the server builds them (`booking-app`),
+//! sharing one PostgreSQL database and one valkey-server (lock and
+//! backplane), with real WebSocket clients: a change made through one node
+//! reaches clients of another, racing nodes admit one booking of a slot, a
+//! Valkey restart loses nothing, tenants stay apart.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use booking_core::{BookingPolicy, BookingService, BookingStore, Role, Seq, SystemClock};
-use booking_testkit::memory::InMemoryLocks;
-use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
-use booking_valkey_lock::testing::ValkeyServer;
+use booking_app::Config;
+use booking_core::{Role, Seq, Services};
+use booking_test_services::valkey::ValkeyServer;
 use futures::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::helpers::{new_key, new_tenant};
+use crate::helpers::{new_key, new_tenant, serve};
 
 struct Node {
     http: String,
     ws: String,
-}
-
-async fn node(db: &str, valkey: &str, heartbeat: Duration) -> Node {
-    let store: Arc<dyn BookingStore> = Arc::new(booking_postgres::PgStore::from_pool(
-        booking_postgres::testing::pool_on(db, 10).await,
-    ));
-    let hub = booking_ws::Hub::new(1024);
-    let backplane = ValkeyBackplane::start(BackplaneSettings::new(valkey), hub.clone()).unwrap();
-    assert!(
-        backplane.wait_connected(Duration::from_secs(5)).await,
-        "the backplane connects"
-    );
-    let service = BookingService::new(
-        store.clone(),
-        Arc::new(InMemoryLocks::new()),
-        backplane,
-        Arc::new(SystemClock),
-        BookingPolicy::default(),
-    );
-    let app = booking_http::router_with(
-        booking_http::AppState::new(service),
-        booking_ws::router(booking_ws::StreamState {
-            store,
-            hub,
-            heartbeat,
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(booking_http::serve(listener, app, std::future::pending()));
-    Node {
-        http: format!("http://{address}"),
-        ws: format!("ws://{address}/v1/stream"),
-    }
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 type Client =
@@ -105,19 +72,39 @@ async fn next_seq(client: &mut Client, wait: Duration) -> Option<u64> {
 struct Cluster {
     a: Node,
     b: Node,
-    store: Arc<dyn BookingStore>,
+    c: Node,
+    services: Services,
     client: reqwest::Client,
 }
 
+impl Cluster {
+    fn nodes(&self) -> [&Node; 3] {
+        [&self.a, &self.b, &self.c]
+    }
+}
+
 async fn cluster(valkey: &ValkeyServer, heartbeat: Duration) -> Cluster {
-    let (pool, db) = booking_postgres::testing::scratch_database(4).await;
-    let store: Arc<dyn BookingStore> = Arc::new(booking_postgres::PgStore::from_pool(pool));
-    let a = node(&db, &valkey.url(), heartbeat).await;
-    let b = node(&db, &valkey.url(), heartbeat).await;
+    let mut config = Config::new(crate::helpers::postgres().await);
+    config.valkey_url = Some(valkey.url());
+    config.stream_heartbeat = heartbeat;
+    let mut nodes = Vec::new();
+    let mut services = None;
+    for _ in 0..3 {
+        let (http, node_services, stop) = serve(config.clone()).await;
+        services.get_or_insert(node_services);
+        let ws = format!("{}/v1/stream", http.replacen("http://", "ws://", 1));
+        nodes.push(Node {
+            http,
+            ws,
+            _stop: stop,
+        });
+    }
+    let [a, b, c] = <[Node; 3]>::try_from(nodes).unwrap_or_else(|_| unreachable!());
     Cluster {
         a,
         b,
-        store,
+        c,
+        services: services.expect("three nodes"),
         client: reqwest::Client::new(),
     }
 }
@@ -125,8 +112,8 @@ async fn cluster(valkey: &ValkeyServer, heartbeat: Duration) -> Cluster {
 /// A tenant with a resource at a branch, made through node A; returns
 /// (staff key, branch, resource).
 async fn clinic(c: &Cluster) -> (String, String, String) {
-    let (tenant, admin) = new_tenant(&*c.store, "Cluster Dental").await;
-    let staff = new_key(&*c.store, tenant, Role::Staff, "reception").await;
+    let (tenant, admin) = new_tenant(&c.services, "Cluster Dental").await;
+    let staff = new_key(&c.services, tenant, Role::Staff, "reception").await;
     let post = |path: &str, body: serde_json::Value| {
         let req = c
             .client
@@ -168,28 +155,44 @@ async fn clinic(c: &Cluster) -> (String, String, String) {
 }
 
 async fn book(c: &Cluster, staff: &str, branch: &str, resource: &str, slot: i64) -> u16 {
+    book_on(c, &c.a, staff, branch, resource, slot).await.0
+}
+
+/// Books slot `slot` (15 minutes each from 2030-01-07 00:00Z) through
+/// `node`; the status and whether the node said it ran degraded.
+async fn book_on(
+    c: &Cluster,
+    node: &Node,
+    staff: &str,
+    branch: &str,
+    resource: &str,
+    slot: i64,
+) -> (u16, bool) {
     let start = chrono::DateTime::parse_from_rfc3339("2030-01-07T00:00:00Z").unwrap()
         + chrono::Duration::minutes(slot * 15);
     let end = start + chrono::Duration::minutes(15);
     let body = json!({"branch_id": branch, "resource_id": resource, "starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339()});
-    c.client
-        .post(format!("{}/v1/reservations", c.a.http))
+    let response = c
+        .client
+        .post(format!("{}/v1/reservations", node.http))
         .bearer_auth(staff)
         .json(&body)
         .send()
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    let degraded = response.headers().contains_key("booking-degraded");
+    (response.status().as_u16(), degraded)
 }
 
-async fn head(store: &dyn BookingStore, staff: &str) -> u64 {
-    let key = store
-        .api_key(&booking_core::KeyHash::of_secret(staff))
+async fn head(services: &Services, staff: &str) -> u64 {
+    let key = services
+        .access()
+        .authenticate(staff)
         .await
         .unwrap()
         .unwrap();
-    store
+    services
+        .bookings()
         .events_since(key.tenant_id, Seq::ZERO, 100_000)
         .await
         .unwrap()
@@ -198,33 +201,59 @@ async fn head(store: &dyn BookingStore, staff: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_on_node_b_sees_a_booking_made_through_node_a_within_a_second() {
+async fn clients_on_every_node_see_a_booking_made_through_node_a() {
     let valkey = ValkeyServer::start();
     let c = cluster(&valkey, Duration::from_secs(30)).await;
     let (staff, branch, resource) = clinic(&c).await;
-    let since = head(&*c.store, &staff).await;
-    let mut on_b = subscribe(&c.b, &staff, since).await;
-    let started = Instant::now();
+    let since = head(&c.services, &staff).await;
+    let mut clients = Vec::new();
+    for node in c.nodes() {
+        clients.push(subscribe(node, &staff, since).await);
+    }
     assert_eq!(book(&c, &staff, &branch, &resource, 1).await, 201);
-    assert_eq!(
-        next_seq(&mut on_b, Duration::from_secs(1)).await,
-        Some(since + 1)
-    );
+    for client in &mut clients {
+        assert_eq!(
+            next_seq(client, Duration::from_secs(2)).await,
+            Some(since + 1)
+        );
+    }
+}
+
+/// Racing clients on three nodes for one slot: the shared lock admits one
+/// booking (not degraded), the rest hear 409, and every node's stream
+/// carries exactly that one event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_nodes_admit_exactly_one_booking_of_a_slot() {
+    let valkey = ValkeyServer::start();
+    let c = cluster(&valkey, Duration::from_secs(30)).await;
+    let (staff, branch, resource) = clinic(&c).await;
+    let since = head(&c.services, &staff).await;
+    let mut on_c = subscribe(&c.c, &staff, since).await;
+    let attempts = (0..30).map(|i| {
+        let node = c.nodes()[i % 3];
+        book_on(&c, node, &staff, &branch, &resource, 7)
+    });
+    let results = futures::future::join_all(attempts).await;
+    let won: Vec<_> = results.iter().filter(|(s, _)| *s == 201).collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    assert!(!won[0].1, "the winner held the shared lock");
     assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "took {:?}",
-        started.elapsed()
+        results.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{results:?}"
+    );
+    assert_eq!(
+        received(&mut on_c, Duration::from_secs(1)).await,
+        vec![since + 1]
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valkey_restart_loses_no_event_and_live_push_resumes() {
     let mut valkey = ValkeyServer::start();
-    let port = valkey.port;
     // Heartbeats fill gaps at the tail: every 2 s here.
     let c = cluster(&valkey, Duration::from_secs(2)).await;
     let (staff, branch, resource) = clinic(&c).await;
-    let since = head(&*c.store, &staff).await;
+    let since = head(&c.services, &staff).await;
     let mut on_b = subscribe(&c.b, &staff, since).await;
 
     valkey.kill();
@@ -242,7 +271,7 @@ async fn a_valkey_restart_loses_no_event_and_live_push_resumes() {
         "filled from the log"
     );
 
-    let _valkey = ValkeyServer::start_on(port);
+    valkey.restart();
     // Every booking still arrives exactly once, in order (a heartbeat
     // fills it within 2 s if pub/sub is not back yet). Live push is back
     // when three in a row arrive in under half a heartbeat.
@@ -277,10 +306,10 @@ async fn a_client_of_another_tenant_on_node_b_hears_nothing() {
     let valkey = ValkeyServer::start();
     let c = cluster(&valkey, Duration::from_secs(30)).await;
     let (staff, branch, resource) = clinic(&c).await;
-    let (other, _) = new_tenant(&*c.store, "Other").await;
-    let other_key = new_key(&*c.store, other, Role::Viewer, "x").await;
+    let (other, _) = new_tenant(&c.services, "Other").await;
+    let other_key = new_key(&c.services, other, Role::Viewer, "x").await;
     let mut outsider = subscribe(&c.b, &other_key, 0).await;
-    let since = head(&*c.store, &staff).await;
+    let since = head(&c.services, &staff).await;
     let mut insider = subscribe(&c.b, &staff, since).await;
     assert_eq!(book(&c, &staff, &branch, &resource, 1).await, 201);
     assert_eq!(

@@ -1,13 +1,8 @@
 //! `TestApp`: the router served on port 0 with a fresh database, a tenant
 //! with admin, staff and viewer keys, and request helpers.
 
-use std::sync::Arc;
-
-use booking_core::{
-    Actor, ApiKey, ApiKeyId, BookingPolicy, BookingService, BookingStore, Name, Role, SystemClock,
-    Tenant, TenantId,
-};
-use booking_testkit::memory::{InMemoryBroadcaster, InMemoryLocks};
+use booking_app::{App, Config, Database};
+use booking_core::{Actor, Name, Role, Services, TenantId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -20,7 +15,7 @@ pub(crate) enum Backend {
 pub(crate) struct TestApp {
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) store: Arc<dyn BookingStore>,
+    pub(crate) services: Services,
     pub(crate) admin: String,
     pub(crate) staff: String,
     pub(crate) viewer: String,
@@ -44,55 +39,23 @@ impl Reply {
 
 impl TestApp {
     pub(crate) async fn spawn(backend: Backend) -> Self {
-        let store: Arc<dyn BookingStore> = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir").keep();
-                Arc::new(
-                    booking_sqlite::SqliteStore::open(&booking_sqlite::SqliteSettings::new(
-                        dir.join("b.db"),
-                    ))
-                    .await
-                    .expect("open SQLite"),
-                )
-            }
-            Backend::Postgres => {
-                let (pool, _) = booking_postgres::testing::scratch_database(20).await;
-                Arc::new(booking_postgres::PgStore::from_pool(pool))
-            }
-        };
-        let service = BookingService::new(
-            store.clone(),
-            Arc::new(InMemoryLocks::new()),
-            Arc::new(InMemoryBroadcaster::default()),
-            Arc::new(SystemClock),
-            BookingPolicy {
-                lock_wait: std::time::Duration::from_secs(30),
-                ..BookingPolicy::default()
-            },
-        );
-        let router = booking_http::router(booking_http::AppState::new(service));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(booking_http::serve(listener, router, async {
-            let _ = rx.await;
-        }));
-        let (tenant, admin) = new_tenant(&*store, "Smile Dental").await;
-        let staff = new_key(&*store, tenant, Role::Staff, "reception").await;
-        let viewer = new_key(&*store, tenant, Role::Viewer, "auditor").await;
+        let mut config = Config::new(database(backend).await);
+        config.lock_wait = std::time::Duration::from_secs(30);
+        let (base, services, shutdown) = serve(config).await;
+        let (tenant, admin) = new_tenant(&services, "Smile Dental").await;
+        let staff = new_key(&services, tenant, Role::Staff, "reception").await;
+        let viewer = new_key(&services, tenant, Role::Viewer, "auditor").await;
         Self {
             base,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
                 .build()
                 .expect("client"),
-            store,
+            services,
             admin,
             staff,
             viewer,
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 
@@ -234,37 +197,66 @@ pub(crate) async fn reply(response: reqwest::Response) -> Reply {
     }
 }
 
+/// A fresh database of the kind asked for: a SQLite file in a new
+/// directory, or a scratch PostgreSQL database cloned from the migrated
+/// template.
+pub(crate) async fn database(backend: Backend) -> Database {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir").keep();
+            Database::Sqlite(dir.join("b.db"))
+        }
+        Backend::Postgres => postgres().await,
+    }
+}
+
+/// A scratch PostgreSQL database, as a node's configuration names it.
+pub(crate) async fn postgres() -> Database {
+    let name = booking_test_services::postgres::scratch_name(&booking_postgres::MIGRATOR).await;
+    Database::Postgres {
+        url: booking_test_services::postgres::url_of(&name),
+        pool: 20,
+    }
+}
+
+/// Builds a node from `config` exactly as the server does and serves it on
+/// a free port until the returned sender is dropped; returns its base URL
+/// and its use cases.
+pub(crate) async fn serve(config: Config) -> (String, Services, tokio::sync::oneshot::Sender<()>) {
+    let app = App::build(config).await.expect("build the node");
+    let services = app.services().clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(listener, None, async {
+        let _ = rx.await;
+    }));
+    (base, services, tx)
+}
+
 pub(crate) async fn new_key(
-    store: &dyn BookingStore,
+    services: &Services,
     tenant: TenantId,
     role: Role,
     actor: &str,
 ) -> String {
-    let secret = booking_http::new_secret();
-    let key = ApiKey {
-        id: ApiKeyId::generate(),
-        tenant_id: tenant,
-        role,
-        actor: Actor::new(actor).unwrap(),
-        created_at: chrono::Utc::now(),
-    };
-    store
-        .insert_api_key(&key, &booking_http::hash_secret(&secret))
+    services
+        .access()
+        .create_key(tenant, role, Actor::new(actor).unwrap())
         .await
-        .unwrap();
-    secret
+        .unwrap()
+        .secret
 }
 
-pub(crate) async fn new_tenant(store: &dyn BookingStore, name: &str) -> (TenantId, String) {
-    let tenant = TenantId::generate();
-    store
-        .insert_tenant(&Tenant {
-            id: tenant,
-            name: Name::new(name).unwrap(),
-        })
+pub(crate) async fn new_tenant(services: &Services, name: &str) -> (TenantId, String) {
+    let made = services
+        .access()
+        .provision_tenant(Name::new(name).unwrap(), Actor::new("admin").unwrap())
         .await
         .unwrap();
-    (tenant, new_key(store, tenant, Role::Admin, "admin").await)
+    (made.tenant.id, made.admin.secret)
 }
 
 /// Runs each listed test against SQLite and against PostgreSQL.

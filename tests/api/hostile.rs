@@ -145,7 +145,7 @@ fn cases(c: &Clinic, foreign_branch: &str) -> Vec<Case> {
 async fn every_hostile_request_gets_its_own_problem_and_nothing_is_written(app: TestApp) {
     let c = app.clinic().await;
     let (foreign_tenant, foreign_admin) =
-        crate::helpers::new_tenant(&*app.store, "Other Clinic").await;
+        crate::helpers::new_tenant(&app.services, "Other Clinic").await;
     let _ = foreign_tenant;
     let foreign_branch = app
         .post(

@@ -9,4 +9,6 @@ mod cluster;
 mod concurrency;
 mod hostile;
 mod isolation;
+mod lock_flow;
 mod openapi;
+mod stream;

@@ -240,9 +240,26 @@ async fn a_refused_booking_says_why_on_its_span(app: TestApp) {
     );
     let create = named(&spans, "booking.create");
     assert_eq!(attr(create, "outcome").as_deref(), Some("slot_taken"));
-    assert!(
-        !spans.iter().any(|s| s.name == "store.apply"),
-        "the check under the lock refused it before any write"
+    // The overlap check runs inside the write's transaction, which the
+    // refusal rolls back: the span says so, and no booking was added.
+    let apply = named(&spans, "store.apply");
+    assert_eq!(attr(apply, "outcome").as_deref(), Some("slot_taken"));
+    let checks: Vec<String> = spans
+        .iter()
+        .filter(|s| s.name == "booking.check")
+        .filter_map(|s| attr(s, "check"))
+        .collect();
+    assert!(checks.iter().any(|c| c == "overlap"), "{checks:?}");
+    let listed = app
+        .get(
+            &format!("/v1/reservations?branch_id={}", c.branch),
+            &app.viewer,
+        )
+        .await;
+    assert_eq!(
+        listed.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing written for the refused booking"
     );
 
     let mut hold = c.booking("2030-01-07T12:00:00Z", "2030-01-07T12:30:00Z");
@@ -263,10 +280,7 @@ async fn moves_and_cancellations_have_their_own_spans(app: TestApp) {
         c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z"),
     )
     .await;
-    let id = created.body["reservation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = created.body["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/reservations/{id}");
 
     let moved = traced(

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use booking_core::{
-    BookingPolicy, BookingService, BookingStore, BroadcastError, Broadcaster, Event,
-    NewReservation, RangeLimits, Seq, SystemClock, TimeRange,
+    BookingPolicy, BookingService, BroadcastError, Broadcaster, Event, NewReservation,
+    OverrideHours, Ports, RangeLimits, Role, Seq, Services, SystemClock, TimeRange,
 };
+use booking_memory::InMemoryLocks;
+use booking_test_services::postgres::{pool_on, scratch_database};
 use booking_testkit::fixture::{Clinic, t};
-use booking_testkit::memory::InMemoryLocks;
 use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -64,10 +65,8 @@ async fn node(
     db: &str,
     valkey: &str,
     stamp: Option<Arc<Mutex<HashMap<u64, Instant>>>>,
-) -> Result<(String, BookingService, Arc<dyn BookingStore>), Box<dyn std::error::Error>> {
-    let store: Arc<dyn BookingStore> = Arc::new(booking_postgres::PgStore::from_pool(
-        booking_postgres::testing::pool_on(db, 10).await,
-    ));
+) -> Result<(String, Services), Box<dyn std::error::Error>> {
+    let store = Arc::new(booking_postgres::PgStore::from_pool(pool_on(db, 10).await));
     let hub = booking_ws::Hub::new(4096);
     let backplane = ValkeyBackplane::start(BackplaneSettings::new(valkey), hub.clone())?;
     if !backplane.wait_connected(Duration::from_secs(5)).await {
@@ -80,22 +79,24 @@ async fn node(
         }),
         None => backplane,
     };
-    let service = BookingService::new(
-        store.clone(),
-        Arc::new(InMemoryLocks::new()),
-        broadcaster,
-        Arc::new(SystemClock),
+    let services = Services::new(
+        Ports {
+            store,
+            locks: Arc::new(InMemoryLocks::new()),
+            broadcaster,
+            clock: Arc::new(SystemClock),
+        },
         BookingPolicy::default(),
     );
     let app = booking_ws::router(booking_ws::StreamState {
-        store: store.clone(),
+        services: services.clone(),
         hub,
         heartbeat: Duration::from_secs(30),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("ws://{}/v1/stream", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((url, service, store))
+    Ok((url, services))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -111,37 +112,30 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let valkey = match &args.valkey_url {
         Some(url) => url.clone(),
         None => {
-            let server = booking_valkey_lock::testing::ValkeyServer::start();
+            let server = booking_test_services::valkey::ValkeyServer::start();
             let url = server.url();
             _own_valkey = server;
             url
         }
     };
-    let (pool, db) = booking_postgres::testing::scratch_database(4).await;
+    let (pool, db) = scratch_database(&booking_postgres::MIGRATOR, 4).await;
     let store = booking_postgres::PgStore::from_pool(pool);
     let c = Clinic::setup(&store).await;
-    let secret = "bk_push_bench_viewer";
-    let key = booking_core::ApiKey {
-        id: booking_core::ApiKeyId::generate(),
-        tenant_id: c.tenant,
-        role: booking_core::Role::Viewer,
-        actor: booking_core::Actor::new("bench")?,
-        created_at: t(6, 0),
-    };
-    booking_core::AccessStore::insert_api_key(
-        &store,
-        &key,
-        &booking_core::KeyHash::of_secret(secret),
-    )
-    .await?;
-    let head = booking_core::ReservationStore::events_since(&store, c.tenant, Seq::ZERO, 1000)
+
+    let sent = Arc::new(Mutex::new(HashMap::new()));
+    let (url_a, services_a) = node(&db, &valkey, Some(sent.clone())).await?;
+    let (url_b, _) = node(&db, &valkey, None).await?;
+    let service_a: BookingService = services_a.bookings().clone();
+    let secret = services_a
+        .access()
+        .create_key(c.tenant, Role::Viewer, booking_core::Actor::new("bench")?)
+        .await?
+        .secret;
+    let head = service_a
+        .events_since(c.tenant, Seq::ZERO, 1000)
         .await?
         .last()
         .map_or(0, |e| e.seq.0);
-
-    let sent = Arc::new(Mutex::new(HashMap::new()));
-    let (url_a, service_a, _) = node(&db, &valkey, Some(sent.clone())).await?;
-    let (url_b, _, _) = node(&db, &valkey, None).await?;
 
     // Connect the clients; each reports (node, seq, receipt instant).
     let (report, mut reports) = tokio::sync::mpsc::unbounded_channel::<(usize, u64, Instant)>();
@@ -194,7 +188,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 products: vec![],
                 note: None,
                 hold_for: None,
-                allow_outside_hours: true,
+                override_hours: OverrideHours::for_role(Role::Admin),
                 actor: c.actor.clone(),
             })
             .await;

@@ -1,5 +1,6 @@
-//! `store-bench`: how fast is `PgStore::apply` compared with PostgreSQL
-//! running the same statements with no Rust in between?
+//! `store-bench`: how fast is the write engine (`booking_core::engine::apply`
+//! over `PgStore`) compared with PostgreSQL running the same statements
+//! with no Rust in between?
 //!
 //! Both sides book one hot resource in distinct 15-minute slots, each with
 //! one product line, for the same tenant, with the same number of
@@ -12,9 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use booking_core::engine::{self, apply};
 use booking_core::{
-    CatalogStore, Name, ProductBranch, RangeLimits, ReservationStore, Resource, ResourceBranch,
-    ResourceId, ResourceKind, Schedule, StockChange, StockOp, TimeRange,
+    CatalogRecord, Name, ProductBranch, PutMode, RangeLimits, ReservationStore, Resource,
+    ResourceBranch, ResourceId, ResourceKind, Schedule, StockChange, StockOp, TimeRange,
 };
 use booking_postgres::{PgSettings, PgStore};
 use booking_testkit::fixture::{Clinic, day};
@@ -100,8 +102,9 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     settings.max_connections = u32::try_from(args.writers)?;
     let store = Arc::new(PgStore::connect(&settings).await?);
     let c = Clinic::setup(&*store).await;
-    store
-        .adjust_stock(&StockChange {
+    engine::adjust_stock(
+        &*store,
+        &StockChange {
             tenant_id: c.tenant,
             product_id: c.kit,
             branch_id: c.madrid,
@@ -111,8 +114,9 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
             },
             actor: c.actor.clone(),
             at: day(),
-        })
-        .await?;
+        },
+    )
+    .await?;
 
     let duration = Duration::from_secs(args.seconds);
     println!(
@@ -121,7 +125,7 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     );
     // One booking through the store gives pgbench the exact JSON to write.
     let first = c.create(c.with_kits(c.draft(c.dentist, c.madrid, slot(-1)?), 1));
-    store.apply(first).await?;
+    apply(&*store, first).await?;
     let payload = sample_payload(&store, &c).await?;
     // Equal conditions: every run books its own fresh resource, each client
     // its own run of consecutive slots (the same index pattern on both
@@ -170,10 +174,10 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     println!();
     println!("| side                                   | tx/s      |");
     println!("|----------------------------------------|-----------|");
-    println!("| PgStore::apply (create + 1 product)    | {ours:>9.0} |");
+    println!("| engine::apply on PgStore (create + 1)  | {ours:>9.0} |");
     println!("| pgbench, same SQL transaction          | {theirs:>9.0} |");
     println!();
-    println!("ratio PgStore / pgbench = {:.2}", ours / theirs);
+    println!("ratio engine / pgbench = {:.2}", ours / theirs);
     Ok(())
 }
 
@@ -193,22 +197,20 @@ async fn bench_resource(
     c: &Clinic,
 ) -> Result<ResourceId, Box<dyn std::error::Error>> {
     let id = ResourceId::generate();
-    store
-        .put_resource(&Resource {
-            id,
-            tenant_id: c.tenant,
-            name: Name::new("Bench chair")?,
-            kind: ResourceKind::Room,
-        })
-        .await?;
-    store
-        .put_resource_branch(&ResourceBranch {
-            tenant_id: c.tenant,
-            resource_id: id,
-            branch_id: c.madrid,
-            schedule: Schedule::unrestricted(),
-        })
-        .await?;
+    let resource = CatalogRecord::Resource(Resource {
+        id,
+        tenant_id: c.tenant,
+        name: Name::new("Bench chair")?,
+        kind: ResourceKind::Room,
+    });
+    engine::put(store, &resource, PutMode::Create).await?;
+    let link = CatalogRecord::Schedule(ResourceBranch {
+        tenant_id: c.tenant,
+        resource_id: id,
+        branch_id: c.madrid,
+        schedule: Schedule::unrestricted(),
+    });
+    engine::put(store, &link, PutMode::Create).await?;
     Ok(id)
 }
 
@@ -237,7 +239,7 @@ async fn run_store(
                     n += 1;
                     let Ok(range) = slot(base + n) else { break };
                     let w = c.create(c.with_kits(c.draft(resource, c.madrid, range), 1));
-                    store.apply(w).await.map_err(|e| e.to_string())?;
+                    apply(&*store, w).await.map_err(|e| e.to_string())?;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok::<(), String>(())
@@ -273,7 +275,7 @@ async fn sample_payload(
     ))
 }
 
-/// The statements `PgStore::apply` runs for a create with one product line,
+/// The statements the engine runs on `PgStore` for a create with one product line,
 /// in the same order, as a pgbench script.
 /// The JSON documents are passed as pgbench variables (`-D`): pgbench
 /// would read `:null` inside a literal as a variable.
@@ -295,35 +297,27 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
     let _ = writeln!(s, "SELECT * FROM reservations WHERE id = :rid FOR UPDATE;");
     let _ = writeln!(
         s,
-        "SELECT * FROM reservations WHERE resource_id = '{r}' AND id <> :rid AND occupied && {range} AND (status IN ('confirmed', 'completed') OR (status = 'held' AND hold_expires_at > now())) ORDER BY starts_at, id LIMIT 1;"
+        "SELECT * FROM reservations WHERE tenant_id = '{t}' AND resource_id = '{r}' AND id <> :rid AND occupied && {range} AND status IN ('held', 'confirmed', 'completed');"
     );
     let _ = writeln!(
         s,
-        "SELECT * FROM reservations r WHERE r.tenant_id = '{t}' AND r.status = 'held' AND r.hold_expires_at <= now() AND r.id <> :rid AND ((r.resource_id = '{r}' AND r.occupied && {range}) OR EXISTS (SELECT 1 FROM reservation_lines l WHERE l.reservation_id = r.id AND l.branch_id = '{b}' AND l.product_id = ANY(ARRAY['{p}'::uuid]))) ORDER BY r.id FOR UPDATE;"
+        "SELECT * FROM reservations r WHERE r.tenant_id = '{t}' AND r.status = 'held' AND r.hold_expires_at <= now() AND r.id <> :rid AND ((r.resource_id = '{r}' AND r.occupied && {range}) OR EXISTS (SELECT 1 FROM reservation_lines l WHERE l.reservation_id = r.id AND (l.product_id, l.branch_id) IN (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid])))) ORDER BY r.id FOR UPDATE;"
     );
     let _ = writeln!(
         s,
-        "SELECT product_id, branch_id, stock FROM product_branches WHERE tenant_id = '{t}' AND (product_id, branch_id) IN (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid])) ORDER BY product_id, branch_id FOR UPDATE;"
+        "SELECT * FROM product_branches WHERE tenant_id = '{t}' AND (product_id, branch_id) IN (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid])) ORDER BY product_id, branch_id FOR UPDATE;"
     );
     let _ = writeln!(
         s,
-        "UPDATE product_branches SET stock = stock - 1 WHERE tenant_id = '{t}' AND product_id = '{p}' AND branch_id = '{b}' AND stock >= 1 RETURNING stock;"
+        "UPDATE product_branches p SET stock = p.stock + m.delta FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid], ARRAY[-1]) AS m(product_id, branch_id, delta) WHERE p.tenant_id = '{t}' AND p.product_id = m.product_id AND p.branch_id = m.branch_id AND p.stock + m.delta >= 0 RETURNING p.product_id, p.branch_id, p.stock;"
     );
     let _ = writeln!(
         s,
-        "INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES (:rid, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now());"
+        "WITH r AS (INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES (:rid, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now()) RETURNING id) INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', r.id, '{b}', l.product_id, l.quantity FROM r, UNNEST(ARRAY['{p}'::uuid], ARRAY[1]) AS l(product_id, quantity);"
     );
     let _ = writeln!(
         s,
-        "INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', :rid, '{b}', * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY[1]);"
-    );
-    let _ = writeln!(
-        s,
-        "UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq AS last \\gset"
-    );
-    let _ = writeln!(
-        s,
-        "INSERT INTO reservation_events (tenant_id, seq, at, actor, type, reservation_id, payload) VALUES ('{t}', :last - 1, now(), 'bench', 'ReservationCreated', :rid, (:payload)::jsonb), ('{t}', :last, now(), 'bench', 'StockChanged', NULL, '{{\"type\":\"stock_adjusted\"}}');"
+        "WITH counter AS (UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq) INSERT INTO reservation_events (tenant_id, seq, at, actor, type, reservation_id, payload) SELECT '{t}', counter.last_event_seq - 2 + e.ord, now(), 'bench', e.type, e.rid, e.payload FROM counter, UNNEST(ARRAY['ReservationCreated', 'StockAdjusted'], ARRAY[:rid::uuid, NULL], ARRAY[(:payload)::jsonb, '{{\"type\":\"stock_adjusted\"}}'::jsonb]) WITH ORDINALITY AS e(type, rid, payload, ord) RETURNING seq;"
     );
     let _ = writeln!(s, "COMMIT;");
     s

@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use booking_app::{Config, Database};
 use booking_core::{Role, TenantId};
 use clap::{Args, Parser, Subcommand};
 
@@ -73,12 +74,8 @@ pub(crate) struct DatabaseArgs {
 impl fmt::Debug for DatabaseArgs {
     // The URL may hold a password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = match self.database_url.rsplit_once('@') {
-            Some((_, host)) => format!("…@{host}"),
-            None => self.database_url.clone(),
-        };
         f.debug_struct("DatabaseArgs")
-            .field("database_url", &shown)
+            .field("database_url", &booking_app::redact_url(&self.database_url))
             .finish()
     }
 }
@@ -117,13 +114,33 @@ pub(crate) struct ServerArgs {
     pub(crate) idempotency_retention_hours: u32,
 }
 
-impl ServerArgs {
-    pub(crate) fn lock_ttl(&self) -> Duration {
-        Duration::from_secs(self.lock_ttl_secs)
+impl DatabaseArgs {
+    /// The store these flags name.
+    pub(crate) fn database(&self) -> Database {
+        Database::from_url(&self.database_url, self.db_pool)
     }
 
-    pub(crate) fn lock_wait(&self) -> Duration {
-        Duration::from_millis(self.lock_wait_ms)
+    /// A node's configuration for the admin commands: the store only.
+    pub(crate) fn config(&self) -> Config {
+        Config::new(self.database())
+    }
+}
+
+impl ServerArgs {
+    /// The node's configuration.
+    pub(crate) fn config(&self, db: &DatabaseArgs) -> Config {
+        Config {
+            valkey_url: self.valkey_url.clone(),
+            demo: !self.no_demo,
+            lock_ttl: Duration::from_secs(self.lock_ttl_secs),
+            lock_wait: Duration::from_millis(self.lock_wait_ms),
+            hold_sweep: Duration::from_secs(self.hold_sweep_secs.max(1)),
+            idempotency_retention: chrono::Duration::hours(i64::from(
+                self.idempotency_retention_hours.max(1),
+            )),
+            max_booking: chrono::Duration::hours(self.max_booking_hours.clamp(1, 24 * 31)),
+            ..db.config()
+        }
     }
 }
 
@@ -133,10 +150,7 @@ impl fmt::Debug for ServerArgs {
             .field("listen", &self.listen)
             .field(
                 "valkey",
-                &self
-                    .valkey_url
-                    .as_ref()
-                    .map(|u| u.rsplit_once('@').map_or(u.as_str(), |(_, h)| h)),
+                &self.valkey_url.as_deref().map(booking_app::redact_url),
             )
             .field("no_demo", &self.no_demo)
             .field("lock_ttl_secs", &self.lock_ttl_secs)

@@ -1,54 +1,128 @@
 //! # booking-server
 //!
-//! Parses configuration and wires adapters; all behaviour lives in the
-//! libraries. `booking-server` serves the API; `booking-server tenant
-//! create` and `booking-server key create` manage tenants and keys.
+//! Parses configuration into a [`booking_app::Config`] and runs the node
+//! ([`booking_app::App`]); all behaviour lives in the libraries.
+//! `booking-server` serves the API; `booking-server tenant create` and
+//! `booking-server key create` manage tenants and keys.
+//!
+//! ## Layout
+//!
+//! `config.rs` flags and environment; `telemetry.rs` logs, traces and
+//! metrics; `banner.rs` what it prints; this file the commands.
 
 #![forbid(unsafe_code)]
-#![allow(clippy::print_stdout)] // the CLI prints keys and the first-run banner
 
+mod banner;
 mod config;
-mod demo;
-mod wiring;
+mod telemetry;
 
+use booking_app::App;
+use booking_core::{Actor, Name};
+use booking_http::MetricsText;
 use clap::Parser;
 
 use crate::config::{Cli, Command, KeyCommand, TenantCommand};
 
+type AnyError = Box<dyn std::error::Error>;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), AnyError> {
     let cli = Cli::parse();
-    let telemetry = wiring::telemetry(&cli.telemetry)?;
-    let store = wiring::store(&cli.database).await?;
-    match cli.command {
-        None => {
-            let metrics = (!cli.telemetry.no_metrics).then(|| wiring::Metrics {
-                prometheus: telemetry.prometheus(),
-                listen: cli.telemetry.metrics_listen,
-            });
-            let served = wiring::run(cli.server, cli.database, store, metrics).await;
-            telemetry.shutdown();
-            served
-        }
-        Some(Command::Tenant(TenantCommand::Create { name })) => {
-            let (tenant, secret) = demo::create_tenant(&*store, &name).await?;
-            println!(
-                "{}",
-                serde_json::json!({ "tenant_id": tenant, "api_key": secret })
+    let telemetry = telemetry::install(&cli.telemetry)?;
+    let result = match cli.command {
+        None => serve(&cli, &telemetry).await,
+        Some(Command::Tenant(TenantCommand::Create { ref name })) => {
+            let app = App::build(cli.database.config()).await?;
+            let made = app
+                .services()
+                .access()
+                .provision_tenant(Name::new(name)?, Actor::new("admin")?)
+                .await?;
+            banner::say(
+                &serde_json::json!({
+                    "tenant_id": made.tenant.id,
+                    "key_id": made.admin.key.id,
+                    "api_key": made.admin.secret,
+                })
+                .to_string(),
             );
             Ok(())
         }
         Some(Command::Key(KeyCommand::Create {
             tenant,
             role,
-            actor,
+            ref actor,
         })) => {
-            let (key, secret) = demo::create_key(&*store, tenant, role, &actor).await?;
-            println!(
-                "{}",
-                serde_json::json!({ "key_id": key.id, "tenant_id": key.tenant_id, "role": key.role, "actor": key.actor, "api_key": secret })
+            let app = App::build(cli.database.config()).await?;
+            let made = app
+                .services()
+                .access()
+                .create_key(tenant, role, Actor::new(actor)?)
+                .await?;
+            let key = &made.key;
+            banner::say(
+                &serde_json::json!({
+                    "key_id": key.id,
+                    "tenant_id": key.tenant_id,
+                    "role": key.role,
+                    "actor": key.actor,
+                    "api_key": made.secret,
+                })
+                .to_string(),
             );
             Ok(())
         }
+    };
+    telemetry.shutdown();
+    result
+}
+
+/// Serves the API until asked to stop.
+async fn serve(cli: &Cli, telemetry: &booking_telemetry::Telemetry) -> Result<(), AnyError> {
+    let config = cli.server.config(&cli.database);
+    tracing::info!(?config, listen = %cli.server.listen, "starting");
+    let mut app = App::build(config).await?;
+    if !cli.telemetry.no_metrics {
+        let prometheus = telemetry.prometheus();
+        app = app.with_metrics(MetricsText::new(move || prometheus.render()));
     }
+    let api = tokio::net::TcpListener::bind(cli.server.listen).await?;
+    let address = api.local_addr()?;
+    let metrics = match cli.telemetry.metrics_listen {
+        Some(at) if !cli.telemetry.no_metrics => {
+            let listener = tokio::net::TcpListener::bind(at).await?;
+            tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+            Some(listener)
+        }
+        _ => None,
+    };
+    match app.seed_demo_if_empty().await? {
+        Some(demo) => banner::demo(address, &demo),
+        None => banner::say(&format!("booking-server listening on http://{address}")),
+    }
+    app.serve(api, metrics, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
 }

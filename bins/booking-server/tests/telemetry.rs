@@ -404,7 +404,9 @@ async fn metrics_parse_as_prometheus_text_and_count_bookings_conflicts_and_strea
             "booking_lock_wait_seconds_count",
             &[("state", "acquired")]
         ),
-        Some(2.0),
+        // Two bookings, and the demo clinic's four stock levels: a stock
+        // change takes the stock's lock as a booking does.
+        Some(6.0),
         "{text}"
     );
     assert_eq!(
@@ -561,7 +563,8 @@ async fn bookings_made_without_valkey_are_counted_as_degraded() {
             "booking_lock_wait_seconds_count",
             &[("state", "unavailable")]
         ),
-        Some(1.0),
+        // The booking, and the demo clinic's four stock levels.
+        Some(5.0),
         "{text}"
     );
     let ready = server

@@ -62,6 +62,36 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// A new secret API key: `bk_` and 32 random bytes from the operating
+/// system, in hex. Only its [`KeyHash`] is ever stored.
+///
+/// # Panics
+/// If the operating system has no randomness to give.
+#[must_use]
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random number generator");
+    format!("bk_{}", hex::encode(bytes))
+}
+
+/// Permission to book outside a resource's working hours, which only some
+/// roles have: the use cases take this token instead of a flag, so a
+/// request can only carry it once its role was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverrideHours(());
+
+impl OverrideHours {
+    /// The permission, if `role` has it.
+    #[must_use]
+    pub const fn for_role(role: Role) -> Option<Self> {
+        if role.may_override_hours() {
+            Some(Self(()))
+        } else {
+            None
+        }
+    }
+}
+
 /// The hex SHA-256 of a secret key: what stores keep and look keys up by.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct KeyHash(String);
@@ -148,12 +178,10 @@ impl IdempotencyKey {
 pub enum Claim {
     /// The key is new and now claimed: run the request, then finish it.
     New,
-    /// The same request already ran: send its stored response again.
+    /// The same request already ran: answer with its stored outcome.
     Replay {
-        /// HTTP status of the stored response.
-        status: u16,
-        /// Body of the stored response.
-        body: String,
+        /// What [`crate::AccessStore::finish_idempotency`] stored.
+        outcome: String,
     },
     /// The same request is running right now elsewhere: wait and claim again.
     InProgress,
@@ -180,6 +208,21 @@ mod tests {
         assert!(IdempotencyKey::new("").is_err());
         assert!(IdempotencyKey::new("has space").is_err());
         assert!(IdempotencyKey::new(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn secrets_are_random_and_hash_to_hex() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert!(a.starts_with("bk_") && a.len() == 67);
+        assert_eq!(KeyHash::of_secret(&a), KeyHash::of_secret(&a));
+        assert_ne!(KeyHash::of_secret(&a), KeyHash::of_secret(&b));
+    }
+
+    #[test]
+    fn viewers_may_not_override_working_hours() {
+        assert!(OverrideHours::for_role(Role::Staff).is_some());
+        assert!(OverrideHours::for_role(Role::Viewer).is_none());
     }
 
     #[test]

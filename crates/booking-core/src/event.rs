@@ -149,17 +149,31 @@ impl Event {
     /// The reservation this event is about, if any.
     #[must_use]
     pub fn reservation_id(&self) -> Option<ReservationId> {
-        match &self.payload {
-            EventPayload::Reservation { after, .. } => Some(after.id),
-            EventPayload::StockAdjusted { .. } => None,
-        }
+        self.payload.reservation_id()
     }
 
     /// A stable name for the event's kind, as pushed to clients.
     #[must_use]
     pub fn type_name(&self) -> &'static str {
-        match &self.payload {
-            EventPayload::Reservation { kind, .. } => match kind {
+        self.payload.type_name()
+    }
+}
+
+impl EventPayload {
+    /// The reservation this change is about, if any.
+    #[must_use]
+    pub fn reservation_id(&self) -> Option<ReservationId> {
+        match self {
+            Self::Reservation { after, .. } => Some(after.id),
+            Self::StockAdjusted { .. } => None,
+        }
+    }
+
+    /// A stable name for the change's kind, as stored and pushed to clients.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Reservation { kind, .. } => match kind {
                 ReservationEventKind::Held => "ReservationHeld",
                 ReservationEventKind::Created => "ReservationCreated",
                 ReservationEventKind::Confirmed => "ReservationConfirmed",
@@ -168,7 +182,7 @@ impl Event {
                 ReservationEventKind::Completed => "ReservationCompleted",
                 ReservationEventKind::Expired => "ReservationExpired",
             },
-            EventPayload::StockAdjusted { .. } => "StockChanged",
+            Self::StockAdjusted { .. } => "StockChanged",
         }
     }
 }

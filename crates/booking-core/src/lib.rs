@@ -40,20 +40,38 @@
 //!    ([`transition`], [`status_change_allowed`]).
 //! 6. Nothing crosses tenants: another tenant's id is "not found".
 //!
-//! Invariants 1, 2, 5 and 6 are enforced by every store inside one atomic
-//! write ([`ReservationStore::apply`]); the [`BookingService`] checks 3 and
-//! 4 and takes a lock first for clean answers and low contention. The store
-//! is the authority: a lock that expired under a paused holder cannot cause
-//! a double booking.
+//! Invariants 1, 2, 5 and 6 are enforced inside one store transaction by
+//! the write engine ([`engine::apply`]), with the store's own constraints
+//! behind it; the [`BookingService`] checks 3 and 4 and takes a lock first
+//! for clean answers and low contention. The store is the authority: a lock
+//! that expired under a paused holder cannot cause a double booking.
+//!
+//! ## Where each rule lives
+//!
+//! | rule | place |
+//! |---|---|
+//! | overlap, lifecycle, versions, stale holds in the way | [`engine::rules`] |
+//! | stock movements of a reservation, admin stock changes | [`stock`], [`engine::plan_adjustment`] |
+//! | working hours in branch-local time | [`Schedule::permits`] |
+//! | price resolution and snapshots | [`pricing`] |
+//! | what a deletion takes with it, "in use" | [`engine::catalog`] |
+//! | the order of every write (lock → plan → write → number → commit) | [`engine`] |
+//! | lock, then write, then broadcast; degraded mode | [`service`] |
 //!
 //! ## Ports and how to implement one
 //!
 //! The [`ports`] are object-safe async traits (`#[async_trait]`), used as
 //! `Arc<dyn …>`. We chose `dyn` over generics on purpose: the server picks
 //! its adapters at run time from configuration (SQLite or PostgreSQL, an
-//! in-process or a Valkey lock), and one non-generic `BookingService` keeps
-//! that wiring simple; the cost is one boxed future per port call, which is
-//! noise next to a database round trip.
+//! in-process or a Valkey lock), and non-generic services keep that wiring
+//! simple; the cost is one boxed future per port call, which is noise next
+//! to a database round trip.
+//!
+//! A store implements reads ([`CatalogStore`], [`ReservationStore`],
+//! [`AccessStore`]) and a transaction made of small primitives
+//! ([`WriteStore`], [`WriteTx`]): lock these rows, insert this row, append
+//! these events. It never decides whether a write is allowed; the engine
+//! does, once, for every store.
 //!
 //! To implement a port, read each method's `# Errors` section: it says what
 //! the implementation MUST return, and driver errors must be translated
@@ -69,16 +87,17 @@
 //! - [`access`]: roles, API keys (hashed) and idempotency records.
 //! - [`reservation`], [`pricing`], [`stock`], [`event`]: the rules, as pure
 //!   functions.
-//! - [`write`](mod@write): the checks every store runs inside its write transaction.
+//! - [`engine`]: every write, once, over a store transaction.
 //! - [`error`]: refusals shared by ports and use cases.
-//! - [`ports`]: lock, store, broadcaster, clock.
-//! - [`service`]: the use cases and their typed errors.
+//! - [`ports`]: store reads, store transactions, lock, broadcaster, clock.
+//! - [`service`]: the use cases ([`Services`]) and their typed errors.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod access;
 pub mod catalog;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -92,16 +111,16 @@ pub mod service;
 pub mod stock;
 pub mod text;
 pub mod time;
-pub mod write;
 
 #[cfg(test)]
 mod testing;
 
-pub use access::{ApiKey, Claim, IdempotencyKey, KeyHash, Role};
+pub use access::{ApiKey, Claim, IdempotencyKey, KeyHash, OverrideHours, Role, new_secret};
 pub use catalog::{
     Branch, Product, ProductBranch, Resource, ResourceBranch, ResourceKind, ServiceItem,
     ServiceItemBranch, Tenant,
 };
+pub use engine::{CatalogError, CatalogItem, PutMode, StockChange, StockOp};
 pub use error::{
     Entity, InvalidInput, OutOfStock, OutsideWorkingHours, ResourceNotAtBranch, SlotTaken,
     StaleVersion, StoreError,
@@ -120,8 +139,9 @@ pub use reservation::{
 };
 pub use schedule::{DayInterval, Schedule, ScheduleError, WeeklyHours};
 pub use service::{
-    Booked, BookingPolicy, BookingService, CreateError, LockBusy, MoveError, MoveReservation,
-    NewReservation, TransitionError,
+    AccessService, Booked, BookingPolicy, BookingService, BranchOffer, Busy, CatalogService,
+    CreateError, MoveError, MoveReservation, NewKey, NewReservation, OfferedProduct,
+    OfferedResource, OfferedService, Ports, Provisioned, Services, TransitionError,
 };
 pub use stock::{StockKey, StockMovement};
 pub use text::{Actor, Name, Note, TextError};

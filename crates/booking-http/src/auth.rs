@@ -1,30 +1,13 @@
-//! API keys: `Authorization: Bearer bk_<64 hex>`. Only the SHA-256 of a key
-//! is stored; a request's key is hashed and looked up.
+//! API keys: `Authorization: Bearer bk_<64 hex>`, checked by the access use
+//! case (only the SHA-256 of a key is stored).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use booking_core::{ApiKey, KeyHash, Role};
+use booking_core::{ApiKey, OverrideHours, Role};
 
 use crate::problem::Problem;
 use crate::state::AppState;
-
-/// A new secret key: `bk_` and 32 random bytes in hex.
-///
-/// # Panics
-/// If the operating system has no randomness to give.
-#[must_use]
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random number generator");
-    format!("bk_{}", hex::encode(bytes))
-}
-
-/// The stored form of a secret.
-#[must_use]
-pub fn hash_secret(secret: &str) -> KeyHash {
-    KeyHash::of_secret(secret)
-}
 
 /// The authenticated caller.
 #[derive(Clone, Debug)]
@@ -63,6 +46,19 @@ impl Caller {
     pub fn role(&self) -> Role {
         self.0.role
     }
+
+    /// Permission to book outside working hours, if the request asks for it.
+    ///
+    /// # Errors
+    /// 403 if it asks and the role may not.
+    pub fn override_hours(&self, asked: bool) -> Result<Option<OverrideHours>, Problem> {
+        if !asked {
+            return Ok(None);
+        }
+        OverrideHours::for_role(self.0.role)
+            .map(Some)
+            .ok_or_else(|| Problem::forbidden(self.0.role, "book outside working hours"))
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -81,24 +77,11 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|s| !s.is_empty() && s.len() <= 200)
             .ok_or_else(Problem::unauthorized)?;
         let key = state
-            .store
-            .api_key(&hash_secret(secret))
+            .services
+            .access()
+            .authenticate(secret)
             .await?
             .ok_or_else(Problem::unauthorized)?;
         Ok(Self(key))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_are_random_and_hash_to_hex() {
-        let (a, b) = (new_secret(), new_secret());
-        assert_ne!(a, b);
-        assert!(a.starts_with("bk_") && a.len() == 67);
-        assert_eq!(hash_secret(&a), hash_secret(&a));
-        assert_ne!(hash_secret(&a), hash_secret(&b));
     }
 }

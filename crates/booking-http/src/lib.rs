@@ -13,14 +13,16 @@
 //! - **Idempotency**: `Idempotency-Key` on any POST.
 //! - **OpenAPI**: generated from the handlers at `/openapi.json`.
 //!
-//! The server binary only wires: build an [`AppState`] from a
-//! `BookingService`, call [`router`], and [`serve`] it on a listener it
-//! bound, with a shutdown future.
+//! Handlers parse at the edge, call the use cases
+//! ([`booking_core::Services`]) and answer with the API's own response
+//! types (`views.rs`), never the domain's serde shapes. The composition
+//! root builds an [`AppState`] from the services, calls [`router`], and
+//! [`serve`]s it on a listener it bound, with a shutdown future.
 //!
 //! ## Layout
 //!
 //! `state.rs` shared state; `auth.rs` keys; `json.rs` bodies; `dto.rs`
-//! request shapes; `problem.rs` errors; `middleware.rs` request ids and
+//! request shapes; `views.rs` response shapes; `problem.rs` errors; `middleware.rs` request ids and
 //! idempotency; `routes/` the handlers.
 
 #![forbid(unsafe_code)]
@@ -34,6 +36,7 @@ mod problem;
 mod routes;
 mod state;
 mod trace;
+mod views;
 
 use std::future::Future;
 
@@ -44,7 +47,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-pub use auth::{Caller, hash_secret, new_secret};
+pub use auth::Caller;
 pub use middleware::{BODY_LIMIT, REQUEST_ID};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use state::{AppState, MetricsText, Readiness};

@@ -95,21 +95,60 @@ pub(crate) async fn refuse_oversized(req: Request, next: Next) -> Response {
     response
 }
 
-fn stored_response(status: u16, body: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_success() {
-        "application/json"
-    } else {
-        PROBLEM_JSON
-    };
-    let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    response
+/// The headers an idempotent replay repeats: what a client reads from the
+/// first answer (the `ETag` for `If-Match`, the new resource's `Location`).
+const REPLAYED_HEADERS: [&str; 4] = ["content-type", "etag", "location", "booking-degraded"];
+
+/// A finished request's answer, as the store keeps it (opaquely) for
+/// retries: `{"status": 201, "headers": [["etag", "\"1\""]], "body": "…"}`.
+/// Records from before headers were kept have none.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Outcome {
+    status: u16,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Outcome {
+    fn of(parts: &axum::http::response::Parts, body: &[u8]) -> Self {
+        Self {
+            status: parts.status.as_u16(),
+            headers: REPLAYED_HEADERS
+                .iter()
+                .filter_map(|name| {
+                    let value = parts.headers.get(*name)?.to_str().ok()?;
+                    Some(((*name).to_owned(), value.to_owned()))
+                })
+                .collect(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        }
+    }
+
+    fn replay(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        let mut response = (status, self.body).into_response();
+        let headers = response.headers_mut();
+        let fallback_type = if status.is_success() {
+            "application/json"
+        } else {
+            PROBLEM_JSON
+        };
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(fallback_type),
+        );
+        for (name, value) in self.headers {
+            if let (Ok(name), Ok(value)) = (
+                header::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+    }
 }
 
 /// How long a request waits for the same request running elsewhere.
@@ -150,17 +189,19 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
     hasher.update(&bytes);
     let fingerprint = hex::encode(hasher.finalize());
     let tenant = caller.0.tenant_id;
+    let access = s.services.access();
 
     let started = Instant::now();
     loop {
-        let now = s.service.clock().now();
-        match s
-            .store
-            .claim_idempotency(tenant, &key, &fingerprint, now)
-            .await
-        {
+        match access.claim_idempotency(tenant, &key, &fingerprint).await {
             Ok(Claim::New) => break,
-            Ok(Claim::Replay { status, body }) => return stored_response(status, body),
+            Ok(Claim::Replay { outcome }) => match serde_json::from_str::<Outcome>(&outcome) {
+                Ok(stored) => return stored.replay(),
+                Err(e) => {
+                    return Problem::internal(&format!("unreadable idempotency record: {e}"))
+                        .into_response();
+                }
+            },
             Ok(Claim::Mismatch) => {
                 return Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -193,12 +234,12 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, 16 * BODY_LIMIT).await.unwrap_or_default();
     let outcome = if parts.status.is_server_error() {
-        s.store.abandon_idempotency(tenant, &key).await
+        access.abandon_idempotency(tenant, &key).await
     } else {
-        let text = String::from_utf8_lossy(&body);
-        s.store
-            .finish_idempotency(tenant, &key, parts.status.as_u16(), &text)
-            .await
+        match serde_json::to_string(&Outcome::of(&parts, &body)) {
+            Ok(outcome) => access.finish_idempotency(tenant, &key, &outcome).await,
+            Err(e) => Err(booking_core::StoreError::Internal(e.to_string())),
+        }
     };
     if let Err(e) = outcome {
         tracing::warn!(error = %e, "could not record the idempotent response");

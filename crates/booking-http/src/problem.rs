@@ -5,8 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use booking_core::{
-    CreateError, DeleteError, Entity, InvalidInput, LockBusy, MoveError, StockError, StoreError,
-    TransitionError,
+    Busy, CatalogError, CreateError, Entity, InvalidInput, MoveError, StoreError, TransitionError,
 };
 use serde_json::{Map, Value, json};
 
@@ -194,23 +193,14 @@ impl From<StoreError> for Problem {
     }
 }
 
-impl From<StockError> for Problem {
-    fn from(e: StockError) -> Self {
+impl From<CatalogError> for Problem {
+    fn from(e: CatalogError) -> Self {
         match e {
-            StockError::NotFound(entity) => Self::not_found(entity),
-            StockError::TooMuch { max } => {
+            CatalogError::NotFound(entity) => Self::not_found(entity),
+            CatalogError::TooMuch { max } => {
                 Self::invalid("stock", format!("at most {max} units per branch"))
             }
-            StockError::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<DeleteError> for Problem {
-    fn from(e: DeleteError) -> Self {
-        match e {
-            DeleteError::NotFound(entity) => Self::not_found(entity),
-            DeleteError::InUse(entity) => Self::new(
+            CatalogError::InUse(entity) => Self::new(
                 StatusCode::CONFLICT,
                 "in-use",
                 "Still used by reservations",
@@ -219,22 +209,31 @@ impl From<DeleteError> for Problem {
                 ),
             )
             .with("entity", entity),
-            DeleteError::Store(e) => e.into(),
+            CatalogError::Busy(b) => busy(b),
+            CatalogError::Store(e) => e.into(),
         }
     }
 }
 
-fn busy(b: LockBusy) -> Problem {
-    Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
-        "Busy",
-        "another booking of the same resource or stock is in progress; retry shortly",
-    )
-    .with(
-        "waited_ms",
-        u64::try_from(b.waited.as_millis()).unwrap_or(u64::MAX),
-    )
+fn busy(b: Busy) -> Problem {
+    match b {
+        Busy::Lock { waited } => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Busy",
+            "another booking of the same resource or stock is in progress; retry shortly",
+        )
+        .with(
+            "waited_ms",
+            u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+        ),
+        Busy::Store => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Busy",
+            "the database is busy with concurrent writes; retry shortly",
+        ),
+    }
     .retry_after(1)
 }
 
@@ -315,7 +314,11 @@ impl From<CreateError> for Problem {
             CreateError::OutsideWorkingHours(x) => outside_hours(x),
             CreateError::SlotTaken(x) => slot_taken(x),
             CreateError::OutOfStock(x) => out_of_stock(x),
-            CreateError::LockBusy(x) => busy(x),
+            CreateError::HoldOutOfRange { max } => Self::invalid(
+                "hold_minutes",
+                format!("use 1 to {} minutes", max.num_minutes()),
+            ),
+            CreateError::Busy(x) => busy(x),
             CreateError::Store(x) => x.into(),
         }
     }
@@ -331,7 +334,7 @@ impl From<MoveError> for Problem {
             MoveError::ResourceNotAtBranch(x) => not_at_branch(x),
             MoveError::OutsideWorkingHours(x) => outside_hours(x),
             MoveError::SlotTaken(x) => slot_taken(x),
-            MoveError::LockBusy(x) => busy(x),
+            MoveError::Busy(x) => busy(x),
             MoveError::Store(x) => x.into(),
         }
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use booking_core::{BookingService, BookingStore, RangeLimits};
+use booking_core::{RangeLimits, Services};
 
 /// A dependency `/readyz` checks.
 #[async_trait]
@@ -39,14 +39,12 @@ impl std::fmt::Debug for MetricsText {
     }
 }
 
-/// The application state: the use cases, the store for reads, and what
-/// `/readyz` checks.
+/// The application state: the use cases and what `/readyz` checks.
+/// Handlers reach the stores only through the use cases.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The use cases.
-    pub service: BookingService,
-    /// Reads and catalog writes.
-    pub store: Arc<dyn BookingStore>,
+    pub services: Services,
     /// Dependencies checked by `/readyz`.
     pub readiness: Vec<Arc<dyn Readiness>>,
     /// Limits for booking ranges.
@@ -54,12 +52,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a service (whose store is used for reads too).
+    /// State over the use cases.
     #[must_use]
-    pub fn new(service: BookingService) -> Self {
+    pub fn new(services: Services) -> Self {
         Self {
-            store: service.store().clone(),
-            service,
+            services,
             readiness: Vec::new(),
             booking_limits: RangeLimits::bookings(),
         }

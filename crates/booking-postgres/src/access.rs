@@ -2,14 +2,13 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    AccessStore, Actor, ApiKey, ApiKeyId, Claim, Entity, IdempotencyKey, KeyHash, StoreError,
-    TenantId,
+    AccessStore, Actor, ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyHash, StoreError, TenantId,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::PgStore;
-use crate::error::{DbFailure, classify, corrupt, store_error};
+use crate::error::{corrupt, store_error};
 
 #[async_trait]
 impl AccessStore for PgStore {
@@ -18,29 +17,6 @@ impl AccessStore for PgStore {
             .fetch_one(&self.pool)
             .await
             .map_err(store_error)
-    }
-
-    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, key_hash, role, actor, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(key.id.as_uuid())
-        .bind(key.tenant_id.as_uuid())
-        .bind(hash.as_str())
-        .bind(key.role.as_str())
-        .bind(key.actor.as_str())
-        .bind(key.created_at)
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match classify(&e) {
-                DbFailure::ForeignKey(_) => {
-                    Err(StoreError::NotFound(Entity::Tenant(key.tenant_id)))
-                }
-                _ => Err(store_error(e)),
-            },
-        }
     }
 
     async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
@@ -93,8 +69,8 @@ impl AccessStore for PgStore {
             if inserted.rows_affected() == 1 {
                 return Ok(Claim::New);
             }
-            let row: Option<(String, Option<i32>, Option<String>)> = sqlx::query_as(
-                "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+            let row: Option<(String, Option<String>)> = sqlx::query_as(
+                "SELECT fingerprint, outcome FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
             )
             .bind(tenant.as_uuid())
             .bind(key.as_str())
@@ -103,14 +79,9 @@ impl AccessStore for PgStore {
             .map_err(store_error)?;
             match row {
                 None => {}
-                Some((stored, _, _)) if stored != fingerprint => return Ok(Claim::Mismatch),
-                Some((_, Some(status), Some(body))) => {
-                    return Ok(Claim::Replay {
-                        status: u16::try_from(status).map_err(|e| corrupt("status", e))?,
-                        body,
-                    });
-                }
-                Some(_) => return Ok(Claim::InProgress),
+                Some((stored, _)) if stored != fingerprint => return Ok(Claim::Mismatch),
+                Some((_, Some(outcome))) => return Ok(Claim::Replay { outcome }),
+                Some((_, None)) => return Ok(Claim::InProgress),
             }
         }
         Ok(Claim::InProgress)
@@ -120,14 +91,12 @@ impl AccessStore for PgStore {
         &self,
         tenant: TenantId,
         key: &IdempotencyKey,
-        status: u16,
-        body: &str,
+        outcome: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE tenant_id = $1 AND key = $2")
+        sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE tenant_id = $1 AND key = $2")
             .bind(tenant.as_uuid())
             .bind(key.as_str())
-            .bind(i32::from(status))
-            .bind(body)
+            .bind(outcome)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
@@ -139,12 +108,14 @@ impl AccessStore for PgStore {
         tenant: TenantId,
         key: &IdempotencyKey,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status_code IS NULL")
-            .bind(tenant.as_uuid())
-            .bind(key.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND outcome IS NULL",
+        )
+        .bind(tenant.as_uuid())
+        .bind(key.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
         Ok(())
     }
 

@@ -1,203 +1,130 @@
-//! The catalog half of the port. Upserts touch a row only when it belongs
-//! to the same tenant (`ON CONFLICT … WHERE tenant_id = EXCLUDED.tenant_id`),
-//! so taking over another tenant's id is "not found", like in every store.
+//! Catalog records: one query per record kind, run on the pool for reads
+//! and inside a transaction for the write engine. Upserts touch a row only
+//! when it belongs to the same tenant (`ON CONFLICT … WHERE tenant_id =
+//! EXCLUDED.tenant_id`), so taking over another tenant's id is "not found".
 
 use async_trait::async_trait;
 use booking_core::{
-    Branch, BranchId, CatalogItem, CatalogStore, DeleteError, Entity, Event, EventPayload,
-    NewEvent, Product, ProductBranch, ProductId, Resource, ResourceBranch, ResourceId, ServiceId,
-    ServiceItem, ServiceItemBranch, StockCause, StockChange, StockError, StockOp, StoreError,
-    Tenant, TenantId,
+    Branch, BranchId, BranchOfferRows, CatalogKey, CatalogRecord, CatalogStore, Entity, Product,
+    ProductBranch, ProductId, Refusal, Resource, ResourceBranch, ResourceId, ServiceId,
+    ServiceItem, ServiceItemBranch, StoreError, Tenant, TenantId, TxError,
 };
-use sqlx::postgres::{PgQueryResult, PgRow};
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{DbFailure, classify, store_error};
-use crate::{events, rows};
+use crate::error::{store_error, tx_error, tx_fail};
+use crate::rows::{self, int};
 
-/// Maps an upsert's outcome: a foreign-key failure names the missing parent,
-/// zero rows means the id belongs to another tenant.
-fn upserted(
-    result: Result<PgQueryResult, sqlx::Error>,
-    this: Entity,
-    parent: impl Fn(&str) -> Entity,
-) -> Result<(), StoreError> {
-    match result {
-        Ok(done) if done.rows_affected() == 0 => Err(StoreError::NotFound(this)),
-        Ok(_) => Ok(()),
-        Err(e) => match classify(&e) {
-            DbFailure::ForeignKey(constraint) => Err(StoreError::NotFound(parent(&constraint))),
-            _ => Err(store_error(e)),
-        },
+/// Where a kind of record lives: its table and key columns (after
+/// `tenant_id`), with the key's values.
+fn locate(key: CatalogKey) -> (&'static str, &'static [&'static str], Vec<Uuid>) {
+    match key {
+        CatalogKey::Branch(id) => ("branches", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Resource(id) => ("resources", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Service(id) => ("services", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Product(id) => ("products", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Schedule(r, b) => (
+            "resource_branches",
+            &["resource_id", "branch_id"],
+            vec![r.as_uuid(), b.as_uuid()],
+        ),
+        CatalogKey::ServicePrice(s, b) => (
+            "service_branches",
+            &["service_id", "branch_id"],
+            vec![s.as_uuid(), b.as_uuid()],
+        ),
+        CatalogKey::Stock(k) => (
+            "product_branches",
+            &["product_id", "branch_id"],
+            vec![k.product_id.as_uuid(), k.branch_id.as_uuid()],
+        ),
     }
 }
 
-fn all<T>(
-    rows: Vec<PgRow>,
-    decode: fn(&PgRow) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    rows.iter().map(decode).collect()
+fn decode(key: CatalogKey, row: &PgRow) -> Result<CatalogRecord, StoreError> {
+    Ok(match key {
+        CatalogKey::Branch(_) => CatalogRecord::Branch(rows::branch(row)?),
+        CatalogKey::Resource(_) => CatalogRecord::Resource(rows::resource(row)?),
+        CatalogKey::Service(_) => CatalogRecord::Service(rows::service(row)?),
+        CatalogKey::Product(_) => CatalogRecord::Product(rows::product(row)?),
+        CatalogKey::Schedule(..) => CatalogRecord::Schedule(rows::resource_branch(row)?),
+        CatalogKey::ServicePrice(..) => CatalogRecord::ServicePrice(rows::service_branch(row)?),
+        CatalogKey::Stock(_) => CatalogRecord::Stock(rows::product_branch(row)?),
+    })
 }
 
-fn one<T>(
-    row: Option<PgRow>,
-    decode: fn(&PgRow) -> Result<T, StoreError>,
-    missing: Entity,
-) -> Result<T, StoreError> {
-    decode(&row.ok_or(StoreError::NotFound(missing))?)
+/// The tenant's record with `key`, locked (`FOR UPDATE`) if asked.
+pub(crate) async fn fetch<'e>(
+    ex: impl PgExecutor<'e>,
+    tenant: TenantId,
+    key: CatalogKey,
+    lock: bool,
+) -> Result<Option<CatalogRecord>, StoreError> {
+    let (table, columns, ids) = locate(key);
+    let mut sql = format!("SELECT * FROM {table} WHERE tenant_id = $1");
+    for (i, column) in columns.iter().enumerate() {
+        sql.push_str(&format!(" AND {column} = ${}", i + 2));
+    }
+    if lock {
+        sql.push_str(" FOR UPDATE");
+    }
+    let mut query = sqlx::query(&sql).bind(tenant.as_uuid());
+    for id in ids {
+        query = query.bind(id);
+    }
+    let row = query.fetch_optional(ex).await.map_err(store_error)?;
+    row.as_ref().map(|row| decode(key, row)).transpose()
 }
 
-#[async_trait]
-impl CatalogStore for PgStore {
-    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $2)")
-            .bind(tenant.id.as_uuid())
-            .bind(tenant.name.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
+/// What a foreign-key refusal of an upsert means: the parent it names.
+fn missing_parent(record: &CatalogRecord, constraint: &str) -> Option<Refusal> {
+    let t = record.tenant_id();
+    let entity = match record {
+        CatalogRecord::Schedule(l) if constraint.ends_with("branch_id_fkey") => {
+            Entity::Branch(l.branch_id)
+        }
+        CatalogRecord::Schedule(l) => Entity::Resource(l.resource_id),
+        CatalogRecord::ServicePrice(p) if constraint.ends_with("branch_id_fkey") => {
+            Entity::Branch(p.branch_id)
+        }
+        CatalogRecord::ServicePrice(p) => Entity::Service(p.service_id),
+        CatalogRecord::Stock(s) if constraint.ends_with("branch_id_fkey") => {
+            Entity::Branch(s.branch_id)
+        }
+        CatalogRecord::Stock(s) => Entity::Product(s.product_id),
+        _ => Entity::Tenant(t),
+    };
+    constraint
+        .ends_with("_fkey")
+        .then_some(Refusal::NotFound(entity))
+}
 
-    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
-        let row = sqlx::query("SELECT id, name FROM tenants WHERE id = $1")
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
-        one(row, rows::tenant, Entity::Tenant(id))
-    }
-
-    async fn put_branch(&self, b: &Branch) -> Result<(), StoreError> {
-        let result = sqlx::query(
+/// Inserts or replaces a record of its tenant.
+pub(crate) async fn put(conn: &mut PgConnection, record: &CatalogRecord) -> Result<(), TxError> {
+    let t = record.tenant_id().as_uuid();
+    let query = match record {
+        CatalogRecord::Branch(b) => sqlx::query(
             "INSERT INTO branches (id, tenant_id, name, time_zone) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone
              WHERE branches.tenant_id = EXCLUDED.tenant_id",
         )
         .bind(b.id.as_uuid())
-        .bind(b.tenant_id.as_uuid())
+        .bind(t)
         .bind(b.name.as_str())
-        .bind(b.time_zone.name())
-        .execute(&self.pool)
-        .await;
-        upserted(result, Entity::Branch(b.id), |_| {
-            Entity::Tenant(b.tenant_id)
-        })
-    }
-
-    async fn branch(&self, tenant: TenantId, id: BranchId) -> Result<Branch, StoreError> {
-        let row = sqlx::query("SELECT * FROM branches WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
-        one(row, rows::branch, Entity::Branch(id))
-    }
-
-    async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM branches WHERE tenant_id = $1 ORDER BY id")
-            .bind(tenant.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        all(rows, rows::branch)
-    }
-
-    async fn put_resource(&self, r: &Resource) -> Result<(), StoreError> {
-        let result = sqlx::query(
+        .bind(b.time_zone.name()),
+        CatalogRecord::Resource(r) => sqlx::query(
             "INSERT INTO resources (id, tenant_id, name, kind) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind
              WHERE resources.tenant_id = EXCLUDED.tenant_id",
         )
         .bind(r.id.as_uuid())
-        .bind(r.tenant_id.as_uuid())
+        .bind(t)
         .bind(r.name.as_str())
-        .bind(r.kind.as_str())
-        .execute(&self.pool)
-        .await;
-        upserted(result, Entity::Resource(r.id), |_| {
-            Entity::Tenant(r.tenant_id)
-        })
-    }
-
-    async fn resource(&self, tenant: TenantId, id: ResourceId) -> Result<Resource, StoreError> {
-        let row = sqlx::query("SELECT * FROM resources WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
-        one(row, rows::resource, Entity::Resource(id))
-    }
-
-    async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM resources WHERE tenant_id = $1 ORDER BY id")
-            .bind(tenant.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        all(rows, rows::resource)
-    }
-
-    async fn put_resource_branch(&self, link: &ResourceBranch) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO resource_branches (tenant_id, resource_id, branch_id, schedule)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tenant_id, resource_id, branch_id) DO UPDATE SET schedule = EXCLUDED.schedule",
-        )
-        .bind(link.tenant_id.as_uuid())
-        .bind(link.resource_id.as_uuid())
-        .bind(link.branch_id.as_uuid())
-        .bind(Json(&link.schedule))
-        .execute(&self.pool)
-        .await;
-        upserted(result, Entity::Resource(link.resource_id), |constraint| {
-            if constraint.contains("branch") {
-                Entity::Branch(link.branch_id)
-            } else {
-                Entity::Resource(link.resource_id)
-            }
-        })
-    }
-
-    async fn resource_branch(
-        &self,
-        tenant: TenantId,
-        resource: ResourceId,
-        branch: BranchId,
-    ) -> Result<Option<ResourceBranch>, StoreError> {
-        let row = sqlx::query(
-            "SELECT * FROM resource_branches WHERE tenant_id = $1 AND resource_id = $2 AND branch_id = $3",
-        )
-        .bind(tenant.as_uuid())
-        .bind(resource.as_uuid())
-        .bind(branch.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
-        row.as_ref().map(rows::resource_branch).transpose()
-    }
-
-    async fn branch_resources(
-        &self,
-        tenant: TenantId,
-        branch: BranchId,
-    ) -> Result<Vec<ResourceBranch>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM resource_branches WHERE tenant_id = $1 AND branch_id = $2 ORDER BY resource_id",
-        )
-        .bind(tenant.as_uuid())
-        .bind(branch.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        all(rows, rows::resource_branch)
-    }
-
-    async fn put_service(&self, s: &ServiceItem) -> Result<(), StoreError> {
-        let result = sqlx::query(
+        .bind(r.kind.as_str()),
+        CatalogRecord::Service(s) => sqlx::query(
             "INSERT INTO services (id, tenant_id, name, duration_minutes, price_minor, currency,
                                    buffer_before_minutes, buffer_after_minutes)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -208,60 +135,277 @@ impl CatalogStore for PgStore {
              WHERE services.tenant_id = EXCLUDED.tenant_id",
         )
         .bind(s.id.as_uuid())
-        .bind(s.tenant_id.as_uuid())
+        .bind(t)
         .bind(s.name.as_str())
-        .bind(i32::try_from(s.duration.get()).unwrap_or(i32::MAX))
+        .bind(int::<_, i32>(s.duration.get(), "duration")?)
         .bind(s.price.amount_minor())
         .bind(s.price.currency().code())
-        .bind(i32::try_from(s.buffer_before.get()).unwrap_or(i32::MAX))
-        .bind(i32::try_from(s.buffer_after.get()).unwrap_or(i32::MAX))
-        .execute(&self.pool)
-        .await;
-        upserted(result, Entity::Service(s.id), |_| {
-            Entity::Tenant(s.tenant_id)
-        })
-    }
-
-    async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<ServiceItem, StoreError> {
-        let row = sqlx::query("SELECT * FROM services WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
-        one(row, rows::service, Entity::Service(id))
-    }
-
-    async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM services WHERE tenant_id = $1 ORDER BY id")
-            .bind(tenant.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        all(rows, rows::service)
-    }
-
-    async fn put_service_branch(&self, p: &ServiceItemBranch) -> Result<(), StoreError> {
-        let result = sqlx::query(
+        .bind(int::<_, i32>(s.buffer_before.get(), "buffer")?)
+        .bind(int::<_, i32>(s.buffer_after.get(), "buffer")?),
+        CatalogRecord::Product(p) => sqlx::query(
+            "INSERT INTO products (id, tenant_id, name, price_minor, currency) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price_minor = EXCLUDED.price_minor,
+                 currency = EXCLUDED.currency
+             WHERE products.tenant_id = EXCLUDED.tenant_id",
+        )
+        .bind(p.id.as_uuid())
+        .bind(t)
+        .bind(p.name.as_str())
+        .bind(p.price.amount_minor())
+        .bind(p.price.currency().code()),
+        CatalogRecord::Schedule(l) => sqlx::query(
+            "INSERT INTO resource_branches (tenant_id, resource_id, branch_id, schedule)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant_id, resource_id, branch_id) DO UPDATE SET schedule = EXCLUDED.schedule",
+        )
+        .bind(t)
+        .bind(l.resource_id.as_uuid())
+        .bind(l.branch_id.as_uuid())
+        .bind(Json(&l.schedule)),
+        CatalogRecord::ServicePrice(p) => sqlx::query(
             "INSERT INTO service_branches (tenant_id, service_id, branch_id, price_minor, currency)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (tenant_id, service_id, branch_id)
              DO UPDATE SET price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency",
         )
-        .bind(p.tenant_id.as_uuid())
+        .bind(t)
         .bind(p.service_id.as_uuid())
         .bind(p.branch_id.as_uuid())
         .bind(p.price.amount_minor())
-        .bind(p.price.currency().code())
-        .execute(&self.pool)
-        .await;
-        upserted(result, Entity::Service(p.service_id), |constraint| {
-            if constraint.contains("branch") {
-                Entity::Branch(p.branch_id)
-            } else {
-                Entity::Service(p.service_id)
-            }
-        })
+        .bind(p.price.currency().code()),
+        CatalogRecord::Stock(s) => sqlx::query(
+            "INSERT INTO product_branches (tenant_id, product_id, branch_id, stock, price_minor, currency)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant_id, product_id, branch_id) DO UPDATE
+             SET stock = EXCLUDED.stock, price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency",
+        )
+        .bind(t)
+        .bind(s.product_id.as_uuid())
+        .bind(s.branch_id.as_uuid())
+        .bind(int::<_, i32>(s.stock, "stock")?)
+        .bind(s.price.map(|p| p.amount_minor()))
+        .bind(s.price.map(|p| p.currency().code())),
+    };
+    let done = query
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| tx_error(&e, |c| missing_parent(record, c)))?;
+    if done.rows_affected() == 0 {
+        // The id exists under another tenant.
+        return Err(Refusal::NotFound(record.key().entity()).into());
+    }
+    Ok(())
+}
+
+/// The tenant's records that exist only for `item`.
+pub(crate) async fn dependents(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    item: CatalogKey,
+) -> Result<Vec<CatalogRecord>, TxError> {
+    let (id, tables): (Uuid, &[(&str, &str)]) = match item {
+        CatalogKey::Branch(id) => (
+            id.as_uuid(),
+            &[
+                ("resource_branches", "branch_id"),
+                ("service_branches", "branch_id"),
+                ("product_branches", "branch_id"),
+            ],
+        ),
+        CatalogKey::Resource(id) => (id.as_uuid(), &[("resource_branches", "resource_id")]),
+        CatalogKey::Service(id) => (id.as_uuid(), &[("service_branches", "service_id")]),
+        CatalogKey::Product(id) => (id.as_uuid(), &[("product_branches", "product_id")]),
+        CatalogKey::Schedule(..) | CatalogKey::ServicePrice(..) | CatalogKey::Stock(_) => {
+            return Ok(Vec::new());
+        }
+    };
+    let mut out = Vec::new();
+    for (table, column) in tables {
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM {table} WHERE tenant_id = $1 AND {column} = $2 FOR UPDATE"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(tx_fail)?;
+        for row in &rows {
+            out.push(match *table {
+                "resource_branches" => CatalogRecord::Schedule(rows::resource_branch(row)?),
+                "service_branches" => CatalogRecord::ServicePrice(rows::service_branch(row)?),
+                _ => CatalogRecord::Stock(rows::product_branch(row)?),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a reservation of the tenant refers to `item`.
+pub(crate) async fn referenced(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    item: CatalogKey,
+) -> Result<bool, TxError> {
+    let (sql, ids): (&str, Vec<Uuid>) = match item {
+        CatalogKey::Branch(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = $1 AND branch_id = $2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Resource(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = $1 AND resource_id = $2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Service(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = $1 AND service_id = $2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Product(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservation_lines WHERE tenant_id = $1 AND product_id = $2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Schedule(r, b) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations
+                            WHERE tenant_id = $1 AND resource_id = $2 AND branch_id = $3)",
+            vec![r.as_uuid(), b.as_uuid()],
+        ),
+        CatalogKey::Stock(k) => (
+            "SELECT EXISTS (SELECT 1 FROM reservation_lines
+                            WHERE tenant_id = $1 AND product_id = $2 AND branch_id = $3)",
+            vec![k.product_id.as_uuid(), k.branch_id.as_uuid()],
+        ),
+        CatalogKey::ServicePrice(..) => return Ok(false),
+    };
+    let mut query = sqlx::query_scalar(sql).bind(tenant.as_uuid());
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_one(&mut *conn).await.map_err(tx_fail)
+}
+
+/// Deletes the tenant's records with these keys, in order.
+pub(crate) async fn delete(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    keys: &[CatalogKey],
+) -> Result<(), TxError> {
+    for key in keys {
+        let (table, columns, ids) = locate(*key);
+        let mut sql = format!("DELETE FROM {table} WHERE tenant_id = $1");
+        for (i, column) in columns.iter().enumerate() {
+            sql.push_str(&format!(" AND {column} = ${}", i + 2));
+        }
+        let mut query = sqlx::query(&sql).bind(tenant.as_uuid());
+        for id in ids {
+            query = query.bind(id);
+        }
+        query
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| tx_error(&e, |_| Some(Refusal::InUse(key.entity()))))?;
+    }
+    Ok(())
+}
+
+async fn all<T>(
+    store: &PgStore,
+    sql: &str,
+    tenant: TenantId,
+    id: Option<Uuid>,
+    decode: impl Fn(&PgRow) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut query = sqlx::query(sql).bind(tenant.as_uuid());
+    if let Some(id) = id {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&store.pool).await.map_err(store_error)?;
+    rows.iter().map(decode).collect()
+}
+
+macro_rules! one {
+    ($store:expr, $tenant:expr, $key:expr, $variant:ident) => {
+        match fetch(&$store.pool, $tenant, $key, false).await? {
+            Some(CatalogRecord::$variant(r)) => Ok(r),
+            _ => Err(StoreError::NotFound($key.entity())),
+        }
+    };
+}
+
+macro_rules! maybe {
+    ($store:expr, $tenant:expr, $key:expr, $variant:ident) => {
+        match fetch(&$store.pool, $tenant, $key, false).await? {
+            Some(CatalogRecord::$variant(r)) => Ok(Some(r)),
+            _ => Ok(None),
+        }
+    };
+}
+
+#[async_trait]
+impl CatalogStore for PgStore {
+    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
+        let row = sqlx::query("SELECT id, name FROM tenants WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows::tenant(&row.ok_or(StoreError::NotFound(Entity::Tenant(id)))?)
+    }
+
+    async fn branch(&self, tenant: TenantId, id: BranchId) -> Result<Branch, StoreError> {
+        one!(self, tenant, CatalogKey::Branch(id), Branch)
+    }
+
+    async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
+        let sql = "SELECT * FROM branches WHERE tenant_id = $1 ORDER BY id";
+        all(self, sql, tenant, None, rows::branch).await
+    }
+
+    async fn resource(&self, tenant: TenantId, id: ResourceId) -> Result<Resource, StoreError> {
+        one!(self, tenant, CatalogKey::Resource(id), Resource)
+    }
+
+    async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError> {
+        let sql = "SELECT * FROM resources WHERE tenant_id = $1 ORDER BY id";
+        all(self, sql, tenant, None, rows::resource).await
+    }
+
+    async fn resource_branch(
+        &self,
+        tenant: TenantId,
+        resource: ResourceId,
+        branch: BranchId,
+    ) -> Result<Option<ResourceBranch>, StoreError> {
+        maybe!(
+            self,
+            tenant,
+            CatalogKey::Schedule(resource, branch),
+            Schedule
+        )
+    }
+
+    async fn branch_resources(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+    ) -> Result<Vec<ResourceBranch>, StoreError> {
+        let sql = "SELECT * FROM resource_branches WHERE tenant_id = $1 AND branch_id = $2
+                   ORDER BY resource_id";
+        all(
+            self,
+            sql,
+            tenant,
+            Some(branch.as_uuid()),
+            rows::resource_branch,
+        )
+        .await
+    }
+
+    async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<ServiceItem, StoreError> {
+        one!(self, tenant, CatalogKey::Service(id), Service)
+    }
+
+    async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError> {
+        let sql = "SELECT * FROM services WHERE tenant_id = $1 ORDER BY id";
+        all(self, sql, tenant, None, rows::service).await
     }
 
     async fn service_branch(
@@ -270,54 +414,21 @@ impl CatalogStore for PgStore {
         service: ServiceId,
         branch: BranchId,
     ) -> Result<Option<ServiceItemBranch>, StoreError> {
-        let row = sqlx::query(
-            "SELECT * FROM service_branches WHERE tenant_id = $1 AND service_id = $2 AND branch_id = $3",
+        maybe!(
+            self,
+            tenant,
+            CatalogKey::ServicePrice(service, branch),
+            ServicePrice
         )
-        .bind(tenant.as_uuid())
-        .bind(service.as_uuid())
-        .bind(branch.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
-        row.as_ref().map(rows::service_branch).transpose()
-    }
-
-    async fn put_product(&self, p: &Product) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO products (id, tenant_id, name, price_minor, currency) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price_minor = EXCLUDED.price_minor,
-                 currency = EXCLUDED.currency
-             WHERE products.tenant_id = EXCLUDED.tenant_id",
-        )
-        .bind(p.id.as_uuid())
-        .bind(p.tenant_id.as_uuid())
-        .bind(p.name.as_str())
-        .bind(p.price.amount_minor())
-        .bind(p.price.currency().code())
-        .execute(&self.pool)
-        .await;
-        upserted(result, Entity::Product(p.id), |_| {
-            Entity::Tenant(p.tenant_id)
-        })
     }
 
     async fn product(&self, tenant: TenantId, id: ProductId) -> Result<Product, StoreError> {
-        let row = sqlx::query("SELECT * FROM products WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
-        one(row, rows::product, Entity::Product(id))
+        one!(self, tenant, CatalogKey::Product(id), Product)
     }
 
     async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM products WHERE tenant_id = $1 ORDER BY id")
-            .bind(tenant.as_uuid())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        all(rows, rows::product)
+        let sql = "SELECT * FROM products WHERE tenant_id = $1 ORDER BY id";
+        all(self, sql, tenant, None, rows::product).await
     }
 
     async fn product_branch(
@@ -326,16 +437,11 @@ impl CatalogStore for PgStore {
         product: ProductId,
         branch: BranchId,
     ) -> Result<Option<ProductBranch>, StoreError> {
-        let row = sqlx::query(
-            "SELECT * FROM product_branches WHERE tenant_id = $1 AND product_id = $2 AND branch_id = $3",
-        )
-        .bind(tenant.as_uuid())
-        .bind(product.as_uuid())
-        .bind(branch.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
-        row.as_ref().map(rows::product_branch).transpose()
+        let key = booking_core::StockKey {
+            product_id: product,
+            branch_id: branch,
+        };
+        maybe!(self, tenant, CatalogKey::Stock(key), Stock)
     }
 
     async fn branch_products(
@@ -343,189 +449,85 @@ impl CatalogStore for PgStore {
         tenant: TenantId,
         branch: BranchId,
     ) -> Result<Vec<ProductBranch>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM product_branches WHERE tenant_id = $1 AND branch_id = $2 ORDER BY product_id",
+        let sql = "SELECT * FROM product_branches WHERE tenant_id = $1 AND branch_id = $2
+                   ORDER BY product_id";
+        all(
+            self,
+            sql,
+            tenant,
+            Some(branch.as_uuid()),
+            rows::product_branch,
         )
-        .bind(tenant.as_uuid())
-        .bind(branch.as_uuid())
-        .fetch_all(&self.pool)
         .await
-        .map_err(store_error)?;
-        all(rows, rows::product_branch)
     }
 
-    async fn delete_item(&self, tenant: TenantId, item: CatalogItem) -> Result<(), DeleteError> {
-        let (table, id, used, links): (&str, uuid::Uuid, &str, &[&str]) = match item {
-            CatalogItem::Branch(id) => (
-                "branches",
-                id.as_uuid(),
-                "branch_id = $2",
-                &[
-                    "DELETE FROM resource_branches WHERE tenant_id = $1 AND branch_id = $2",
-                    "DELETE FROM service_branches WHERE tenant_id = $1 AND branch_id = $2",
-                    "DELETE FROM product_branches WHERE tenant_id = $1 AND branch_id = $2",
-                ],
-            ),
-            CatalogItem::Resource(id) => (
-                "resources",
-                id.as_uuid(),
-                "resource_id = $2",
-                &["DELETE FROM resource_branches WHERE tenant_id = $1 AND resource_id = $2"],
-            ),
-            CatalogItem::Service(id) => (
-                "services",
-                id.as_uuid(),
-                "service_id = $2",
-                &["DELETE FROM service_branches WHERE tenant_id = $1 AND service_id = $2"],
-            ),
-            CatalogItem::Product(id) => (
-                "products",
-                id.as_uuid(),
-                "id IN (SELECT reservation_id FROM reservation_lines WHERE tenant_id = $1 AND product_id = $2)",
-                &["DELETE FROM product_branches WHERE tenant_id = $1 AND product_id = $2"],
-            ),
-        };
-        let t = tenant.as_uuid();
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let found: Option<uuid::Uuid> = sqlx::query_scalar(&format!(
-            "SELECT id FROM {table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
-        ))
-        .bind(t)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        if found.is_none() {
-            return Err(DeleteError::NotFound(item.entity()));
-        }
-        let in_use: bool = sqlx::query_scalar(&format!(
-            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = $1 AND {used})"
-        ))
-        .bind(t)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        if in_use {
-            return Err(DeleteError::InUse(item.entity()));
-        }
-        let deleted = async {
-            for sql in links.iter().copied().chain(std::iter::once(
-                format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2").as_str(),
-            )) {
-                sqlx::query(sql).bind(t).bind(id).execute(&mut *tx).await?;
-            }
-            tx.commit().await
-        }
-        .await;
-        match deleted {
-            Ok(()) => Ok(()),
-            // A reservation made meanwhile still refers to it.
-            Err(e) if matches!(classify(&e), DbFailure::ForeignKey(_)) => {
-                Err(DeleteError::InUse(item.entity()))
-            }
-            Err(e) => Err(store_error(e).into()),
-        }
-    }
-
-    async fn adjust_stock(
+    async fn branch_offer(
         &self,
-        change: &StockChange,
-    ) -> Result<(ProductBranch, Event), StockError> {
-        let t = change.tenant_id;
-        let max = ProductBranch::MAX_STOCK;
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let exists: (bool, bool) = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM products WHERE tenant_id = $1 AND id = $2),
-                    EXISTS (SELECT 1 FROM branches WHERE tenant_id = $1 AND id = $3)",
+        tenant: TenantId,
+        branch: BranchId,
+    ) -> Result<BranchOfferRows, StoreError> {
+        let branch = self.branch(tenant, branch).await?;
+        let b = Some(branch.id.as_uuid());
+        // Each query joins the item to its branch record, so one row per
+        // item: the offer costs four queries however large the catalog.
+        let resources = all(
+            self,
+            "SELECT r.*, l.resource_id, l.branch_id, l.schedule
+             FROM resource_branches l JOIN resources r ON r.tenant_id = l.tenant_id AND r.id = l.resource_id
+             WHERE l.tenant_id = $1 AND l.branch_id = $2 ORDER BY r.id",
+            tenant,
+            b,
+            |row| Ok((rows::resource(row)?, rows::resource_branch(row)?)),
         )
-        .bind(t.as_uuid())
-        .bind(change.product_id.as_uuid())
-        .bind(change.branch_id.as_uuid())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        match exists {
-            (false, _) => return Err(StockError::NotFound(Entity::Product(change.product_id))),
-            (_, false) => return Err(StockError::NotFound(Entity::Branch(change.branch_id))),
-            _ => {}
-        }
-        let before: Option<i32> = sqlx::query_scalar(
-            "SELECT stock FROM product_branches
-             WHERE tenant_id = $1 AND product_id = $2 AND branch_id = $3 FOR UPDATE",
-        )
-        .bind(t.as_uuid())
-        .bind(change.product_id.as_uuid())
-        .bind(change.branch_id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        let before = before.map(|s| u32::try_from(s).unwrap_or(0));
-        let (stock, price, cause) = match change.op {
-            StockOp::Set { stock, price } => (stock, Some(price), StockCause::Set),
-            StockOp::Restock { quantity } => {
-                let current = before.ok_or(StockError::NotFound(Entity::ProductAtBranch(
-                    change.product_id,
-                    change.branch_id,
-                )))?;
-                (
-                    current.saturating_add(quantity.get()),
-                    None,
-                    StockCause::Restock,
-                )
-            }
-        };
-        if stock > max {
-            return Err(StockError::TooMuch { max });
-        }
-        let stock_sql = i32::try_from(stock).map_err(|_| StockError::TooMuch { max })?;
-        let row = match price {
-            Some(price) => sqlx::query(
-                "INSERT INTO product_branches (tenant_id, product_id, branch_id, stock, price_minor, currency)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (tenant_id, product_id, branch_id) DO UPDATE
-                 SET stock = EXCLUDED.stock, price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency
-                 RETURNING *",
-            )
-            .bind(t.as_uuid())
-            .bind(change.product_id.as_uuid())
-            .bind(change.branch_id.as_uuid())
-            .bind(stock_sql)
-            .bind(price.map(|p| p.amount_minor()))
-            .bind(price.map(|p| p.currency().code()))
-            .fetch_one(&mut *tx)
-            .await,
-            None => sqlx::query(
-                "UPDATE product_branches SET stock = $4
-                 WHERE tenant_id = $1 AND product_id = $2 AND branch_id = $3 RETURNING *",
-            )
-            .bind(t.as_uuid())
-            .bind(change.product_id.as_uuid())
-            .bind(change.branch_id.as_uuid())
-            .bind(stock_sql)
-            .fetch_one(&mut *tx)
-            .await,
-        }
-        .map_err(store_error)?;
-        let record = rows::product_branch(&row)?;
-        let event = NewEvent {
-            at: booking_core::time::to_micros(change.at),
-            actor: change.actor.clone(),
-            payload: EventPayload::StockAdjusted {
-                product_id: change.product_id,
-                branch_id: change.branch_id,
-                before: before.unwrap_or(0),
-                after: record.stock,
-                cause,
+        .await?;
+        let services = all(
+            self,
+            "SELECT s.*, p.price_minor AS branch_price_minor, p.currency AS branch_currency
+             FROM services s LEFT JOIN service_branches p
+               ON p.tenant_id = s.tenant_id AND p.service_id = s.id AND p.branch_id = $2
+             WHERE s.tenant_id = $1 ORDER BY s.id",
+            tenant,
+            b,
+            |row| {
+                let service = rows::service(row)?;
+                let price = rows::optional_money(row, "branch_price_minor", "branch_currency")?;
+                let at_branch = price.map(|price| ServiceItemBranch {
+                    tenant_id: service.tenant_id,
+                    service_id: service.id,
+                    branch_id: branch.id,
+                    price,
+                });
+                Ok((service, at_branch))
             },
-        };
-        let mut committed = events::append(&mut tx, t, vec![event])
-            .await
-            .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        let event = committed
-            .pop()
-            .ok_or_else(|| StoreError::Internal("no event appended".into()))?;
-        Ok((record, event))
+        )
+        .await?;
+        let products = all(
+            self,
+            "SELECT p.id, p.tenant_id, p.name, p.price_minor, p.currency,
+                    s.product_id, s.branch_id, s.stock,
+                    s.price_minor AS branch_price_minor, s.currency AS branch_currency
+             FROM product_branches s JOIN products p ON p.tenant_id = s.tenant_id AND p.id = s.product_id
+             WHERE s.tenant_id = $1 AND s.branch_id = $2 ORDER BY p.id",
+            tenant,
+            b,
+            |row| {
+                let product = rows::product(row)?;
+                let stock = ProductBranch {
+                    tenant_id: product.tenant_id,
+                    product_id: product.id,
+                    branch_id: BranchId::from_uuid(rows::get(row, "branch_id")?),
+                    stock: int::<i32, u32>(rows::get(row, "stock")?, "stock")?,
+                    price: rows::optional_money(row, "branch_price_minor", "branch_currency")?,
+                };
+                Ok((product, stock))
+            },
+        )
+        .await?;
+        Ok(BranchOfferRows {
+            branch,
+            resources,
+            services,
+            products,
+        })
     }
 }

@@ -1,51 +1,55 @@
 //! # booking-postgres
 //!
 //! The store port ([`booking_core::BookingStore`]) on PostgreSQL — the
-//! production store, shared by every server node. The database is the
-//! authority for "no double booking, no oversell": even if every lock
-//! failed, it refuses the second booking.
+//! production store, shared by every server node: reads, and the write
+//! transaction's primitives ([`booking_core::WriteTx`]) that the core's
+//! write engine composes. The database is the authority for "no double
+//! booking, no oversell": even if every lock failed, it refuses the second
+//! booking.
 //!
 //! ## How the guarantees are kept
 //!
 //! - **No overlap**: an `EXCLUDE USING gist (resource_id WITH =, occupied
 //!   WITH &&)` constraint over active statuses (`reservations_no_overlap`).
 //!   Each write first expires, in its own transaction, the stale holds in
-//!   its way, so an expired hold never blocks.
+//!   its way (the engine decides which), so an expired hold never blocks.
 //! - **No oversell**: stock rows are locked in key order, then changed with
 //!   `UPDATE … SET stock = stock - q WHERE stock >= q`, with `CHECK (stock
 //!   >= 0)` behind it.
 //! - **Tenant isolation**: composite `(tenant_id, id)` foreign keys, so no
 //!   row can reference another tenant's records.
 //! - **Gapless, commit-ordered events**: the tenant row's `last_event_seq`
-//!   is incremented as the write's last step; its row lock orders
-//!   concurrent writers of one tenant, and a rollback returns the numbers.
+//!   is incremented, in the same statement that inserts the events, as the
+//!   write's last step; its row lock orders concurrent writers of one
+//!   tenant, and a rollback returns the numbers.
 //! - **Append-only log**: triggers refuse `UPDATE`, `DELETE` and `TRUNCATE`
 //!   on `reservation_events`.
 //!
-//! SQLSTATEs 23P01 (exclusion), 40P01 (deadlock), 40001 (serialization),
-//! 23514 (check), 23503 (foreign key) and 23505 (unique) become typed
-//! refusals; deadlocks and serialization failures are retried once. None
-//! surfaces as an internal error.
+//! SQLSTATEs become [`booking_core::TxError`]s: 23P01 (exclusion) the
+//! overlap refusal the engine names, 40P01 / 40001 (deadlock,
+//! serialization) a retry of the whole write, 23503 / 23505 (foreign key,
+//! unique) the refusal their constraint stands for. Row decoding
+//! re-validates every value; a value that does not fit is an error, never
+//! a silent default.
 //!
 //! ## Layout
 //!
 //! `settings.rs` connection settings; `error.rs` driver errors → domain
-//! errors; `rows.rs` rows → domain types; `catalog.rs` the catalog half of
-//! the port; `apply.rs` the write transaction; `reads.rs` queries and the
-//! event log; `events.rs` event numbering and appending; `testing.rs`
-//! scratch databases for tests.
+//! errors; `rows.rs` rows → domain types; `catalog.rs` catalog records
+//! (reads, and the transaction's catalog primitives); `reservations.rs`
+//! reservation reads and the event log; `access.rs` keys and idempotency;
+//! `write.rs` the transaction; `events.rs` numbering and appending events.
 
 #![forbid(unsafe_code)]
 
 mod access;
-mod apply;
 mod catalog;
 mod error;
 mod events;
-mod reads;
+mod reservations;
 mod rows;
 mod settings;
-pub mod testing;
+mod write;
 
 pub use settings::PgSettings;
 

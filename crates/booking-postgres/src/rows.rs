@@ -15,6 +15,16 @@ use sqlx::types::Json;
 
 use crate::error::{corrupt, store_error};
 
+/// A number converted for the database or back, or an error naming it: a
+/// value that does not fit is never silently replaced.
+pub(crate) fn int<T, U>(value: T, what: &str) -> Result<U, StoreError>
+where
+    T: Copy + std::fmt::Display,
+    U: TryFrom<T>,
+{
+    U::try_from(value).map_err(|_| StoreError::Internal(format!("{what} {value} does not fit")))
+}
+
 /// The columns [`reservation`] reads, in order.
 pub(crate) const RESERVATION_COLUMNS: &str = "id, tenant_id, branch_id, resource_id, service_id, \
     starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, lines, price, status, \
@@ -28,7 +38,7 @@ pub(crate) fn pg_range(r: &TimeRange) -> PgRange<DateTime<Utc>> {
     }
 }
 
-fn get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
@@ -43,7 +53,7 @@ pub(crate) fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
     Money::from_code(minor, currency).map_err(|e| corrupt("money", e))
 }
 
-fn minutes(value: i32) -> Result<Minutes, StoreError> {
+pub(crate) fn minutes(value: i32) -> Result<Minutes, StoreError> {
     u32::try_from(value)
         .ok()
         .and_then(|v| Minutes::new(v).ok())
@@ -118,13 +128,27 @@ pub(crate) fn product(row: &PgRow) -> Result<Product, StoreError> {
     })
 }
 
+/// A price kept in two nullable columns (amount, currency).
+pub(crate) fn optional_money(
+    row: &PgRow,
+    minor: &str,
+    currency: &str,
+) -> Result<Option<Money>, StoreError> {
+    match (
+        get::<Option<i64>>(row, minor)?,
+        get::<Option<String>>(row, currency)?,
+    ) {
+        (Some(m), Some(c)) => Ok(Some(money(m, &c)?)),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(
+            "price",
+            "amount and currency must both be set or unset",
+        )),
+    }
+}
+
 pub(crate) fn product_branch(row: &PgRow) -> Result<ProductBranch, StoreError> {
-    let price_minor: Option<i64> = get(row, "price_minor")?;
-    let currency: Option<String> = get(row, "currency")?;
-    let price = match (price_minor, currency) {
-        (Some(m), Some(c)) => Some(money(m, &c)?),
-        _ => None,
-    };
+    let price = optional_money(row, "price_minor", "currency")?;
     let stock: i32 = get(row, "stock")?;
     Ok(ProductBranch {
         tenant_id: booking_core::TenantId::from_uuid(get(row, "tenant_id")?),

@@ -2,8 +2,7 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    AccessStore, Actor, ApiKey, ApiKeyId, Claim, Entity, IdempotencyKey, KeyHash, StoreError,
-    TenantId,
+    AccessStore, Actor, ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyHash, StoreError, TenantId,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -19,33 +18,6 @@ impl AccessStore for SqliteStore {
             .fetch_one(&self.reader)
             .await
             .map_err(store_error)
-    }
-
-    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash) -> Result<(), StoreError> {
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(store_error)?;
-        let tenant: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?)")
-            .bind(key.tenant_id.as_uuid())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        if !tenant {
-            return Err(StoreError::NotFound(Entity::Tenant(key.tenant_id)));
-        }
-        sqlx::query("INSERT INTO api_keys (id, tenant_id, key_hash, role, actor, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(key.id.as_uuid())
-            .bind(key.tenant_id.as_uuid())
-            .bind(hash.as_str().to_owned())
-            .bind(key.role.as_str())
-            .bind(key.actor.as_str().to_owned())
-            .bind(micros(key.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)
     }
 
     async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
@@ -89,8 +61,8 @@ impl AccessStore for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(store_error)?;
-        let row: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
-            "SELECT fingerprint, status_code, response FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT fingerprint, outcome FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
         )
         .bind(tenant.as_uuid())
         .bind(key.as_str().to_owned())
@@ -109,12 +81,9 @@ impl AccessStore for SqliteStore {
                     .map_err(store_error)?;
                 Claim::New
             }
-            Some((stored, _, _)) if stored != fingerprint => Claim::Mismatch,
-            Some((_, Some(status), Some(body))) => Claim::Replay {
-                status: u16::try_from(status).map_err(|e| corrupt("status", e))?,
-                body,
-            },
-            Some(_) => Claim::InProgress,
+            Some((stored, _)) if stored != fingerprint => Claim::Mismatch,
+            Some((_, Some(outcome))) => Claim::Replay { outcome },
+            Some((_, None)) => Claim::InProgress,
         };
         tx.commit().await.map_err(store_error)?;
         Ok(claim)
@@ -124,12 +93,10 @@ impl AccessStore for SqliteStore {
         &self,
         tenant: TenantId,
         key: &IdempotencyKey,
-        status: u16,
-        body: &str,
+        outcome: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET status_code = ?, response = ? WHERE tenant_id = ? AND key = ?")
-            .bind(i64::from(status))
-            .bind(body.to_owned())
+        sqlx::query("UPDATE idempotency_keys SET outcome = ? WHERE tenant_id = ? AND key = ?")
+            .bind(outcome.to_owned())
             .bind(tenant.as_uuid())
             .bind(key.as_str().to_owned())
             .execute(&self.writer)
@@ -144,7 +111,7 @@ impl AccessStore for SqliteStore {
         key: &IdempotencyKey,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND status_code IS NULL",
+            "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND outcome IS NULL",
         )
         .bind(tenant.as_uuid())
         .bind(key.as_str().to_owned())

@@ -1,249 +1,354 @@
-//! The catalog half of the port. Writes run on the single writer
-//! connection; references are checked first (SQLite's foreign-key errors
-//! do not say which key failed), and upserts only touch rows of the same
-//! tenant.
+//! Catalog records: one query per record kind, run on the read pool for
+//! reads and inside the write transaction for the write engine. Upserts
+//! touch a row only when it belongs to the same tenant (`ON CONFLICT … WHERE
+//! tenant_id = excluded.tenant_id`), so taking over another tenant's id is
+//! "not found".
 
 use async_trait::async_trait;
 use booking_core::{
-    Branch, BranchId, CatalogItem, CatalogStore, DeleteError, Entity, Event, EventPayload,
-    NewEvent, Product, ProductBranch, ProductId, Resource, ResourceBranch, ResourceId, ServiceId,
-    ServiceItem, ServiceItemBranch, StockCause, StockChange, StockError, StockOp, StoreError,
-    Tenant, TenantId,
+    Branch, BranchId, BranchOfferRows, CatalogKey, CatalogRecord, CatalogStore, Entity, Product,
+    ProductBranch, ProductId, Refusal, Resource, ResourceBranch, ResourceId, ServiceId,
+    ServiceItem, ServiceItemBranch, StockKey, StoreError, Tenant, TenantId, TxError,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::types::Json;
+use sqlx::{SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use crate::SqliteStore;
-use crate::apply::append_events;
-use crate::error::store_error;
-use crate::rows;
+use crate::error::{store_error, tx_error, tx_fail};
+use crate::rows::{self, int};
 
-/// Whether `SELECT 1 FROM {table} WHERE tenant_id = ? AND id = ?` finds a row.
-async fn owned(
+/// Where a kind of record lives: its table and key columns (after
+/// `tenant_id`), with the key's values.
+fn locate(key: CatalogKey) -> (&'static str, &'static [&'static str], Vec<Uuid>) {
+    match key {
+        CatalogKey::Branch(id) => ("branches", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Resource(id) => ("resources", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Service(id) => ("services", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Product(id) => ("products", &["id"], vec![id.as_uuid()]),
+        CatalogKey::Schedule(r, b) => (
+            "resource_branches",
+            &["resource_id", "branch_id"],
+            vec![r.as_uuid(), b.as_uuid()],
+        ),
+        CatalogKey::ServicePrice(s, b) => (
+            "service_branches",
+            &["service_id", "branch_id"],
+            vec![s.as_uuid(), b.as_uuid()],
+        ),
+        CatalogKey::Stock(k) => (
+            "product_branches",
+            &["product_id", "branch_id"],
+            vec![k.product_id.as_uuid(), k.branch_id.as_uuid()],
+        ),
+    }
+}
+
+/// `tenant_id = ?1 AND col = ?2 AND …` for a record's key.
+fn key_filter(columns: &[&str]) -> String {
+    let mut sql = String::from("tenant_id = ?1");
+    for (i, column) in columns.iter().enumerate() {
+        sql.push_str(&format!(" AND {column} = ?{}", i + 2));
+    }
+    sql
+}
+
+fn decode(key: CatalogKey, row: &SqliteRow) -> Result<CatalogRecord, StoreError> {
+    Ok(match key {
+        CatalogKey::Branch(_) => CatalogRecord::Branch(rows::branch(row)?),
+        CatalogKey::Resource(_) => CatalogRecord::Resource(rows::resource(row)?),
+        CatalogKey::Service(_) => CatalogRecord::Service(rows::service(row)?),
+        CatalogKey::Product(_) => CatalogRecord::Product(rows::product(row)?),
+        CatalogKey::Schedule(..) => CatalogRecord::Schedule(rows::resource_branch(row)?),
+        CatalogKey::ServicePrice(..) => CatalogRecord::ServicePrice(rows::service_branch(row)?),
+        CatalogKey::Stock(_) => CatalogRecord::Stock(rows::product_branch(row)?),
+    })
+}
+
+/// The tenant's record with `key`. (Inside a write the whole database is
+/// locked already, so there is no row lock to take.)
+pub(crate) async fn fetch<'e>(
+    ex: impl SqliteExecutor<'e>,
+    tenant: TenantId,
+    key: CatalogKey,
+) -> Result<Option<CatalogRecord>, StoreError> {
+    let (table, columns, ids) = locate(key);
+    let sql = format!("SELECT * FROM {table} WHERE {}", key_filter(columns));
+    let mut query = sqlx::query(&sql).bind(tenant.as_uuid());
+    for id in ids {
+        query = query.bind(id);
+    }
+    let row = query.fetch_optional(ex).await.map_err(store_error)?;
+    row.as_ref().map(|row| decode(key, row)).transpose()
+}
+
+/// Inserts or replaces a record of its tenant. The engine checked the
+/// parents; a key refusal left is the tenant itself missing.
+pub(crate) async fn put(
     conn: &mut SqliteConnection,
-    table: &str,
-    tenant: Uuid,
-    id: Uuid,
-) -> Result<bool, StoreError> {
-    sqlx::query_scalar(&format!(
-        "SELECT EXISTS (SELECT 1 FROM {table} WHERE tenant_id = ? AND id = ?)"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_one(conn)
-    .await
-    .map_err(store_error)
-}
-
-async fn tenant_exists(conn: &mut SqliteConnection, tenant: Uuid) -> Result<bool, StoreError> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?)")
-        .bind(tenant)
-        .fetch_one(conn)
-        .await
-        .map_err(store_error)
-}
-
-async fn fetch_one<T>(
-    pool: &SqlitePool,
-    sql: &str,
-    ids: &[Uuid],
-    decode: fn(&SqliteRow) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    let mut q = sqlx::query(sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let row = q.fetch_optional(pool).await.map_err(store_error)?;
-    row.as_ref().map(decode).transpose()
-}
-
-async fn fetch_all<T>(
-    pool: &SqlitePool,
-    sql: &str,
-    ids: &[Uuid],
-    decode: fn(&SqliteRow) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    let mut q = sqlx::query(sql);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    let rows = q.fetch_all(pool).await.map_err(store_error)?;
-    rows.iter().map(decode).collect()
-}
-
-fn i64_of(n: u32) -> i64 {
-    i64::from(n)
-}
-
-/// What must hold before an upsert: the tenant exists, or each (table,
-/// id) belongs to the tenant.
-enum Check {
-    Tenant(TenantId),
-    Owned(TenantId, Vec<(&'static str, Uuid, Entity)>),
-}
-
-impl Check {
-    async fn run(self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
-        match self {
-            Self::Tenant(t) if tenant_exists(conn, t.as_uuid()).await? => Ok(()),
-            Self::Tenant(t) => Err(StoreError::NotFound(Entity::Tenant(t))),
-            Self::Owned(t, refs) => {
-                for (table, id, entity) in refs {
-                    if !owned(conn, table, t.as_uuid(), id).await? {
-                        return Err(StoreError::NotFound(entity));
-                    }
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl SqliteStore {
-    /// Runs an upsert in a write transaction after `check` passes; zero rows
-    /// changed means the id belongs to another tenant.
-    async fn upsert<'q>(
-        &self,
-        check: Check,
-        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-        this: Entity,
-    ) -> Result<(), StoreError> {
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(store_error)?;
-        check.run(&mut tx).await?;
-        let done = query.execute(&mut *tx).await.map_err(store_error)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(this));
-        }
-        tx.commit().await.map_err(store_error)
-    }
-}
-
-#[async_trait]
-impl CatalogStore for SqliteStore {
-    async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (id, name) VALUES (?, ?)")
-            .bind(tenant.id.as_uuid())
-            .bind(tenant.name.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT id, name FROM tenants WHERE id = ?",
-            &[id.as_uuid()],
-            rows::tenant,
-        )
-        .await?
-        .ok_or(StoreError::NotFound(Entity::Tenant(id)))
-    }
-
-    async fn put_branch(&self, b: &Branch) -> Result<(), StoreError> {
-        let q = sqlx::query(
-            "INSERT INTO branches (id, tenant_id, name, time_zone) VALUES (?, ?, ?, ?)
+    record: &CatalogRecord,
+) -> Result<(), TxError> {
+    let t = record.tenant_id().as_uuid();
+    let query = match record {
+        CatalogRecord::Branch(b) => sqlx::query(
+            "INSERT INTO branches (id, tenant_id, name, time_zone) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone
              WHERE branches.tenant_id = excluded.tenant_id",
         )
         .bind(b.id.as_uuid())
-        .bind(b.tenant_id.as_uuid())
+        .bind(t)
         .bind(b.name.as_str().to_owned())
-        .bind(b.time_zone.name());
-        self.upsert(Check::Tenant(b.tenant_id), q, Entity::Branch(b.id))
-            .await
-    }
-
-    async fn branch(&self, tenant: TenantId, id: BranchId) -> Result<Branch, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT * FROM branches WHERE tenant_id = ? AND id = ?",
-            &[tenant.as_uuid(), id.as_uuid()],
-            rows::branch,
-        )
-        .await?
-        .ok_or(StoreError::NotFound(Entity::Branch(id)))
-    }
-
-    async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
-        fetch_all(
-            &self.reader,
-            "SELECT * FROM branches WHERE tenant_id = ? ORDER BY id",
-            &[tenant.as_uuid()],
-            rows::branch,
-        )
-        .await
-    }
-
-    async fn put_resource(&self, r: &Resource) -> Result<(), StoreError> {
-        let q = sqlx::query(
-            "INSERT INTO resources (id, tenant_id, name, kind) VALUES (?, ?, ?, ?)
+        .bind(b.time_zone.name()),
+        CatalogRecord::Resource(r) => sqlx::query(
+            "INSERT INTO resources (id, tenant_id, name, kind) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind
              WHERE resources.tenant_id = excluded.tenant_id",
         )
         .bind(r.id.as_uuid())
-        .bind(r.tenant_id.as_uuid())
+        .bind(t)
         .bind(r.name.as_str().to_owned())
-        .bind(r.kind.as_str());
-        self.upsert(Check::Tenant(r.tenant_id), q, Entity::Resource(r.id))
+        .bind(r.kind.as_str()),
+        CatalogRecord::Service(s) => sqlx::query(
+            "INSERT INTO services (id, tenant_id, name, duration_minutes, price_minor, currency,
+                                   buffer_before_minutes, buffer_after_minutes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                 duration_minutes = excluded.duration_minutes, price_minor = excluded.price_minor,
+                 currency = excluded.currency, buffer_before_minutes = excluded.buffer_before_minutes,
+                 buffer_after_minutes = excluded.buffer_after_minutes
+             WHERE services.tenant_id = excluded.tenant_id",
+        )
+        .bind(s.id.as_uuid())
+        .bind(t)
+        .bind(s.name.as_str().to_owned())
+        .bind(i64::from(s.duration.get()))
+        .bind(s.price.amount_minor())
+        .bind(s.price.currency().code())
+        .bind(i64::from(s.buffer_before.get()))
+        .bind(i64::from(s.buffer_after.get())),
+        CatalogRecord::Product(p) => sqlx::query(
+            "INSERT INTO products (id, tenant_id, name, price_minor, currency) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor,
+                 currency = excluded.currency
+             WHERE products.tenant_id = excluded.tenant_id",
+        )
+        .bind(p.id.as_uuid())
+        .bind(t)
+        .bind(p.name.as_str().to_owned())
+        .bind(p.price.amount_minor())
+        .bind(p.price.currency().code()),
+        CatalogRecord::Schedule(l) => sqlx::query(
+            "INSERT INTO resource_branches (tenant_id, resource_id, branch_id, schedule)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tenant_id, resource_id, branch_id) DO UPDATE SET schedule = excluded.schedule",
+        )
+        .bind(t)
+        .bind(l.resource_id.as_uuid())
+        .bind(l.branch_id.as_uuid())
+        .bind(Json(l.schedule.clone())),
+        CatalogRecord::ServicePrice(p) => sqlx::query(
+            "INSERT INTO service_branches (tenant_id, service_id, branch_id, price_minor, currency)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant_id, service_id, branch_id)
+             DO UPDATE SET price_minor = excluded.price_minor, currency = excluded.currency",
+        )
+        .bind(t)
+        .bind(p.service_id.as_uuid())
+        .bind(p.branch_id.as_uuid())
+        .bind(p.price.amount_minor())
+        .bind(p.price.currency().code()),
+        CatalogRecord::Stock(s) => sqlx::query(
+            "INSERT INTO product_branches (tenant_id, product_id, branch_id, stock, price_minor, currency)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (tenant_id, product_id, branch_id) DO UPDATE
+             SET stock = excluded.stock, price_minor = excluded.price_minor, currency = excluded.currency",
+        )
+        .bind(t)
+        .bind(s.product_id.as_uuid())
+        .bind(s.branch_id.as_uuid())
+        .bind(i64::from(s.stock))
+        .bind(s.price.map(|p| p.amount_minor()))
+        .bind(s.price.map(|p| p.currency().code())),
+    };
+    let tenant = record.tenant_id();
+    let done = query
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| tx_error(&e, || Some(Refusal::NotFound(Entity::Tenant(tenant)))))?;
+    if done.rows_affected() == 0 {
+        // The id exists under another tenant.
+        return Err(Refusal::NotFound(record.key().entity()).into());
+    }
+    Ok(())
+}
+
+/// The tenant's records that exist only for `item`.
+pub(crate) async fn dependents(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    item: CatalogKey,
+) -> Result<Vec<CatalogRecord>, TxError> {
+    let (id, tables): (Uuid, &[(&str, &str)]) = match item {
+        CatalogKey::Branch(id) => (
+            id.as_uuid(),
+            &[
+                ("resource_branches", "branch_id"),
+                ("service_branches", "branch_id"),
+                ("product_branches", "branch_id"),
+            ],
+        ),
+        CatalogKey::Resource(id) => (id.as_uuid(), &[("resource_branches", "resource_id")]),
+        CatalogKey::Service(id) => (id.as_uuid(), &[("service_branches", "service_id")]),
+        CatalogKey::Product(id) => (id.as_uuid(), &[("product_branches", "product_id")]),
+        CatalogKey::Schedule(..) | CatalogKey::ServicePrice(..) | CatalogKey::Stock(_) => {
+            return Ok(Vec::new());
+        }
+    };
+    let mut out = Vec::new();
+    for (table, column) in tables {
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM {table} WHERE tenant_id = ?1 AND {column} = ?2"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(tx_fail)?;
+        for row in &rows {
+            out.push(match *table {
+                "resource_branches" => CatalogRecord::Schedule(rows::resource_branch(row)?),
+                "service_branches" => CatalogRecord::ServicePrice(rows::service_branch(row)?),
+                _ => CatalogRecord::Stock(rows::product_branch(row)?),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a reservation of the tenant refers to `item`.
+pub(crate) async fn referenced(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    item: CatalogKey,
+) -> Result<bool, TxError> {
+    let (sql, ids): (&str, Vec<Uuid>) = match item {
+        CatalogKey::Branch(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = ?1 AND branch_id = ?2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Resource(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = ?1 AND resource_id = ?2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Service(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = ?1 AND service_id = ?2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Product(id) => (
+            "SELECT EXISTS (SELECT 1 FROM reservation_lines WHERE tenant_id = ?1 AND product_id = ?2)",
+            vec![id.as_uuid()],
+        ),
+        CatalogKey::Schedule(r, b) => (
+            "SELECT EXISTS (SELECT 1 FROM reservations
+                            WHERE tenant_id = ?1 AND resource_id = ?2 AND branch_id = ?3)",
+            vec![r.as_uuid(), b.as_uuid()],
+        ),
+        CatalogKey::Stock(k) => (
+            "SELECT EXISTS (SELECT 1 FROM reservation_lines
+                            WHERE tenant_id = ?1 AND product_id = ?2 AND branch_id = ?3)",
+            vec![k.product_id.as_uuid(), k.branch_id.as_uuid()],
+        ),
+        CatalogKey::ServicePrice(..) => return Ok(false),
+    };
+    let mut query = sqlx::query_scalar(sql).bind(tenant.as_uuid());
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_one(&mut *conn).await.map_err(tx_fail)
+}
+
+/// Deletes the tenant's records with these keys, in order.
+pub(crate) async fn delete(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    keys: &[CatalogKey],
+) -> Result<(), TxError> {
+    for key in keys {
+        let (table, columns, ids) = locate(*key);
+        let sql = format!("DELETE FROM {table} WHERE {}", key_filter(columns));
+        let mut query = sqlx::query(&sql).bind(tenant.as_uuid());
+        for id in ids {
+            query = query.bind(id);
+        }
+        query
+            .execute(&mut *conn)
             .await
+            .map_err(|e| tx_error(&e, || Some(Refusal::InUse(key.entity()))))?;
+    }
+    Ok(())
+}
+
+async fn all<T>(
+    store: &SqliteStore,
+    sql: &str,
+    tenant: TenantId,
+    id: Option<Uuid>,
+    decode: impl Fn(&SqliteRow) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut query = sqlx::query(sql).bind(tenant.as_uuid());
+    if let Some(id) = id {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&store.reader).await.map_err(store_error)?;
+    rows.iter().map(decode).collect()
+}
+
+macro_rules! one {
+    ($store:expr, $tenant:expr, $key:expr, $variant:ident) => {
+        match fetch(&$store.reader, $tenant, $key).await? {
+            Some(CatalogRecord::$variant(r)) => Ok(r),
+            _ => Err(StoreError::NotFound($key.entity())),
+        }
+    };
+}
+
+macro_rules! maybe {
+    ($store:expr, $tenant:expr, $key:expr, $variant:ident) => {
+        match fetch(&$store.reader, $tenant, $key).await? {
+            Some(CatalogRecord::$variant(r)) => Ok(Some(r)),
+            _ => Ok(None),
+        }
+    };
+}
+
+#[async_trait]
+impl CatalogStore for SqliteStore {
+    async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
+        let row = sqlx::query("SELECT id, name FROM tenants WHERE id = ?1")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(store_error)?;
+        rows::tenant(&row.ok_or(StoreError::NotFound(Entity::Tenant(id)))?)
+    }
+
+    async fn branch(&self, tenant: TenantId, id: BranchId) -> Result<Branch, StoreError> {
+        one!(self, tenant, CatalogKey::Branch(id), Branch)
+    }
+
+    async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
+        let sql = "SELECT * FROM branches WHERE tenant_id = ?1 ORDER BY id";
+        all(self, sql, tenant, None, rows::branch).await
     }
 
     async fn resource(&self, tenant: TenantId, id: ResourceId) -> Result<Resource, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT * FROM resources WHERE tenant_id = ? AND id = ?",
-            &[tenant.as_uuid(), id.as_uuid()],
-            rows::resource,
-        )
-        .await?
-        .ok_or(StoreError::NotFound(Entity::Resource(id)))
+        one!(self, tenant, CatalogKey::Resource(id), Resource)
     }
 
     async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError> {
-        fetch_all(
-            &self.reader,
-            "SELECT * FROM resources WHERE tenant_id = ? ORDER BY id",
-            &[tenant.as_uuid()],
-            rows::resource,
-        )
-        .await
-    }
-
-    async fn put_resource_branch(&self, link: &ResourceBranch) -> Result<(), StoreError> {
-        let schedule = serde_json::to_string(&link.schedule)
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
-        let q = sqlx::query(
-            "INSERT INTO resource_branches (tenant_id, resource_id, branch_id, schedule) VALUES (?, ?, ?, ?)
-             ON CONFLICT (tenant_id, resource_id, branch_id) DO UPDATE SET schedule = excluded.schedule",
-        )
-        .bind(link.tenant_id.as_uuid())
-        .bind(link.resource_id.as_uuid())
-        .bind(link.branch_id.as_uuid())
-        .bind(schedule);
-        let check = Check::Owned(
-            link.tenant_id,
-            vec![
-                (
-                    "resources",
-                    link.resource_id.as_uuid(),
-                    Entity::Resource(link.resource_id),
-                ),
-                (
-                    "branches",
-                    link.branch_id.as_uuid(),
-                    Entity::Branch(link.branch_id),
-                ),
-            ],
-        );
-        self.upsert(check, q, Entity::Resource(link.resource_id))
-            .await
+        let sql = "SELECT * FROM resources WHERE tenant_id = ?1 ORDER BY id";
+        all(self, sql, tenant, None, rows::resource).await
     }
 
     async fn resource_branch(
@@ -252,13 +357,12 @@ impl CatalogStore for SqliteStore {
         resource: ResourceId,
         branch: BranchId,
     ) -> Result<Option<ResourceBranch>, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT * FROM resource_branches WHERE tenant_id = ? AND resource_id = ? AND branch_id = ?",
-            &[tenant.as_uuid(), resource.as_uuid(), branch.as_uuid()],
-            rows::resource_branch,
+        maybe!(
+            self,
+            tenant,
+            CatalogKey::Schedule(resource, branch),
+            Schedule
         )
-        .await
     }
 
     async fn branch_resources(
@@ -266,87 +370,25 @@ impl CatalogStore for SqliteStore {
         tenant: TenantId,
         branch: BranchId,
     ) -> Result<Vec<ResourceBranch>, StoreError> {
-        fetch_all(
-            &self.reader,
-            "SELECT * FROM resource_branches WHERE tenant_id = ? AND branch_id = ? ORDER BY resource_id",
-            &[tenant.as_uuid(), branch.as_uuid()],
+        let sql = "SELECT * FROM resource_branches WHERE tenant_id = ?1 AND branch_id = ?2
+                   ORDER BY resource_id";
+        all(
+            self,
+            sql,
+            tenant,
+            Some(branch.as_uuid()),
             rows::resource_branch,
         )
         .await
     }
 
-    async fn put_service(&self, s: &ServiceItem) -> Result<(), StoreError> {
-        let q = sqlx::query(
-            "INSERT INTO services (id, tenant_id, name, duration_minutes, price_minor, currency,
-                                   buffer_before_minutes, buffer_after_minutes)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                 duration_minutes = excluded.duration_minutes, price_minor = excluded.price_minor,
-                 currency = excluded.currency, buffer_before_minutes = excluded.buffer_before_minutes,
-                 buffer_after_minutes = excluded.buffer_after_minutes
-             WHERE services.tenant_id = excluded.tenant_id",
-        )
-        .bind(s.id.as_uuid())
-        .bind(s.tenant_id.as_uuid())
-        .bind(s.name.as_str().to_owned())
-        .bind(i64_of(s.duration.get()))
-        .bind(s.price.amount_minor())
-        .bind(s.price.currency().code())
-        .bind(i64_of(s.buffer_before.get()))
-        .bind(i64_of(s.buffer_after.get()));
-        self.upsert(Check::Tenant(s.tenant_id), q, Entity::Service(s.id))
-            .await
-    }
-
     async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<ServiceItem, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT * FROM services WHERE tenant_id = ? AND id = ?",
-            &[tenant.as_uuid(), id.as_uuid()],
-            rows::service,
-        )
-        .await?
-        .ok_or(StoreError::NotFound(Entity::Service(id)))
+        one!(self, tenant, CatalogKey::Service(id), Service)
     }
 
     async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError> {
-        fetch_all(
-            &self.reader,
-            "SELECT * FROM services WHERE tenant_id = ? ORDER BY id",
-            &[tenant.as_uuid()],
-            rows::service,
-        )
-        .await
-    }
-
-    async fn put_service_branch(&self, p: &ServiceItemBranch) -> Result<(), StoreError> {
-        let q = sqlx::query(
-            "INSERT INTO service_branches (tenant_id, service_id, branch_id, price_minor, currency)
-             VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (tenant_id, service_id, branch_id)
-             DO UPDATE SET price_minor = excluded.price_minor, currency = excluded.currency",
-        )
-        .bind(p.tenant_id.as_uuid())
-        .bind(p.service_id.as_uuid())
-        .bind(p.branch_id.as_uuid())
-        .bind(p.price.amount_minor())
-        .bind(p.price.currency().code());
-        let check = Check::Owned(
-            p.tenant_id,
-            vec![
-                (
-                    "services",
-                    p.service_id.as_uuid(),
-                    Entity::Service(p.service_id),
-                ),
-                (
-                    "branches",
-                    p.branch_id.as_uuid(),
-                    Entity::Branch(p.branch_id),
-                ),
-            ],
-        );
-        self.upsert(check, q, Entity::Service(p.service_id)).await
+        let sql = "SELECT * FROM services WHERE tenant_id = ?1 ORDER BY id";
+        all(self, sql, tenant, None, rows::service).await
     }
 
     async fn service_branch(
@@ -355,50 +397,21 @@ impl CatalogStore for SqliteStore {
         service: ServiceId,
         branch: BranchId,
     ) -> Result<Option<ServiceItemBranch>, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT * FROM service_branches WHERE tenant_id = ? AND service_id = ? AND branch_id = ?",
-            &[tenant.as_uuid(), service.as_uuid(), branch.as_uuid()],
-            rows::service_branch,
+        maybe!(
+            self,
+            tenant,
+            CatalogKey::ServicePrice(service, branch),
+            ServicePrice
         )
-        .await
-    }
-
-    async fn put_product(&self, p: &Product) -> Result<(), StoreError> {
-        let q = sqlx::query(
-            "INSERT INTO products (id, tenant_id, name, price_minor, currency) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor,
-                 currency = excluded.currency
-             WHERE products.tenant_id = excluded.tenant_id",
-        )
-        .bind(p.id.as_uuid())
-        .bind(p.tenant_id.as_uuid())
-        .bind(p.name.as_str().to_owned())
-        .bind(p.price.amount_minor())
-        .bind(p.price.currency().code());
-        self.upsert(Check::Tenant(p.tenant_id), q, Entity::Product(p.id))
-            .await
     }
 
     async fn product(&self, tenant: TenantId, id: ProductId) -> Result<Product, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT * FROM products WHERE tenant_id = ? AND id = ?",
-            &[tenant.as_uuid(), id.as_uuid()],
-            rows::product,
-        )
-        .await?
-        .ok_or(StoreError::NotFound(Entity::Product(id)))
+        one!(self, tenant, CatalogKey::Product(id), Product)
     }
 
     async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
-        fetch_all(
-            &self.reader,
-            "SELECT * FROM products WHERE tenant_id = ? ORDER BY id",
-            &[tenant.as_uuid()],
-            rows::product,
-        )
-        .await
+        let sql = "SELECT * FROM products WHERE tenant_id = ?1 ORDER BY id";
+        all(self, sql, tenant, None, rows::product).await
     }
 
     async fn product_branch(
@@ -407,13 +420,11 @@ impl CatalogStore for SqliteStore {
         product: ProductId,
         branch: BranchId,
     ) -> Result<Option<ProductBranch>, StoreError> {
-        fetch_one(
-            &self.reader,
-            "SELECT * FROM product_branches WHERE tenant_id = ? AND product_id = ? AND branch_id = ?",
-            &[tenant.as_uuid(), product.as_uuid(), branch.as_uuid()],
-            rows::product_branch,
-        )
-        .await
+        let key = StockKey {
+            product_id: product,
+            branch_id: branch,
+        };
+        maybe!(self, tenant, CatalogKey::Stock(key), Stock)
     }
 
     async fn branch_products(
@@ -421,174 +432,85 @@ impl CatalogStore for SqliteStore {
         tenant: TenantId,
         branch: BranchId,
     ) -> Result<Vec<ProductBranch>, StoreError> {
-        fetch_all(
-            &self.reader,
-            "SELECT * FROM product_branches WHERE tenant_id = ? AND branch_id = ? ORDER BY product_id",
-            &[tenant.as_uuid(), branch.as_uuid()],
+        let sql = "SELECT * FROM product_branches WHERE tenant_id = ?1 AND branch_id = ?2
+                   ORDER BY product_id";
+        all(
+            self,
+            sql,
+            tenant,
+            Some(branch.as_uuid()),
             rows::product_branch,
         )
         .await
     }
 
-    async fn delete_item(&self, tenant: TenantId, item: CatalogItem) -> Result<(), DeleteError> {
-        let (table, id, used, links): (&str, Uuid, &str, &[&str]) = match item {
-            CatalogItem::Branch(id) => (
-                "branches",
-                id.as_uuid(),
-                "branch_id = ?2",
-                &[
-                    "DELETE FROM resource_branches WHERE tenant_id = ?1 AND branch_id = ?2",
-                    "DELETE FROM service_branches WHERE tenant_id = ?1 AND branch_id = ?2",
-                    "DELETE FROM product_branches WHERE tenant_id = ?1 AND branch_id = ?2",
-                ],
-            ),
-            CatalogItem::Resource(id) => (
-                "resources",
-                id.as_uuid(),
-                "resource_id = ?2",
-                &["DELETE FROM resource_branches WHERE tenant_id = ?1 AND resource_id = ?2"],
-            ),
-            CatalogItem::Service(id) => (
-                "services",
-                id.as_uuid(),
-                "service_id = ?2",
-                &["DELETE FROM service_branches WHERE tenant_id = ?1 AND service_id = ?2"],
-            ),
-            CatalogItem::Product(id) => (
-                "products",
-                id.as_uuid(),
-                "id IN (SELECT reservation_id FROM reservation_lines WHERE tenant_id = ?1 AND product_id = ?2)",
-                &["DELETE FROM product_branches WHERE tenant_id = ?1 AND product_id = ?2"],
-            ),
-        };
-        let t = tenant.as_uuid();
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(store_error)?;
-        if !owned(&mut tx, table, t, id).await? {
-            return Err(DeleteError::NotFound(item.entity()));
-        }
-        let in_use: bool = sqlx::query_scalar(&format!(
-            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = ?1 AND {used})"
-        ))
-        .bind(t)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        if in_use {
-            return Err(DeleteError::InUse(item.entity()));
-        }
-        for sql in links.iter().copied().chain(std::iter::once(
-            format!("DELETE FROM {table} WHERE tenant_id = ?1 AND id = ?2").as_str(),
-        )) {
-            sqlx::query(sql)
-                .bind(t)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(store_error)?;
-        }
-        tx.commit().await.map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn adjust_stock(
+    async fn branch_offer(
         &self,
-        change: &StockChange,
-    ) -> Result<(ProductBranch, Event), StockError> {
-        let (t, p, b) = (
-            change.tenant_id.as_uuid(),
-            change.product_id.as_uuid(),
-            change.branch_id.as_uuid(),
-        );
-        let max = ProductBranch::MAX_STOCK;
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(store_error)?;
-        if !owned(&mut tx, "products", t, p).await? {
-            return Err(StockError::NotFound(Entity::Product(change.product_id)));
-        }
-        if !owned(&mut tx, "branches", t, b).await? {
-            return Err(StockError::NotFound(Entity::Branch(change.branch_id)));
-        }
-        let before: Option<i64> = sqlx::query_scalar(
-            "SELECT stock FROM product_branches WHERE tenant_id = ? AND product_id = ? AND branch_id = ?",
+        tenant: TenantId,
+        branch: BranchId,
+    ) -> Result<BranchOfferRows, StoreError> {
+        let branch = self.branch(tenant, branch).await?;
+        let b = Some(branch.id.as_uuid());
+        // Each query joins the item to its branch record, so one row per
+        // item: the offer costs four queries however large the catalog.
+        let resources = all(
+            self,
+            "SELECT r.*, l.resource_id, l.branch_id, l.schedule
+             FROM resource_branches l JOIN resources r ON r.tenant_id = l.tenant_id AND r.id = l.resource_id
+             WHERE l.tenant_id = ?1 AND l.branch_id = ?2 ORDER BY r.id",
+            tenant,
+            b,
+            |row| Ok((rows::resource(row)?, rows::resource_branch(row)?)),
         )
-        .bind(t)
-        .bind(p)
-        .bind(b)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        let before = before.map(|s| u32::try_from(s).unwrap_or(0));
-        let (stock, price, cause) = match change.op {
-            StockOp::Set { stock, price } => (stock, Some(price), StockCause::Set),
-            StockOp::Restock { quantity } => {
-                let current = before.ok_or(StockError::NotFound(Entity::ProductAtBranch(
-                    change.product_id,
-                    change.branch_id,
-                )))?;
-                (
-                    current.saturating_add(quantity.get()),
-                    None,
-                    StockCause::Restock,
-                )
-            }
-        };
-        if stock > max {
-            return Err(StockError::TooMuch { max });
-        }
-        let row = match price {
-            Some(price) => sqlx::query(
-                "INSERT INTO product_branches (tenant_id, product_id, branch_id, stock, price_minor, currency)
-                 VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (tenant_id, product_id, branch_id) DO UPDATE
-                 SET stock = excluded.stock, price_minor = excluded.price_minor, currency = excluded.currency
-                 RETURNING *",
-            )
-            .bind(t)
-            .bind(p)
-            .bind(b)
-            .bind(i64::from(stock))
-            .bind(price.map(|m| m.amount_minor()))
-            .bind(price.map(|m| m.currency().code()))
-            .fetch_one(&mut *tx)
-            .await,
-            None => sqlx::query(
-                "UPDATE product_branches SET stock = ? WHERE tenant_id = ? AND product_id = ? AND branch_id = ? RETURNING *",
-            )
-            .bind(i64::from(stock))
-            .bind(t)
-            .bind(p)
-            .bind(b)
-            .fetch_one(&mut *tx)
-            .await,
-        }
-        .map_err(store_error)?;
-        let record = rows::product_branch(&row)?;
-        let event = NewEvent {
-            at: booking_core::time::to_micros(change.at),
-            actor: change.actor.clone(),
-            payload: EventPayload::StockAdjusted {
-                product_id: change.product_id,
-                branch_id: change.branch_id,
-                before: before.unwrap_or(0),
-                after: record.stock,
-                cause,
+        .await?;
+        let services = all(
+            self,
+            "SELECT s.*, p.price_minor AS branch_price_minor, p.currency AS branch_currency
+             FROM services s LEFT JOIN service_branches p
+               ON p.tenant_id = s.tenant_id AND p.service_id = s.id AND p.branch_id = ?2
+             WHERE s.tenant_id = ?1 ORDER BY s.id",
+            tenant,
+            b,
+            |row| {
+                let service = rows::service(row)?;
+                let price = rows::optional_money(row, "branch_price_minor", "branch_currency")?;
+                let at_branch = price.map(|price| ServiceItemBranch {
+                    tenant_id: service.tenant_id,
+                    service_id: service.id,
+                    branch_id: branch.id,
+                    price,
+                });
+                Ok((service, at_branch))
             },
-        };
-        let mut committed = append_events(&mut tx, change.tenant_id, vec![event])
-            .await
-            .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        let event = committed
-            .pop()
-            .ok_or_else(|| StoreError::Internal("no event appended".into()))?;
-        Ok((record, event))
+        )
+        .await?;
+        let products = all(
+            self,
+            "SELECT p.id, p.tenant_id, p.name, p.price_minor, p.currency,
+                    s.product_id, s.branch_id, s.stock,
+                    s.price_minor AS branch_price_minor, s.currency AS branch_currency
+             FROM product_branches s JOIN products p ON p.tenant_id = s.tenant_id AND p.id = s.product_id
+             WHERE s.tenant_id = ?1 AND s.branch_id = ?2 ORDER BY p.id",
+            tenant,
+            b,
+            |row| {
+                let product = rows::product(row)?;
+                let stock = ProductBranch {
+                    tenant_id: product.tenant_id,
+                    product_id: product.id,
+                    branch_id: BranchId::from_uuid(rows::get(row, "branch_id")?),
+                    stock: int::<i64, u32>(rows::get(row, "stock")?, "stock")?,
+                    price: rows::optional_money(row, "branch_price_minor", "branch_currency")?,
+                };
+                Ok((product, stock))
+            },
+        )
+        .await?;
+        Ok(BranchOfferRows {
+            branch,
+            resources,
+            services,
+            products,
+        })
     }
 }

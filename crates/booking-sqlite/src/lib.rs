@@ -1,6 +1,6 @@
 //! # booking-sqlite
 //!
-//! The store port ([`booking_core::BookingStore`]) on SQLite: the embedded
+//! The store ports ([`booking_core::BookingStore`]) on SQLite: the embedded
 //! default, for one server node with no external services. Same guarantees
 //! as PostgreSQL, by SQLite's means:
 //!
@@ -15,21 +15,28 @@
 //!   stock; composite foreign keys keep tenants apart.
 //! - **Events** are numbered from the tenant row inside the write, gapless.
 //!
+//! The write sequence itself (what to check, lock, write and record) is the
+//! core's ([`booking_core::engine`]); this crate implements its primitives
+//! ([`booking_core::WriteTx`]) and the reads.
+//!
 //! ## Layout
 //!
 //! `settings.rs` the file and pools; `error.rs` driver errors → domain
-//! errors; `rows.rs` rows → domain types; `catalog.rs`, `apply.rs`,
-//! `reads.rs` the port, as in `booking-postgres`.
+//! errors; `rows.rs` rows → domain types; `write.rs` the write
+//! transaction; `events.rs` numbering and appending events; `catalog.rs`,
+//! `reservations.rs`, `access.rs` the reads (and catalog write primitives),
+//! as in `booking-postgres`.
 
 #![forbid(unsafe_code)]
 
 mod access;
-mod apply;
 mod catalog;
 mod error;
-mod reads;
+mod events;
+mod reservations;
 mod rows;
 mod settings;
+mod write;
 
 pub use settings::SqliteSettings;
 

@@ -17,6 +17,16 @@ pub(crate) const RESERVATION_COLUMNS: &str = "id, tenant_id, branch_id, resource
     starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, lines, price, status, \
     hold_expires_at, note, version, created_by, created_at, updated_at";
 
+/// A checked integer conversion for a column; a value that does not fit is
+/// an error, never clamped.
+pub(crate) fn int<T, U>(value: T, what: &str) -> Result<U, StoreError>
+where
+    T: Copy + std::fmt::Display,
+    U: TryFrom<T>,
+{
+    U::try_from(value).map_err(|_| StoreError::Internal(format!("{what} {value} does not fit")))
+}
+
 /// An instant as stored: microseconds since the epoch.
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -26,7 +36,7 @@ fn instant(us: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(us).ok_or_else(|| corrupt("instant", us))
 }
 
-fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r SqliteRow, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
@@ -125,20 +135,33 @@ pub(crate) fn product(row: &SqliteRow) -> Result<Product, StoreError> {
     })
 }
 
+/// A price that may be unset: both columns set, or neither.
+pub(crate) fn optional_money(
+    row: &SqliteRow,
+    minor: &str,
+    currency: &str,
+) -> Result<Option<Money>, StoreError> {
+    match (
+        get::<Option<i64>>(row, minor)?,
+        get::<Option<String>>(row, currency)?,
+    ) {
+        (Some(m), Some(c)) => Ok(Some(money(m, &c)?)),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(
+            "price",
+            "amount and currency must both be set or unset",
+        )),
+    }
+}
+
 pub(crate) fn product_branch(row: &SqliteRow) -> Result<ProductBranch, StoreError> {
-    let minor: Option<i64> = get(row, "price_minor")?;
-    let currency: Option<String> = get(row, "currency")?;
-    let price = match (minor, currency) {
-        (Some(m), Some(c)) => Some(money(m, &c)?),
-        _ => None,
-    };
     let stock: i64 = get(row, "stock")?;
     Ok(ProductBranch {
         tenant_id: booking_core::TenantId::from_uuid(id(row, "tenant_id")?),
         product_id: booking_core::ProductId::from_uuid(id(row, "product_id")?),
         branch_id: booking_core::BranchId::from_uuid(id(row, "branch_id")?),
         stock: u32::try_from(stock).map_err(|e| corrupt("stock", e))?,
-        price,
+        price: optional_money(row, "price_minor", "currency")?,
     })
 }
 

@@ -1,18 +1,17 @@
-//! [`InMemoryEngine`]: a [`BookingService`] wired to the in-memory adapters,
+//! [`InMemoryEngine`]: every use case wired to the in-memory adapters,
 //! with handles on each so tests can look inside or inject faults.
 
 use std::sync::Arc;
 
-use booking_core::{BookingPolicy, BookingService};
+use booking_core::{BookingPolicy, BookingService, CatalogService, Ports, Services};
+use booking_memory::{InMemoryBroadcaster, InMemoryLocks, InMemoryStore, ManualClock};
 use chrono::{DateTime, Utc};
 
-use crate::memory::{InMemoryBroadcaster, InMemoryLocks, InMemoryStore, ManualClock};
-
-/// The booking service over in-memory adapters and a manual clock.
+/// The use cases over in-memory adapters and a manual clock.
 #[derive(Clone, Debug)]
 pub struct InMemoryEngine {
     /// The use cases.
-    pub service: BookingService,
+    pub services: Services,
     /// The store behind them.
     pub store: Arc<InMemoryStore>,
     /// The lock service (switch it off to test degraded mode).
@@ -37,19 +36,33 @@ impl InMemoryEngine {
         let locks = Arc::new(InMemoryLocks::new());
         let broadcaster = Arc::new(InMemoryBroadcaster::default());
         let clock = Arc::new(ManualClock::new(now));
-        let service = BookingService::new(
-            store.clone(),
-            locks.clone(),
-            broadcaster.clone(),
-            clock.clone(),
+        let services = Services::new(
+            Ports {
+                store: store.clone(),
+                locks: locks.clone(),
+                broadcaster: broadcaster.clone(),
+                clock: clock.clone(),
+            },
             policy,
         );
         Self {
-            service,
+            services,
             store,
             locks,
             broadcaster,
             clock,
         }
+    }
+
+    /// The reservation use cases.
+    #[must_use]
+    pub fn bookings(&self) -> &BookingService {
+        self.services.bookings()
+    }
+
+    /// The catalog use cases.
+    #[must_use]
+    pub fn catalog(&self) -> &CatalogService {
+        self.services.catalog()
     }
 }

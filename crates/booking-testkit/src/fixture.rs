@@ -3,12 +3,13 @@
 //! chair at one, a service with a buffer and a branch price, a product with
 //! stock at both branches.
 
+use booking_core::engine::{self, PutMode};
 use booking_core::{
-    Actor, BookingStore, Branch, BranchId, DayInterval, Minutes, Money, Name, PriceSnapshot,
+    Actor, Branch, BranchId, CatalogRecord, DayInterval, Minutes, Money, Name, PriceSnapshot,
     Product, ProductId, ProductLine, Quantity, RangeLimits, Reservation, ReservationEventKind,
     ReservationId, ReservationWrite, Resource, ResourceBranch, ResourceId, ResourceKind, Schedule,
     ServiceId, ServiceItem, ServiceItemBranch, Status, StockChange, StockOp, Tenant, TenantId,
-    TimeRange, WeeklyHours,
+    TimeRange, WeeklyHours, WriteStore,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -71,7 +72,7 @@ impl Clinic {
     ///
     /// # Panics
     /// If the store refuses the fixture (a broken store).
-    pub async fn setup(store: &dyn BookingStore) -> Self {
+    pub async fn setup(store: &dyn WriteStore) -> Self {
         Self::setup_named(store, "Smile Dental").await
     }
 
@@ -79,7 +80,7 @@ impl Clinic {
     ///
     /// # Panics
     /// If the store refuses the fixture (a broken store).
-    pub async fn setup_named(store: &dyn BookingStore, tenant_name: &str) -> Self {
+    pub async fn setup_named(store: &dyn WriteStore, tenant_name: &str) -> Self {
         let tenant = TenantId::generate();
         let c = Self {
             tenant,
@@ -92,40 +93,44 @@ impl Clinic {
             actor: Actor::new("reception@smile").expect("valid actor"),
         };
         let ok = "fixture setup must succeed";
-        store
-            .insert_tenant(&Tenant {
+        let put = |record: CatalogRecord| async move {
+            engine::put(store, &record, PutMode::Upsert)
+                .await
+                .expect("fixture setup must succeed");
+        };
+        engine::insert_tenant(
+            store,
+            &Tenant {
                 id: tenant,
                 name: name(tenant_name),
-            })
-            .await
-            .expect(ok);
+            },
+            &[],
+        )
+        .await
+        .expect(ok);
         for (id, n, tz) in [
             (c.madrid, "Madrid Centro", chrono_tz::Europe::Madrid),
             (c.lisbon, "Lisboa Baixa", chrono_tz::Europe::Lisbon),
         ] {
-            store
-                .put_branch(&Branch {
-                    id,
-                    tenant_id: tenant,
-                    name: name(n),
-                    time_zone: tz,
-                })
-                .await
-                .expect(ok);
+            put(CatalogRecord::Branch(Branch {
+                id,
+                tenant_id: tenant,
+                name: name(n),
+                time_zone: tz,
+            }))
+            .await;
         }
         for (id, n, kind) in [
             (c.dentist, "Dr. Vega", ResourceKind::Staff),
             (c.chair, "Chair 1", ResourceKind::Room),
         ] {
-            store
-                .put_resource(&Resource {
-                    id,
-                    tenant_id: tenant,
-                    name: name(n),
-                    kind,
-                })
-                .await
-                .expect(ok);
+            put(CatalogRecord::Resource(Resource {
+                id,
+                tenant_id: tenant,
+                name: name(n),
+                kind,
+            }))
+            .await;
         }
         let nine_to_five = DayInterval::hm(9, 0, 17, 0).expect("valid hours");
         for (resource, branch, schedule) in [
@@ -137,58 +142,52 @@ impl Clinic {
             ),
             (c.chair, c.madrid, Schedule::unrestricted()),
         ] {
-            store
-                .put_resource_branch(&ResourceBranch {
-                    tenant_id: tenant,
-                    resource_id: resource,
-                    branch_id: branch,
-                    schedule,
-                })
-                .await
-                .expect(ok);
+            put(CatalogRecord::Schedule(ResourceBranch {
+                tenant_id: tenant,
+                resource_id: resource,
+                branch_id: branch,
+                schedule,
+            }))
+            .await;
         }
-        store
-            .put_service(&ServiceItem {
-                id: c.cleaning,
-                tenant_id: tenant,
-                name: name("Cleaning"),
-                duration: Minutes::new(30).expect("valid"),
-                price: eur(6000),
-                buffer_before: Minutes::ZERO,
-                buffer_after: Minutes::new(10).expect("valid"),
-            })
-            .await
-            .expect(ok);
-        store
-            .put_service_branch(&ServiceItemBranch {
-                tenant_id: tenant,
-                service_id: c.cleaning,
-                branch_id: c.lisbon,
-                price: eur(5500),
-            })
-            .await
-            .expect(ok);
-        store
-            .put_product(&Product {
-                id: c.kit,
-                tenant_id: tenant,
-                name: name("Whitening kit"),
-                price: eur(2500),
-            })
-            .await
-            .expect(ok);
+        put(CatalogRecord::Service(ServiceItem {
+            id: c.cleaning,
+            tenant_id: tenant,
+            name: name("Cleaning"),
+            duration: Minutes::new(30).expect("valid"),
+            price: eur(6000),
+            buffer_before: Minutes::ZERO,
+            buffer_after: Minutes::new(10).expect("valid"),
+        }))
+        .await;
+        put(CatalogRecord::ServicePrice(ServiceItemBranch {
+            tenant_id: tenant,
+            service_id: c.cleaning,
+            branch_id: c.lisbon,
+            price: eur(5500),
+        }))
+        .await;
+        put(CatalogRecord::Product(Product {
+            id: c.kit,
+            tenant_id: tenant,
+            name: name("Whitening kit"),
+            price: eur(2500),
+        }))
+        .await;
         for (branch, stock) in [(c.madrid, 10), (c.lisbon, 3)] {
-            store
-                .adjust_stock(&StockChange {
+            engine::adjust_stock(
+                store,
+                &StockChange {
                     tenant_id: tenant,
                     product_id: c.kit,
                     branch_id: branch,
                     op: StockOp::Set { stock, price: None },
                     actor: c.actor.clone(),
                     at: t(6, 0),
-                })
-                .await
-                .expect(ok);
+                },
+            )
+            .await
+            .expect(ok);
         }
         c
     }

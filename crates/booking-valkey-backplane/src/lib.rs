@@ -70,6 +70,9 @@ pub struct ValkeyBackplane {
     settings: BackplaneSettings,
     /// Age of events when they arrive here (now − event time), in seconds.
     lag: opentelemetry::metrics::Histogram<f64>,
+    /// Whether the subscription is in place (what another node publishes
+    /// now reaches this node).
+    subscribed: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for ValkeyBackplane {
@@ -119,18 +122,23 @@ impl ValkeyBackplane {
             local,
             settings,
             lag,
+            subscribed: tokio::sync::watch::Sender::new(false),
         });
         tokio::spawn(Arc::clone(&this).forward());
         Ok(this)
     }
 
-    /// Waits until both connections are up, at most `timeout`.
+    /// Waits until both connections are up and the subscription is in
+    /// place, at most `timeout`.
     pub async fn wait_connected(&self, timeout: Duration) -> bool {
-        let both = async {
+        let mut subscribed = self.subscribed.subscribe();
+        let ready = async {
             self.publisher.wait_for_connect().await?;
-            self.subscriber.wait_for_connect().await
+            self.subscriber.wait_for_connect().await?;
+            let _ = subscribed.wait_for(|s| *s).await;
+            Ok::<(), fred::error::Error>(())
         };
-        matches!(tokio::time::timeout(timeout, both).await, Ok(Ok(())))
+        matches!(tokio::time::timeout(timeout, ready).await, Ok(Ok(())))
     }
 
     /// Subscribes (retrying until Valkey answers), then hands every message
@@ -146,6 +154,7 @@ impl ValkeyBackplane {
             tracing::debug!(error = %e, "backplane not subscribed yet; retrying");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        self.subscribed.send_replace(true);
         loop {
             match messages.recv().await {
                 Ok(message) => {

@@ -7,9 +7,9 @@ use std::time::Duration;
 use booking_core::{
     Actor, BranchId, Broadcaster, Event, EventPayload, ProductId, Seq, StockCause, TenantId,
 };
-use booking_testkit::memory::InMemoryBroadcaster;
+use booking_memory::InMemoryBroadcaster;
+use booking_test_services::valkey::ValkeyServer;
 use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
-use booking_valkey_lock::testing::ValkeyServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_arriving_over_valkey_are_measured_by_age() {

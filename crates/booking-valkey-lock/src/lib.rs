@@ -33,7 +33,6 @@
 
 mod scripts;
 mod settings;
-pub mod testing;
 
 use std::time::{Duration, Instant};
 
@@ -148,6 +147,21 @@ impl ValkeyLocks {
         }
     }
 
+    /// Compare-and-delete: releases the keys only if `guard` still owns them.
+    async fn release_owned(&self, guard: &LockGuard) -> Result<bool, LockError> {
+        let released: i64 = self
+            .scripts
+            .release
+            .evalsha_with_reload(
+                &self.client,
+                keys(&guard.keys),
+                vec![guard.token.to_string()],
+            )
+            .await
+            .map_err(|e| Self::unavailable(&e))?;
+        Ok(usize::try_from(released).is_ok_and(|n| n == guard.keys.len()))
+    }
+
     fn unavailable(e: &fred::error::Error) -> LockError {
         LockError::Unavailable(format!("Valkey: {e}"))
     }
@@ -168,7 +182,7 @@ impl LockService for ValkeyLocks {
     async fn acquire(&self, request: &LockRequest) -> Result<LockGuard, LockError> {
         let started = Instant::now();
         let deadline = started + request.wait;
-        let token = LockToken(fastrand::u128(..));
+        let token = LockToken::random();
         let schedule = ExponentialBuilder::default()
             .with_min_delay(self.settings.backoff_min)
             .with_max_delay(self.settings.backoff_max)
@@ -196,19 +210,19 @@ impl LockService for ValkeyLocks {
     }
 
     async fn release(&self, guard: &LockGuard) -> Result<bool, LockError> {
-        let released: i64 = self
-            .scripts
-            .release
-            .evalsha_with_reload(
-                &self.client,
-                keys(&guard.keys),
-                vec![guard.token.to_string()],
-            )
-            .await
-            .map_err(|e| Self::unavailable(&e))?;
-        Ok(usize::try_from(released).is_ok_and(|n| n == guard.keys.len()))
+        self.release_owned(guard).await
     }
 
+    fn release_detached(&self, guard: LockGuard) {
+        // Dropped outside a runtime (at process exit): the TTL frees the keys.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let locks = self.clone();
+            runtime.spawn(async move {
+                // Best effort: an unreachable Valkey leaves the keys to the TTL.
+                let _released = locks.release_owned(&guard).await;
+            });
+        }
+    }
     async fn extend(&self, guard: &LockGuard, ttl: Duration) -> Result<bool, LockError> {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let extended: i64 = self

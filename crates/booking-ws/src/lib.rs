@@ -35,7 +35,7 @@ use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use booking_core::{BookingStore, BranchId, KeyHash};
+use booking_core::{BranchId, Services};
 pub use hub::{Hub, Subscription};
 
 use crate::session::Session;
@@ -46,8 +46,8 @@ pub const PROTOCOL: &str = "booking.v1";
 /// What the stream route needs.
 #[derive(Clone, Debug)]
 pub struct StreamState {
-    /// Keys and the event log.
-    pub store: Arc<dyn BookingStore>,
+    /// The use cases: keys and the event log.
+    pub services: Services,
     /// This node's clients.
     pub hub: Arc<Hub>,
     /// Ping interval; a client silent for three is closed.
@@ -104,7 +104,7 @@ async fn stream(
             "send the API key as a Bearer header or a bearer.<key> subprotocol",
         );
     };
-    let key = match state.store.api_key(&KeyHash::of_secret(&secret)).await {
+    let key = match state.services.access().authenticate(&secret).await {
         Ok(Some(key)) => key,
         Ok(None) => return refuse(StatusCode::UNAUTHORIZED, "unauthorized", "unknown API key"),
         Err(_) => {
@@ -143,7 +143,7 @@ async fn stream(
         .on_upgrade(move |socket| async move {
             Session::new(
                 socket,
-                state.store,
+                state.services,
                 key.tenant_id,
                 branch,
                 since,

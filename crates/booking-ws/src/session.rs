@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use booking_core::{BookingStore, BranchId, Event, Seq, TenantId};
+use booking_core::{BranchId, Event, Seq, Services, TenantId};
 
 use crate::hub::{Hub, Subscription};
 use crate::message;
@@ -19,7 +19,7 @@ const PAGE: usize = 500;
 /// What a session needs.
 pub(crate) struct Session {
     pub(crate) socket: WebSocket,
-    pub(crate) store: Arc<dyn BookingStore>,
+    pub(crate) services: Services,
     pub(crate) tenant: TenantId,
     pub(crate) branch: Option<BranchId>,
     pub(crate) heartbeat: std::time::Duration,
@@ -34,7 +34,7 @@ struct Gone;
 impl Session {
     pub(crate) fn new(
         socket: WebSocket,
-        store: Arc<dyn BookingStore>,
+        services: Services,
         tenant: TenantId,
         branch: Option<BranchId>,
         since: Option<u64>,
@@ -42,7 +42,7 @@ impl Session {
     ) -> Self {
         Self {
             socket,
-            store,
+            services,
             tenant,
             branch,
             heartbeat,
@@ -72,7 +72,8 @@ impl Session {
         };
         loop {
             let page = match self
-                .store
+                .services
+                .bookings()
                 .events_since(self.tenant, Seq(from - 1), PAGE)
                 .await
             {

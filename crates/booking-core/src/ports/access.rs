@@ -3,7 +3,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{ApiKey, Claim, IdempotencyKey, KeyHash, StoreError, TenantId};
 
-/// API keys and idempotency records.
+/// API keys (looked up by the hash of their secret; keys are written in
+/// transactions, [`crate::WriteTx::insert_api_key`]) and idempotency
+/// records.
 #[async_trait]
 pub trait AccessStore: Send + Sync + std::fmt::Debug {
     /// Whether any tenant exists (a fresh store gets the demo clinic).
@@ -12,20 +14,14 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     /// Backend failures only.
     async fn has_tenants(&self) -> Result<bool, StoreError>;
 
-    /// Stores a key's record under the hash of its secret.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] if the tenant does not exist.
-    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash) -> Result<(), StoreError>;
-
     /// The key whose secret hashes to `hash`, if any.
     ///
     /// # Errors
     /// Backend failures only.
     async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError>;
 
-    /// Claims `key` for a request with `fingerprint` (a hash of method, path
-    /// and body), atomically: of concurrent claims with one key exactly one
+    /// Claims `key` for a request with `fingerprint` (a hash of what the
+    /// request asks), atomically: of concurrent claims with one key exactly one
     /// gets [`Claim::New`].
     ///
     /// # Errors
@@ -38,7 +34,9 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> Result<Claim, StoreError>;
 
-    /// Stores the response of a claimed request; later claims replay it.
+    /// Stores the outcome of a claimed request (opaque to the store: what
+    /// the caller needs to answer a retry the same way); later claims
+    /// replay it.
     ///
     /// # Errors
     /// Backend failures only.
@@ -46,8 +44,7 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
         &self,
         tenant: TenantId,
         key: &IdempotencyKey,
-        status: u16,
-        body: &str,
+        outcome: &str,
     ) -> Result<(), StoreError>;
 
     /// Drops an unfinished claim (the request failed in a way a retry may

@@ -67,6 +67,19 @@ impl LockRequest {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LockToken(pub u128);
 
+impl LockToken {
+    /// A fresh token from the operating system's CSPRNG.
+    ///
+    /// # Panics
+    /// If the operating system has no random number generator.
+    #[must_use]
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the OS random number generator");
+        Self(u128::from_le_bytes(bytes))
+    }
+}
+
 impl Debug for LockToken {
     // The token is a capability; keep it out of logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,6 +142,15 @@ pub trait LockService: Send + Sync + Debug {
     /// # Errors
     /// [`LockError::Unavailable`] if the service cannot be reached.
     async fn release(&self, guard: &LockGuard) -> Result<bool, LockError>;
+
+    /// Releases like [`LockService::release`] without waiting for the
+    /// answer, for a holder that is going away: the core calls it when the
+    /// request holding the keys is dropped midway (a client that
+    /// disconnected), so the keys do not block others for the whole TTL.
+    /// It is called from `Drop`, so it MUST NOT block; an implementation
+    /// that needs I/O hands the release to a background task, and one that
+    /// cannot (no runtime) leaves the keys to expire by TTL.
+    fn release_detached(&self, guard: LockGuard);
 
     /// Resets the TTL of the keys if, and only if, they are still held with
     /// the guard's token. Returns whether they were.

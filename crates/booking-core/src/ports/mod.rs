@@ -1,19 +1,32 @@
 //! Ports: what the core needs from the outside world. Each is a trait with
 //! `dyn`-compatible async methods (`#[async_trait]`), documented with the
-//! errors an implementation MUST return. The testkit has in-memory
-//! implementations and a contract suite for each.
+//! errors an implementation MUST return. `booking-memory` has in-memory
+//! implementations of each, and `booking-testkit` a contract suite.
+//!
+//! - [`CatalogStore`], [`ReservationStore`], [`AccessStore`]: reads (and
+//!   the idempotency records of the API).
+//! - [`WriteStore`] / [`WriteTx`]: the store's transaction, as primitives;
+//!   every write is composed from them by [`crate::engine`].
+//! - [`LockService`], [`Broadcaster`], [`Clock`]: the lock, live push and
+//!   time.
 
 mod access;
 mod broadcast;
+mod catalog;
 mod clock;
 mod lock;
-mod store;
+mod reservations;
+mod write;
 
 pub use access::AccessStore;
 pub use broadcast::{BroadcastError, Broadcaster};
+pub use catalog::{BranchOfferRows, CatalogStore};
 pub use clock::{Clock, SystemClock};
 pub use lock::{LockError, LockGuard, LockKey, LockRequest, LockService, LockToken};
-pub use store::{
-    Applied, ApplyError, BookingStore, CatalogItem, CatalogStore, DeleteError, ReservationCursor,
-    ReservationQuery, ReservationStore, ReservationWrite, StockChange, StockError, StockOp,
+pub use reservations::{
+    Applied, ApplyError, BookingStore, ReservationCursor, ReservationQuery, ReservationStore,
+    ReservationWrite,
+};
+pub use write::{
+    CatalogKey, CatalogRecord, Refusal, Scope, StockMove, TxError, WriteStore, WriteTx,
 };

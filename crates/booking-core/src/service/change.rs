@@ -1,12 +1,15 @@
 use crate::{
-    Action, Actor, BookingService, InvalidInput, LockKey, OutsideWorkingHours, Reservation,
-    ReservationEventKind, ReservationId, ReservationWrite, ResourceId, ResourceNotAtBranch,
-    StaleVersion, Status, TenantId, TimeRange, transition,
+    Action, Actor, BookingService, InvalidInput, LockKey, OutsideWorkingHours, OverrideHours,
+    Reservation, ReservationEventKind, ReservationId, ReservationWrite, ResourceId,
+    ResourceNotAtBranch, StaleVersion, Status, TenantId, TimeRange, transition,
 };
 
 use tracing::Instrument;
 
-use super::{Booked, MoveError, TransitionError, record_place, within_hours};
+use super::{
+    Booked, MoveError, TransitionError, publish, record_place, traced_apply, under_lock,
+    within_hours,
+};
 
 /// A request to move a reservation to a new time and/or resource. Branch
 /// and products stay as they are.
@@ -22,8 +25,9 @@ pub struct MoveReservation {
     pub resource_id: Option<ResourceId>,
     /// The version the caller last saw (If-Match), if it wants the check.
     pub expected_version: Option<u64>,
-    /// Allow a time outside working hours.
-    pub allow_outside_hours: bool,
+    /// Allow a time outside working hours (an override the caller's role
+    /// allows).
+    pub override_hours: Option<OverrideHours>,
     /// Who asks.
     pub actor: Actor,
 }
@@ -70,28 +74,28 @@ impl BookingService {
             )
             .into());
         }
-        let now = self.clock.now();
+        let store = &self.0.ports.store;
+        let now = self.0.ports.clock.now();
         let t = req.tenant_id;
-        let current = self.store.reservation(t, req.id).await?;
+        let current = store.reservation(t, req.id).await?;
         check_version(&current, req.expected_version)?;
         let status = transition(&current, Action::Move, now)?;
 
         let resource_id = req.resource_id.unwrap_or(current.resource_id);
         let range = req.range.unwrap_or(current.range);
         record_place(current.branch_id, resource_id);
-        let branch = self.store.branch(t, current.branch_id).await?;
+        let branch = store.branch(t, current.branch_id).await?;
         if resource_id != current.resource_id {
-            self.store.resource(t, resource_id).await?;
+            store.resource(t, resource_id).await?;
         }
-        let link = self
-            .store
+        let link = store
             .resource_branch(t, resource_id, current.branch_id)
             .await?
             .ok_or(ResourceNotAtBranch {
                 resource_id,
                 branch_id: current.branch_id,
             })?;
-        if !req.allow_outside_hours && !within_hours(&link, &branch, &range) {
+        if req.override_hours.is_none() && !within_hours(&link, &branch, &range) {
             return Err(OutsideWorkingHours {
                 resource_id,
                 branch_id: current.branch_id,
@@ -115,14 +119,11 @@ impl BookingService {
             at: now,
         };
         let keys = vec![LockKey::resource(t, resource_id)];
-        let (applied, degraded) = self
-            .under_lock(keys, || async {
-                self.apply_if_free(write, Some(current.id))
-                    .await
-                    .map_err(MoveError::from)
-            })
-            .await?;
-        self.publish(&applied.events).await;
+        let (applied, degraded) = under_lock(&self.0, keys, || async {
+            traced_apply(&self.0, write).await.map_err(MoveError::from)
+        })
+        .await?;
+        publish(&self.0, &applied.events).await;
         Ok(Booked {
             reservation: applied.reservation,
             events: applied.events,
@@ -183,20 +184,20 @@ impl BookingService {
     /// # Errors
     /// [`crate::StoreError`] if the stale holds cannot be listed.
     pub async fn expire_stale_holds(&self, limit: usize) -> Result<usize, crate::StoreError> {
-        let now = self.clock.now();
+        let now = self.0.ports.clock.now();
         let mut expired = 0;
-        for hold in self.store.stale_holds(now, limit).await? {
+        for hold in self.0.ports.store.stale_holds(now, limit).await? {
             let write = ReservationWrite {
-                reservation: crate::write::expired(&hold, now),
+                reservation: crate::engine::rules::expired(&hold, now),
                 expected_version: Some(hold.version),
                 kind: ReservationEventKind::Expired,
                 actor: Actor::system(),
                 at: now,
             };
-            match self.store.apply(write).await {
+            match crate::engine::apply(self.0.ports.store.as_ref(), write).await {
                 Ok(applied) => {
                     expired += 1;
-                    self.publish(&applied.events).await;
+                    publish(&self.0, &applied.events).await;
                 }
                 // Confirmed, cancelled or expired by someone else meanwhile.
                 Err(
@@ -253,8 +254,8 @@ impl BookingService {
         actor: Actor,
         action: Action,
     ) -> Result<Booked, TransitionError> {
-        let now = self.clock.now();
-        let current = self.store.reservation(tenant, id).await?;
+        let now = self.0.ports.clock.now();
+        let current = self.0.ports.store.reservation(tenant, id).await?;
         record_place(current.branch_id, current.resource_id);
         check_version(&current, expected_version)?;
         let status = transition(&current, action, now)?;
@@ -275,16 +276,18 @@ impl BookingService {
             updated_at: now,
             ..current.clone()
         };
-        let applied = self
-            .traced_apply(ReservationWrite {
+        let applied = traced_apply(
+            &self.0,
+            ReservationWrite {
                 reservation: after,
                 expected_version: Some(current.version),
                 kind,
                 actor,
                 at: now,
-            })
-            .await?;
-        self.publish(&applied.events).await;
+            },
+        )
+        .await?;
+        publish(&self.0, &applied.events).await;
         Ok(Booked {
             reservation: applied.reservation,
             events: applied.events,

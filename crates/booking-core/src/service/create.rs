@@ -4,11 +4,11 @@ use tracing::Instrument;
 
 use crate::{
     Actor, BookingService, BranchId, Entity, InvalidInput, LockKey, Note, OutsideWorkingHours,
-    ProductLine, Reservation, ReservationEventKind, ReservationId, ReservationWrite, ResourceId,
-    ResourceNotAtBranch, ServiceId, Status, TenantId, TimeRange, pricing,
+    OverrideHours, ProductLine, Reservation, ReservationEventKind, ReservationId, ReservationWrite,
+    ResourceId, ResourceNotAtBranch, ServiceId, Status, TenantId, TimeRange, pricing,
 };
 
-use super::{Booked, CreateError, within_hours};
+use super::{Booked, CreateError, publish, traced_apply, under_lock, within_hours};
 
 /// A request to book a resource, already parsed into domain types.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,10 +27,11 @@ pub struct NewReservation {
     pub products: Vec<ProductLine>,
     /// Free text.
     pub note: Option<Note>,
-    /// Create a hold that expires after this long, instead of a booking.
+    /// Create a hold that expires after this long, instead of a booking
+    /// (at most [`crate::BookingPolicy::max_hold`]).
     pub hold_for: Option<chrono::Duration>,
     /// Book outside working hours (an override the caller's role allows).
-    pub allow_outside_hours: bool,
+    pub override_hours: Option<OverrideHours>,
     /// Who asks.
     pub actor: Actor,
 }
@@ -59,13 +60,14 @@ impl BookingService {
     }
 
     async fn create_inner(&self, req: NewReservation) -> Result<Booked, CreateError> {
-        let now = self.clock.now();
+        let ports = &self.0.ports;
+        let now = ports.clock.now();
         self.validate(&req)?;
         let t = req.tenant_id;
 
-        let branch = self.store.branch(t, req.branch_id).await?;
-        self.store.resource(t, req.resource_id).await?;
-        let link = self
+        let branch = ports.store.branch(t, req.branch_id).await?;
+        ports.store.resource(t, req.resource_id).await?;
+        let link = ports
             .store
             .resource_branch(t, req.resource_id, req.branch_id)
             .await?
@@ -73,7 +75,7 @@ impl BookingService {
                 resource_id: req.resource_id,
                 branch_id: req.branch_id,
             })?;
-        if !req.allow_outside_hours && !within_hours(&link, &branch, &req.range) {
+        if req.override_hours.is_none() && !within_hours(&link, &branch, &req.range) {
             return Err(OutsideWorkingHours {
                 resource_id: req.resource_id,
                 branch_id: req.branch_id,
@@ -84,16 +86,16 @@ impl BookingService {
 
         let service = match req.service_id {
             Some(id) => {
-                let item = self.store.service(t, id).await?;
-                let at_branch = self.store.service_branch(t, id, req.branch_id).await?;
+                let item = ports.store.service(t, id).await?;
+                let at_branch = ports.store.service_branch(t, id, req.branch_id).await?;
                 Some((item, at_branch))
             }
             None => None,
         };
         let mut products = Vec::with_capacity(req.products.len());
         for line in &req.products {
-            let product = self.store.product(t, line.product_id).await?;
-            let at_branch = self
+            let product = ports.store.product(t, line.product_id).await?;
+            let at_branch = ports
                 .store
                 .product_branch(t, line.product_id, req.branch_id)
                 .await?
@@ -153,15 +155,14 @@ impl BookingService {
             actor: req.actor,
             at: now,
         };
-        let (applied, degraded) = self
-            .under_lock(keys, || async {
-                self.apply_if_free(write, None)
-                    .await
-                    .map_err(CreateError::from)
-            })
-            .await?;
+        let (applied, degraded) = under_lock(&self.0, keys, || async {
+            traced_apply(&self.0, write)
+                .await
+                .map_err(CreateError::from)
+        })
+        .await?;
 
-        self.publish(&applied.events).await;
+        publish(&self.0, &applied.events).await;
         Ok(Booked {
             reservation: applied.reservation,
             events: applied.events,
@@ -169,15 +170,14 @@ impl BookingService {
         })
     }
 
-    fn validate(&self, req: &NewReservation) -> Result<(), InvalidInput> {
-        if req.products.len() > self.policy.max_products {
+    fn validate(&self, req: &NewReservation) -> Result<(), CreateError> {
+        let policy = &self.0.policy;
+        if req.products.len() > policy.max_products {
             return Err(InvalidInput::new(
                 "products",
-                format!(
-                    "at most {} product lines are allowed",
-                    self.policy.max_products
-                ),
-            ));
+                format!("at most {} product lines are allowed", policy.max_products),
+            )
+            .into());
         }
         let mut seen = HashSet::with_capacity(req.products.len());
         for (i, line) in req.products.iter().enumerate() {
@@ -185,19 +185,16 @@ impl BookingService {
                 return Err(InvalidInput::new(
                     format!("products[{i}].product_id"),
                     "the product is listed twice; use one line with the total quantity",
-                ));
+                )
+                .into());
             }
         }
         if let Some(hold) = req.hold_for
-            && (hold <= chrono::Duration::zero() || hold > self.policy.max_hold)
+            && (hold <= chrono::Duration::zero() || hold > policy.max_hold)
         {
-            return Err(InvalidInput::new(
-                "hold_for",
-                format!(
-                    "a hold must last between 1 second and {} minutes",
-                    self.policy.max_hold.num_minutes()
-                ),
-            ));
+            return Err(CreateError::HoldOutOfRange {
+                max: policy.max_hold,
+            });
         }
         Ok(())
     }

@@ -8,13 +8,23 @@ use crate::{
     ResourceNotAtBranch, SlotTaken, StaleVersion, StoreError,
 };
 
-/// Every key could not be locked before the deadline: someone else is
-/// booking the same resource or stock right now. Retrying soon may succeed.
+/// Someone else is changing the same thing right now; retrying soon may
+/// succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("busy: another booking of the same resource or stock is in progress (waited {waited:?})")]
-pub struct LockBusy {
-    /// How long the request waited.
-    pub waited: Duration,
+pub enum Busy {
+    /// A key stayed locked past the deadline: another booking of the same
+    /// resource or stock is in progress.
+    #[error(
+        "busy: another booking of the same resource or stock is in progress (waited {waited:?})"
+    )]
+    Lock {
+        /// How long the request waited.
+        waited: Duration,
+    },
+    /// Concurrent writes kept the store from completing the write even
+    /// after a retry (deadlock, serialization failure).
+    #[error("busy: the store is busy with concurrent writes")]
+    Store,
 }
 
 /// Why a reservation was not created.
@@ -23,6 +33,12 @@ pub enum CreateError {
     /// The request is well-formed but not acceptable.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// A hold was asked for a duration outside what the policy allows.
+    #[error("a hold must last between 1 minute and {} minutes", max.num_minutes())]
+    HoldOutOfRange {
+        /// The longest hold allowed.
+        max: chrono::Duration,
+    },
     /// A referenced record does not exist for the tenant.
     #[error("{0} not found")]
     NotFound(Entity),
@@ -38,9 +54,9 @@ pub enum CreateError {
     /// Not enough stock.
     #[error(transparent)]
     OutOfStock(#[from] OutOfStock),
-    /// The lock stayed busy past the deadline.
+    /// The lock or the store stayed busy.
     #[error(transparent)]
-    LockBusy(#[from] LockBusy),
+    Busy(#[from] Busy),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -70,9 +86,9 @@ pub enum MoveError {
     /// The new slot is taken.
     #[error(transparent)]
     SlotTaken(#[from] SlotTaken),
-    /// The lock stayed busy past the deadline.
+    /// The lock or the store stayed busy.
     #[error(transparent)]
-    LockBusy(#[from] LockBusy),
+    Busy(#[from] Busy),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -92,17 +108,11 @@ pub enum TransitionError {
     InvalidTransition(#[from] InvalidTransition),
     /// Concurrent writes kept the store busy; retrying soon helps.
     #[error(transparent)]
-    Busy(#[from] LockBusy),
+    Busy(#[from] Busy),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
 }
-
-/// What the use cases report when the store itself stayed busy: the same
-/// "busy, retry soon" as a lock held past the deadline.
-const STORE_BUSY: LockBusy = LockBusy {
-    waited: Duration::ZERO,
-};
 
 /// A store answer that this operation cannot produce unless a store is
 /// broken: report it as an internal store failure, never as a refusal.
@@ -133,7 +143,7 @@ impl From<ApplyError> for CreateError {
             ApplyError::OutOfStock(x) => x.into(),
             ApplyError::ResourceNotAtBranch(x) => x.into(),
             ApplyError::NotFound(x) => Self::NotFound(x),
-            ApplyError::Busy => STORE_BUSY.into(),
+            ApplyError::Busy => Busy::Store.into(),
             ApplyError::Store(x) => x.into(),
             other => Self::Store(unexpected(&other)),
         }
@@ -148,7 +158,7 @@ impl From<ApplyError> for MoveError {
             ApplyError::InvalidTransition(x) => x.into(),
             ApplyError::ResourceNotAtBranch(x) => x.into(),
             ApplyError::NotFound(x) => Self::NotFound(x),
-            ApplyError::Busy => STORE_BUSY.into(),
+            ApplyError::Busy => Busy::Store.into(),
             ApplyError::Store(x) => x.into(),
             other => Self::Store(unexpected(&other)),
         }
@@ -161,7 +171,7 @@ impl From<ApplyError> for TransitionError {
             ApplyError::StaleVersion(x) => x.into(),
             ApplyError::InvalidTransition(x) => x.into(),
             ApplyError::NotFound(x) => Self::NotFound(x),
-            ApplyError::Busy => STORE_BUSY.into(),
+            ApplyError::Busy => Busy::Store.into(),
             ApplyError::Store(x) => x.into(),
             other => Self::Store(unexpected(&other)),
         }

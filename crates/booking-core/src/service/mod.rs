@@ -1,31 +1,41 @@
-//! The use cases: create, move, confirm, cancel, complete.
+//! The use cases, over injected ports: [`BookingService`] (create, move,
+//! confirm, cancel, complete, the hold sweeper and the reservation reads),
+//! [`CatalogService`] (catalog reads and writes, stock, the branch offer)
+//! and [`AccessService`] (tenants, keys, idempotency records). Build all
+//! three at once with [`Services::new`].
 //!
 //! Flow of a change that takes something scarce (a slot, stock):
 //! validate → load the catalog → check branch membership and working hours
-//! → resolve prices → lock every key it touches → check overlap → apply in
-//! the store (which re-checks everything atomically) → release → broadcast.
-//! If the lock service is unavailable the change proceeds on the store
-//! alone and is reported as degraded: the store is the authority.
+//! → resolve prices → lock every key it touches → write through the engine
+//! ([`crate::engine`], which re-checks everything atomically) → release →
+//! broadcast. If the lock service is unavailable the change proceeds on
+//! the store alone and is reported as degraded: the store is the
+//! authority.
 
+mod access;
+mod catalog;
 mod change;
 mod create;
 mod errors;
 mod outcome;
+mod reads;
 
 use std::future::Future;
-
 use std::sync::Arc;
 use std::time::Duration;
+
 use tracing::Instrument;
 
+pub use access::{AccessService, NewKey, Provisioned};
+pub use catalog::{BranchOffer, CatalogService, OfferedProduct, OfferedResource, OfferedService};
 pub use change::MoveReservation;
 pub use create::NewReservation;
-pub use errors::{CreateError, LockBusy, MoveError, TransitionError};
+pub use errors::{Busy, CreateError, MoveError, TransitionError};
 
 use crate::{
     Applied, ApplyError, BookingStore, Branch, BranchId, Broadcaster, Clock, Event, LockError,
-    LockKey, LockRequest, LockService, Reservation, ReservationId, ReservationWrite,
-    ResourceBranch, ResourceId, SlotTaken, TimeRange,
+    LockGuard, LockKey, LockRequest, LockService, Reservation, ReservationWrite, ResourceBranch,
+    ResourceId, TimeRange,
 };
 
 /// Tunables of the use cases.
@@ -52,6 +62,65 @@ impl Default for BookingPolicy {
     }
 }
 
+/// The ports every use case runs on.
+#[derive(Clone, Debug)]
+pub struct Ports {
+    /// Reads, access records and write transactions.
+    pub store: Arc<dyn BookingStore>,
+    /// The lock (in-process, or shared by all nodes).
+    pub locks: Arc<dyn LockService>,
+    /// Live push of committed events.
+    pub broadcaster: Arc<dyn Broadcaster>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What the services share.
+#[derive(Debug)]
+struct Shared {
+    ports: Ports,
+    policy: BookingPolicy,
+}
+
+/// Every use case, wired once.
+#[derive(Clone, Debug)]
+pub struct Services {
+    bookings: BookingService,
+    catalog: CatalogService,
+    access: AccessService,
+}
+
+impl Services {
+    /// Wires the use cases over `ports`.
+    #[must_use]
+    pub fn new(ports: Ports, policy: BookingPolicy) -> Self {
+        let shared = Arc::new(Shared { ports, policy });
+        Self {
+            bookings: BookingService(shared.clone()),
+            catalog: CatalogService(shared.clone()),
+            access: AccessService(shared),
+        }
+    }
+
+    /// Reservations.
+    #[must_use]
+    pub fn bookings(&self) -> &BookingService {
+        &self.bookings
+    }
+
+    /// The catalog.
+    #[must_use]
+    pub fn catalog(&self) -> &CatalogService {
+        &self.catalog
+    }
+
+    /// Tenants, keys and idempotency.
+    #[must_use]
+    pub fn access(&self) -> &AccessService {
+        &self.access
+    }
+}
+
 /// The result of a successful change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Booked {
@@ -63,166 +132,128 @@ pub struct Booked {
     pub degraded: bool,
 }
 
-/// The booking use cases over injected ports.
+/// The reservation use cases.
 #[derive(Clone, Debug)]
-pub struct BookingService {
-    store: Arc<dyn BookingStore>,
-    locks: Arc<dyn LockService>,
-    broadcaster: Arc<dyn Broadcaster>,
-    clock: Arc<dyn Clock>,
-    policy: BookingPolicy,
+pub struct BookingService(Arc<Shared>);
+
+/// Keys held while a future runs. If the future is dropped before the work
+/// is done (the client went away and the server dropped the request), the
+/// keys are released in the background instead of blocking everyone for
+/// the lock's whole TTL.
+struct Held<'a> {
+    locks: &'a dyn LockService,
+    guard: Option<LockGuard>,
 }
 
-impl BookingService {
-    /// Wires the service.
-    #[must_use]
-    pub fn new(
-        store: Arc<dyn BookingStore>,
-        locks: Arc<dyn LockService>,
-        broadcaster: Arc<dyn Broadcaster>,
-        clock: Arc<dyn Clock>,
-        policy: BookingPolicy,
-    ) -> Self {
-        Self {
-            store,
-            locks,
-            broadcaster,
-            clock,
-            policy,
-        }
-    }
-
-    /// The store, for reads (catalog, reservations, events).
-    #[must_use]
-    pub fn store(&self) -> &Arc<dyn BookingStore> {
-        &self.store
-    }
-
-    /// The clock the service judges holds by.
-    #[must_use]
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    /// The policy in force.
-    #[must_use]
-    pub fn policy(&self) -> &BookingPolicy {
-        &self.policy
-    }
-
-    /// Runs `work` holding every key, or without the lock (degraded) when
-    /// the lock service is unavailable. Returns the work's result and
-    /// whether it ran degraded.
-    async fn under_lock<T, E, Fut>(
-        &self,
-        keys: Vec<LockKey>,
-        work: impl FnOnce() -> Fut,
-    ) -> Result<(T, bool), E>
-    where
-        Fut: Future<Output = Result<T, E>>,
-        E: From<LockBusy>,
-    {
-        let request = LockRequest::new(keys, self.policy.lock_ttl, self.policy.lock_wait);
-        let span = tracing::info_span!(
-            "lock.acquire",
-            keys = request.keys().len(),
-            state = tracing::field::Empty,
-            waited_ms = tracing::field::Empty,
-        );
-        let started = std::time::Instant::now();
-        let acquired = self.locks.acquire(&request).instrument(span.clone()).await;
-        span.record(
-            "waited_ms",
-            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        );
-        let guard = match acquired {
-            Ok(guard) => {
-                span.record("state", "acquired");
-                Some(guard)
-            }
-            Err(LockError::Busy { waited }) => {
-                span.record("state", "busy");
-                return Err(LockBusy { waited }.into());
-            }
-            Err(LockError::Unavailable(reason)) => {
-                span.record("state", "unavailable");
-                tracing::warn!(%reason, "lock service unavailable; continuing on the store alone (degraded)");
-                None
-            }
-        };
-        let result = work().await;
-        if let Some(guard) = &guard {
-            match self.locks.release(guard).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!("lock expired before release; the store guarded the write")
-                }
-                Err(e) => tracing::warn!(error = %e, "lock release failed; it will expire by TTL"),
-            }
-        }
-        result.map(|value| (value, guard.is_none()))
-    }
-
-    /// Checks under the lock that the slot is free, then writes. Under the
-    /// lock nobody else can take this slot, so a "taken" answer here is
-    /// final and costs no failed transaction; the store re-checks anyway.
-    /// Stock is checked by `apply` alone: it first expires stale holds that
-    /// still keep units, which a read here cannot account for.
-    async fn apply_if_free(
-        &self,
-        write: ReservationWrite,
-        exclude: Option<ReservationId>,
-    ) -> Result<Applied, ApplyError> {
-        let r = &write.reservation;
-        let taken = self
-            .store
-            .conflicts(r.tenant_id, r.resource_id, &r.occupied(), write.at, exclude)
-            .instrument(tracing::info_span!(
-                "booking.check",
-                check = "overlap",
-                resource_id = %r.resource_id
-            ))
-            .await?;
-        if let Some(other) = taken.first() {
-            return Err(SlotTaken {
-                conflicting: other.id,
-                range: other.occupied(),
-            }
-            .into());
-        }
-        self.traced_apply(write).await
-    }
-
-    /// The store write, in a `store.apply` span whose `outcome` names the
-    /// refusal. `retries` and `sqlstate` are recorded by the store adapter
-    /// (through `Span::current()`) when it retried or the database refused.
-    pub(crate) async fn traced_apply(
-        &self,
-        write: ReservationWrite,
-    ) -> Result<Applied, ApplyError> {
-        let span = tracing::info_span!(
-            "store.apply",
-            outcome = tracing::field::Empty,
-            retries = tracing::field::Empty,
-            sqlstate = tracing::field::Empty,
-        );
-        let result = self.store.apply(write).instrument(span.clone()).await;
-        span.record("outcome", outcome::of_apply(&result));
-        result
-    }
-
-    /// Hands committed events to the broadcaster (also for changes made
-    /// outside the use cases, such as stock adjustments). A failure is
-    /// logged, not returned: the change is committed and clients catch up
-    /// from the log.
-    pub async fn publish(&self, events: &[Event]) {
-        if events.is_empty() {
+impl Held<'_> {
+    /// Releases the keys and waits for the answer.
+    async fn release(mut self) {
+        let Some(guard) = self.guard.as_ref() else {
             return;
+        };
+        match self.locks.release(guard).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("lock expired before release; the store guarded the write"),
+            Err(e) => tracing::warn!(error = %e, "lock release failed; it will expire by TTL"),
         }
-        let span = tracing::info_span!("broadcast", events = events.len());
-        if let Err(e) = self.broadcaster.publish(events).instrument(span).await {
-            tracing::warn!(error = %e, "broadcast failed; clients will catch up from the event log");
+        // Released (or expired): nothing left for `drop` to do.
+        self.guard = None;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            tracing::debug!("releasing the locks of a request that went away");
+            self.locks.release_detached(guard);
         }
+    }
+}
+
+/// Runs `work` holding every key of `keys`, or without the lock (degraded)
+/// when the lock service is unavailable. Returns the work's result and
+/// whether it ran degraded.
+async fn under_lock<T, E, Fut>(
+    shared: &Shared,
+    keys: Vec<LockKey>,
+    work: impl FnOnce() -> Fut,
+) -> Result<(T, bool), E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: From<Busy>,
+{
+    let request = LockRequest::new(keys, shared.policy.lock_ttl, shared.policy.lock_wait);
+    let span = tracing::info_span!(
+        "lock.acquire",
+        keys = request.keys().len(),
+        state = tracing::field::Empty,
+        waited_ms = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let locks = shared.ports.locks.as_ref();
+    let acquired = locks.acquire(&request).instrument(span.clone()).await;
+    span.record(
+        "waited_ms",
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    );
+    let held = match acquired {
+        Ok(guard) => {
+            span.record("state", "acquired");
+            Some(Held {
+                locks,
+                guard: Some(guard),
+            })
+        }
+        Err(LockError::Busy { waited }) => {
+            span.record("state", "busy");
+            return Err(Busy::Lock { waited }.into());
+        }
+        Err(LockError::Unavailable(reason)) => {
+            span.record("state", "unavailable");
+            tracing::warn!(%reason, "lock service unavailable; continuing on the store alone (degraded)");
+            None
+        }
+    };
+    let result = work().await;
+    let degraded = held.is_none();
+    if let Some(held) = held {
+        held.release().await;
+    }
+    result.map(|value| (value, degraded))
+}
+
+/// The engine's reservation write, in a `store.apply` span whose
+/// `outcome` names the refusal. `retries` is recorded by the engine and
+/// `sqlstate` by a SQL store when the database refused.
+async fn traced_apply(shared: &Shared, write: ReservationWrite) -> Result<Applied, ApplyError> {
+    let span = tracing::info_span!(
+        "store.apply",
+        outcome = tracing::field::Empty,
+        retries = tracing::field::Empty,
+        sqlstate = tracing::field::Empty,
+    );
+    let result = crate::engine::apply(shared.ports.store.as_ref(), write)
+        .instrument(span.clone())
+        .await;
+    span.record("outcome", outcome::of_apply(&result));
+    result
+}
+
+/// Hands committed events to the broadcaster. A failure is logged, not
+/// returned: the change is committed and clients catch up from the log.
+async fn publish(shared: &Shared, events: &[Event]) {
+    if events.is_empty() {
+        return;
+    }
+    let span = tracing::info_span!("broadcast", events = events.len());
+    if let Err(e) = shared
+        .ports
+        .broadcaster
+        .publish(events)
+        .instrument(span)
+        .await
+    {
+        tracing::warn!(error = %e, "broadcast failed; clients will catch up from the event log");
     }
 }
 

@@ -3,10 +3,17 @@
 
 use crate::{Applied, ApplyError};
 
-use super::{Booked, CreateError, MoveError, TransitionError};
+use super::{Booked, Busy, CreateError, MoveError, TransitionError};
 
 fn ok(b: &Booked) -> &'static str {
     if b.degraded { "degraded" } else { "created" }
+}
+
+const fn busy(b: Busy) -> &'static str {
+    match b {
+        Busy::Lock { .. } => "lock_busy",
+        Busy::Store => "store_busy",
+    }
 }
 
 pub(crate) fn of_create(r: &Result<Booked, CreateError>) -> &'static str {
@@ -14,9 +21,10 @@ pub(crate) fn of_create(r: &Result<Booked, CreateError>) -> &'static str {
         Ok(b) => ok(b),
         Err(CreateError::SlotTaken(_)) => "slot_taken",
         Err(CreateError::OutOfStock(_)) => "out_of_stock",
-        Err(CreateError::LockBusy(_)) => "lock_busy",
+        Err(CreateError::Busy(b)) => busy(*b),
         Err(
             CreateError::Invalid(_)
+            | CreateError::HoldOutOfRange { .. }
             | CreateError::OutsideWorkingHours(_)
             | CreateError::ResourceNotAtBranch(_),
         ) => "invalid",
@@ -30,7 +38,7 @@ pub(crate) fn of_move(r: &Result<Booked, MoveError>) -> &'static str {
         Ok(b) if b.degraded => "degraded",
         Ok(_) => "moved",
         Err(MoveError::SlotTaken(_)) => "slot_taken",
-        Err(MoveError::LockBusy(_)) => "lock_busy",
+        Err(MoveError::Busy(b)) => busy(*b),
         Err(MoveError::StaleVersion(_)) => "stale_version",
         Err(
             MoveError::Invalid(_)
@@ -49,7 +57,7 @@ pub(crate) fn of_transition(r: &Result<Booked, TransitionError>) -> &'static str
         Err(TransitionError::StaleVersion(_)) => "stale_version",
         Err(TransitionError::InvalidTransition(_)) => "invalid",
         Err(TransitionError::NotFound(_)) => "not_found",
-        Err(TransitionError::Busy(_)) => "lock_busy",
+        Err(TransitionError::Busy(b)) => busy(*b),
         Err(TransitionError::Store(_)) => "error",
     }
 }
@@ -60,8 +68,21 @@ pub(crate) fn of_apply(r: &Result<Applied, ApplyError>) -> &'static str {
         Err(ApplyError::SlotTaken(_)) => "slot_taken",
         Err(ApplyError::OutOfStock(_)) => "out_of_stock",
         Err(ApplyError::StaleVersion(_)) => "stale_version",
+        Err(ApplyError::Busy) => "store_busy",
         Err(ApplyError::Store(_)) => "error",
         Err(_) => "refused",
+    }
+}
+
+pub(crate) fn of_catalog<T>(r: &Result<T, crate::engine::CatalogError>) -> &'static str {
+    use crate::engine::CatalogError as E;
+    match r {
+        Ok(_) => "written",
+        Err(E::NotFound(_)) => "not_found",
+        Err(E::InUse(_)) => "in_use",
+        Err(E::TooMuch { .. }) => "invalid",
+        Err(E::Busy(b)) => busy(*b),
+        Err(E::Store(_)) => "error",
     }
 }
 
@@ -72,7 +93,7 @@ pub(crate) fn record(span: &tracing::Span, outcome: &'static str) {
     span.record("outcome", outcome);
     if matches!(
         outcome,
-        "slot_taken" | "out_of_stock" | "stale_version" | "lock_busy"
+        "slot_taken" | "out_of_stock" | "stale_version" | "lock_busy" | "store_busy"
     ) {
         span.record("conflict", outcome);
     }

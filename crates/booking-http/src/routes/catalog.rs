@@ -5,11 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
-    Branch, BranchId, CatalogItem, Entity, Product, ProductId, Resource, ResourceBranch,
-    ResourceId, ResourceKind, ServiceId, ServiceItem, ServiceItemBranch, StockChange, StockOp,
-    pricing,
+    Branch, BranchId, CatalogItem, CatalogRecord, Entity, Product, ProductId, PutMode, Resource,
+    ResourceBranch, ResourceId, ResourceKind, ServiceId, ServiceItem, ServiceItemBranch,
+    StockChange, StockOp,
 };
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{created, id};
@@ -21,6 +20,10 @@ use crate::dto::{
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
+use crate::views::{
+    BranchView, Items, OfferView, ProductView, ResourceView, ScheduleLinkView, ServicePriceView,
+    ServiceView, StockChangedView,
+};
 
 fn branch_id(raw: &str) -> Result<BranchId, Problem> {
     id(raw, Entity::Branch, BranchId::from_uuid(Uuid::nil()))
@@ -42,9 +45,9 @@ fn product_id(raw: &str) -> Result<ProductId, Problem> {
     summary = "Create a branch",
     request_body = BranchBody,
     responses(
-        (status = 201, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 201, description = "Success", body = BranchView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -60,8 +63,8 @@ pub(crate) async fn create_branch(
         name: dto::name("name", &b.name)?,
         time_zone: b.time_zone()?,
     };
-    s.store.put_branch(&branch).await?;
-    Ok(created(&branch))
+    put(&s, CatalogRecord::Branch(branch.clone()), PutMode::Create).await?;
+    Ok(created(&BranchView::from(&branch)))
 }
 
 #[utoipa::path(
@@ -72,9 +75,9 @@ pub(crate) async fn create_branch(
     params(("id" = String, Path, description = "The id")),
     request_body = BranchBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = BranchView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -83,16 +86,20 @@ pub(crate) async fn update_branch(
     caller: Caller,
     Path(raw): Path<String>,
     Body(b): Body<BranchBody>,
-) -> Result<Json<Branch>, Problem> {
+) -> Result<Json<BranchView>, Problem> {
     caller.must_administer()?;
-    let current = s.store.branch(caller.0.tenant_id, branch_id(&raw)?).await?;
+    let current = s
+        .services
+        .catalog()
+        .branch(caller.0.tenant_id, branch_id(&raw)?)
+        .await?;
     let branch = Branch {
         name: dto::name("name", &b.name)?,
         time_zone: b.time_zone()?,
         ..current
     };
-    s.store.put_branch(&branch).await?;
-    Ok(Json(branch))
+    put(&s, CatalogRecord::Branch(branch.clone()), PutMode::Update).await?;
+    Ok(Json(BranchView::from(&branch)))
 }
 
 #[utoipa::path(
@@ -101,19 +108,26 @@ pub(crate) async fn update_branch(
     tag = "catalog",
     summary = "List branches",
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = Items<BranchView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn list_branches(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, Problem> {
-    Ok(Json(
-        json!({ "items": s.store.branches(caller.0.tenant_id).await? }),
-    ))
+) -> Result<Json<Items<BranchView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .branches(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -123,9 +137,9 @@ pub(crate) async fn list_branches(
     summary = "Get a branch",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = BranchView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -133,9 +147,13 @@ pub(crate) async fn get_branch(
     State(s): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> Result<Json<Branch>, Problem> {
+) -> Result<Json<BranchView>, Problem> {
     Ok(Json(
-        s.store.branch(caller.0.tenant_id, branch_id(&raw)?).await?,
+        (&s.services
+            .catalog()
+            .branch(caller.0.tenant_id, branch_id(&raw)?)
+            .await?)
+            .into(),
     ))
 }
 
@@ -146,9 +164,9 @@ pub(crate) async fn get_branch(
     summary = "Create a resource",
     request_body = ResourceBody,
     responses(
-        (status = 201, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 201, description = "Success", body = ResourceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -164,8 +182,13 @@ pub(crate) async fn create_resource(
         name: dto::name("name", &b.name)?,
         kind: b.kind.unwrap_or(ResourceKind::Staff),
     };
-    s.store.put_resource(&resource).await?;
-    Ok(created(&resource))
+    put(
+        &s,
+        CatalogRecord::Resource(resource.clone()),
+        PutMode::Create,
+    )
+    .await?;
+    Ok(created(&ResourceView::from(&resource)))
 }
 
 #[utoipa::path(
@@ -176,9 +199,9 @@ pub(crate) async fn create_resource(
     params(("id" = String, Path, description = "The id")),
     request_body = ResourceBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ResourceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -187,10 +210,11 @@ pub(crate) async fn update_resource(
     caller: Caller,
     Path(raw): Path<String>,
     Body(b): Body<ResourceBody>,
-) -> Result<Json<Resource>, Problem> {
+) -> Result<Json<ResourceView>, Problem> {
     caller.must_administer()?;
     let current = s
-        .store
+        .services
+        .catalog()
         .resource(caller.0.tenant_id, resource_id(&raw)?)
         .await?;
     let resource = Resource {
@@ -198,8 +222,13 @@ pub(crate) async fn update_resource(
         kind: b.kind.unwrap_or(current.kind),
         ..current
     };
-    s.store.put_resource(&resource).await?;
-    Ok(Json(resource))
+    put(
+        &s,
+        CatalogRecord::Resource(resource.clone()),
+        PutMode::Update,
+    )
+    .await?;
+    Ok(Json(ResourceView::from(&resource)))
 }
 
 #[utoipa::path(
@@ -208,19 +237,26 @@ pub(crate) async fn update_resource(
     tag = "catalog",
     summary = "List resources",
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = Items<ResourceView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn list_resources(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, Problem> {
-    Ok(Json(
-        json!({ "items": s.store.resources(caller.0.tenant_id).await? }),
-    ))
+) -> Result<Json<Items<ResourceView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .resources(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -230,9 +266,9 @@ pub(crate) async fn list_resources(
     summary = "Get a resource",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ResourceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -240,11 +276,13 @@ pub(crate) async fn get_resource(
     State(s): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> Result<Json<Resource>, Problem> {
+) -> Result<Json<ResourceView>, Problem> {
     Ok(Json(
-        s.store
+        (&s.services
+            .catalog()
             .resource(caller.0.tenant_id, resource_id(&raw)?)
-            .await?,
+            .await?)
+            .into(),
     ))
 }
 
@@ -256,9 +294,9 @@ pub(crate) async fn get_resource(
     params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
     request_body = ScheduleBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ScheduleLinkView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -267,7 +305,7 @@ pub(crate) async fn link_resource(
     caller: Caller,
     Path((raw_resource, raw_branch)): Path<(String, String)>,
     Body(b): Body<ScheduleBody>,
-) -> Result<Json<ResourceBranch>, Problem> {
+) -> Result<Json<ScheduleLinkView>, Problem> {
     caller.must_administer()?;
     let link = ResourceBranch {
         tenant_id: caller.0.tenant_id,
@@ -275,8 +313,8 @@ pub(crate) async fn link_resource(
         branch_id: branch_id(&raw_branch)?,
         schedule: b.parse()?,
     };
-    s.store.put_resource_branch(&link).await?;
-    Ok(Json(link))
+    put(&s, CatalogRecord::Schedule(link.clone()), PutMode::Upsert).await?;
+    Ok(Json((&link).into()))
 }
 
 #[utoipa::path(
@@ -286,9 +324,9 @@ pub(crate) async fn link_resource(
     summary = "Create a service",
     request_body = ServiceBody,
     responses(
-        (status = 201, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 201, description = "Success", body = ServiceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -299,8 +337,8 @@ pub(crate) async fn create_service(
 ) -> Result<Response, Problem> {
     caller.must_administer()?;
     let service = service_from(ServiceId::generate(), &caller, &b)?;
-    s.store.put_service(&service).await?;
-    Ok(created(&service))
+    put(&s, CatalogRecord::Service(service.clone()), PutMode::Create).await?;
+    Ok(created(&ServiceView::from(&service)))
 }
 
 fn service_from(id: ServiceId, caller: &Caller, b: &ServiceBody) -> Result<ServiceItem, Problem> {
@@ -326,9 +364,9 @@ fn service_from(id: ServiceId, caller: &Caller, b: &ServiceBody) -> Result<Servi
     params(("id" = String, Path, description = "The id")),
     request_body = ServiceBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ServiceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -337,15 +375,16 @@ pub(crate) async fn update_service(
     caller: Caller,
     Path(raw): Path<String>,
     Body(b): Body<ServiceBody>,
-) -> Result<Json<ServiceItem>, Problem> {
+) -> Result<Json<ServiceView>, Problem> {
     caller.must_administer()?;
     let current = s
-        .store
+        .services
+        .catalog()
         .service(caller.0.tenant_id, service_id(&raw)?)
         .await?;
     let service = service_from(current.id, &caller, &b)?;
-    s.store.put_service(&service).await?;
-    Ok(Json(service))
+    put(&s, CatalogRecord::Service(service.clone()), PutMode::Update).await?;
+    Ok(Json(ServiceView::from(&service)))
 }
 
 #[utoipa::path(
@@ -354,19 +393,26 @@ pub(crate) async fn update_service(
     tag = "catalog",
     summary = "List services",
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = Items<ServiceView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn list_services(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, Problem> {
-    Ok(Json(
-        json!({ "items": s.store.services(caller.0.tenant_id).await? }),
-    ))
+) -> Result<Json<Items<ServiceView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .services(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -376,9 +422,9 @@ pub(crate) async fn list_services(
     summary = "Get a service",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ServiceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -386,11 +432,13 @@ pub(crate) async fn get_service(
     State(s): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> Result<Json<ServiceItem>, Problem> {
+) -> Result<Json<ServiceView>, Problem> {
     Ok(Json(
-        s.store
+        (&s.services
+            .catalog()
             .service(caller.0.tenant_id, service_id(&raw)?)
-            .await?,
+            .await?)
+            .into(),
     ))
 }
 
@@ -402,9 +450,9 @@ pub(crate) async fn get_service(
     params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
     request_body = PriceBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ServicePriceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -413,7 +461,7 @@ pub(crate) async fn price_service(
     caller: Caller,
     Path((raw_service, raw_branch)): Path<(String, String)>,
     Body(b): Body<PriceBody>,
-) -> Result<Json<ServiceItemBranch>, Problem> {
+) -> Result<Json<ServicePriceView>, Problem> {
     caller.must_administer()?;
     let price = ServiceItemBranch {
         tenant_id: caller.0.tenant_id,
@@ -421,8 +469,13 @@ pub(crate) async fn price_service(
         branch_id: branch_id(&raw_branch)?,
         price: b.price.parse("price")?,
     };
-    s.store.put_service_branch(&price).await?;
-    Ok(Json(price))
+    put(
+        &s,
+        CatalogRecord::ServicePrice(price.clone()),
+        PutMode::Upsert,
+    )
+    .await?;
+    Ok(Json((&price).into()))
 }
 
 #[utoipa::path(
@@ -432,9 +485,9 @@ pub(crate) async fn price_service(
     summary = "Create a product",
     request_body = ProductBody,
     responses(
-        (status = 201, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 201, description = "Success", body = ProductView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -450,8 +503,8 @@ pub(crate) async fn create_product(
         name: dto::name("name", &b.name)?,
         price: b.price.parse("price")?,
     };
-    s.store.put_product(&product).await?;
-    Ok(created(&product))
+    put(&s, CatalogRecord::Product(product.clone()), PutMode::Create).await?;
+    Ok(created(&ProductView::from(&product)))
 }
 
 #[utoipa::path(
@@ -462,9 +515,9 @@ pub(crate) async fn create_product(
     params(("id" = String, Path, description = "The id")),
     request_body = ProductBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ProductView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -473,10 +526,11 @@ pub(crate) async fn update_product(
     caller: Caller,
     Path(raw): Path<String>,
     Body(b): Body<ProductBody>,
-) -> Result<Json<Product>, Problem> {
+) -> Result<Json<ProductView>, Problem> {
     caller.must_administer()?;
     let current = s
-        .store
+        .services
+        .catalog()
         .product(caller.0.tenant_id, product_id(&raw)?)
         .await?;
     let product = Product {
@@ -484,8 +538,8 @@ pub(crate) async fn update_product(
         price: b.price.parse("price")?,
         ..current
     };
-    s.store.put_product(&product).await?;
-    Ok(Json(product))
+    put(&s, CatalogRecord::Product(product.clone()), PutMode::Update).await?;
+    Ok(Json(ProductView::from(&product)))
 }
 
 #[utoipa::path(
@@ -494,19 +548,26 @@ pub(crate) async fn update_product(
     tag = "catalog",
     summary = "List products",
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = Items<ProductView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn list_products(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, Problem> {
-    Ok(Json(
-        json!({ "items": s.store.products(caller.0.tenant_id).await? }),
-    ))
+) -> Result<Json<Items<ProductView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .products(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -516,9 +577,9 @@ pub(crate) async fn list_products(
     summary = "Get a product",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ProductView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -526,11 +587,13 @@ pub(crate) async fn get_product(
     State(s): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> Result<Json<Product>, Problem> {
+) -> Result<Json<ProductView>, Problem> {
     Ok(Json(
-        s.store
+        (&s.services
+            .catalog()
             .product(caller.0.tenant_id, product_id(&raw)?)
-            .await?,
+            .await?)
+            .into(),
     ))
 }
 
@@ -542,9 +605,9 @@ pub(crate) async fn get_product(
     params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
     request_body = StockBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = StockChangedView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -553,7 +616,7 @@ pub(crate) async fn set_stock(
     caller: Caller,
     Path((raw_product, raw_branch)): Path<(String, String)>,
     Body(b): Body<StockBody>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<StockChangedView>, Problem> {
     caller.must_administer()?;
     let price = b.price.as_ref().map(|p| p.parse("price")).transpose()?;
     let op = StockOp::Set {
@@ -571,9 +634,9 @@ pub(crate) async fn set_stock(
     params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
     request_body = RestockBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = StockChangedView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -582,7 +645,7 @@ pub(crate) async fn restock(
     caller: Caller,
     Path((raw_product, raw_branch)): Path<(String, String)>,
     Body(b): Body<RestockBody>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<StockChangedView>, Problem> {
     caller.must_administer()?;
     let quantity =
         booking_core::Quantity::new(b.quantity).map_err(|e| Problem::invalid("quantity", e))?;
@@ -602,18 +665,17 @@ async fn adjust(
     raw_product: &str,
     raw_branch: &str,
     op: StockOp,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<StockChangedView>, Problem> {
     let change = StockChange {
         tenant_id: caller.0.tenant_id,
         product_id: product_id(raw_product)?,
         branch_id: branch_id(raw_branch)?,
         op,
         actor: caller.0.actor.clone(),
-        at: s.service.clock().now(),
+        at: s.services.catalog().now(),
     };
-    let (record, event) = s.store.adjust_stock(&change).await?;
-    s.service.publish(std::slice::from_ref(&event)).await;
-    Ok(Json(json!({ "stock": record, "event_seq": event.seq })))
+    let (record, event) = s.services.catalog().adjust_stock(&change).await?;
+    Ok(Json(StockChangedView::new(&record, event.seq.0)))
 }
 
 #[utoipa::path(
@@ -624,7 +686,7 @@ async fn adjust(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -644,7 +706,7 @@ pub(crate) async fn delete_branch(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -664,7 +726,7 @@ pub(crate) async fn delete_resource(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -684,7 +746,7 @@ pub(crate) async fn delete_service(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -699,7 +761,10 @@ pub(crate) async fn delete_product(
 /// Deletes an unused catalog item (admins only).
 async fn remove(s: &AppState, caller: &Caller, item: CatalogItem) -> Result<StatusCode, Problem> {
     caller.must_administer()?;
-    s.store.delete_item(caller.0.tenant_id, item).await?;
+    s.services
+        .catalog()
+        .delete(caller.0.tenant_id, item)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -713,9 +778,9 @@ async fn remove(s: &AppState, caller: &Caller, item: CatalogItem) -> Result<Stat
     summary = "What a branch offers: resources, services and products at its prices",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = OfferView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -723,27 +788,17 @@ pub(crate) async fn branch_catalog(
     State(s): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, Problem> {
-    let t = caller.0.tenant_id;
-    let branch = s.store.branch(t, branch_id(&raw)?).await?;
-    let mut resources = Vec::new();
-    for link in s.store.branch_resources(t, branch.id).await? {
-        let resource = s.store.resource(t, link.resource_id).await?;
-        resources.push(json!({ "resource": resource, "schedule": link.schedule }));
-    }
-    let mut services = Vec::new();
-    for service in s.store.services(t).await? {
-        let at_branch = s.store.service_branch(t, service.id, branch.id).await?;
-        let price = pricing::resolve_price(service.price, at_branch.map(|p| p.price));
-        services.push(json!({ "service": service, "price": price }));
-    }
-    let mut products = Vec::new();
-    for stock in s.store.branch_products(t, branch.id).await? {
-        let product = s.store.product(t, stock.product_id).await?;
-        let price = pricing::resolve_price(product.price, stock.price);
-        products.push(json!({ "product": product, "stock": stock.stock, "price": price }));
-    }
-    Ok(Json(
-        json!({ "branch": branch, "resources": resources, "services": services, "products": products }),
-    ))
+) -> Result<Json<OfferView>, Problem> {
+    let offer = s
+        .services
+        .catalog()
+        .branch_offer(caller.0.tenant_id, branch_id(&raw)?)
+        .await?;
+    Ok(Json((&offer).into()))
+}
+
+/// Writes a catalog record through the use case.
+async fn put(s: &AppState, record: CatalogRecord, mode: PutMode) -> Result<(), Problem> {
+    s.services.catalog().put(&record, mode).await?;
+    Ok(())
 }

@@ -19,8 +19,8 @@ use crate::state::AppState;
     params(("since" = Option<u64>, Query), ("limit" = Option<u32>, Query)),
     responses(
         (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -37,7 +37,8 @@ pub(crate) async fn since(
     };
     let limit = super::limit(&params, 500, 1000)?;
     let events = s
-        .store
+        .services
+        .bookings()
         .events_since(caller.0.tenant_id, Seq(since), limit)
         .await?;
     let last = events.last().map_or(since, |e| e.seq.0);

@@ -21,6 +21,7 @@ use crate::dto::{self, MoveBody, ReservationBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
+use crate::views::{ReservationPage, ReservationView};
 
 fn reservation_id(raw: &str) -> Result<ReservationId, Problem> {
     id(
@@ -30,21 +31,32 @@ fn reservation_id(raw: &str) -> Result<ReservationId, Problem> {
     )
 }
 
-/// The reservation with its version as an `ETag` (for `If-Match`).
+/// The reservation as the body, its version as the `ETag` (for
+/// `If-Match`), and `Booking-Degraded: true` when the lock service was not
+/// there to guard the write.
 fn with_etag(status: StatusCode, r: &Reservation, degraded: bool) -> Response {
-    let mut response = (
-        status,
-        Json(json!({ "reservation": r, "degraded": degraded })),
-    )
-        .into_response();
+    let mut response = (status, Json(ReservationView::new(r, degraded))).into_response();
+    let headers = response.headers_mut();
     if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", r.version)) {
-        response.headers_mut().insert(header::ETAG, tag);
+        headers.insert(header::ETAG, tag);
+    }
+    if degraded {
+        headers.insert("booking-degraded", HeaderValue::from_static("true"));
     }
     response
 }
 
 fn booked(status: StatusCode, b: &Booked) -> Response {
     with_etag(status, &b.reservation, b.degraded)
+}
+
+/// 201 with the new reservation and its `Location`.
+fn created(b: &Booked) -> Response {
+    let mut response = booked(StatusCode::CREATED, b);
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/reservations/{}", b.reservation.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 /// The version in `If-Match` (`"3"` or `3`), if sent.
@@ -68,9 +80,9 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     summary = "Book a resource (optionally with a service and products)",
     request_body = ReservationBody,
     responses(
-        (status = 201, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 201, description = "Booked (or held); `Location` names it, `ETag` is its version", body = ReservationView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -80,13 +92,7 @@ pub(crate) async fn create(
     Body(b): Body<ReservationBody>,
 ) -> Result<Response, Problem> {
     caller.must_book()?;
-    let allow_outside_hours = b.allow_outside_hours.unwrap_or(false);
-    if allow_outside_hours && !caller.role().may_override_hours() {
-        return Err(Problem::forbidden(
-            caller.role(),
-            "book outside working hours",
-        ));
-    }
+    let override_hours = caller.override_hours(b.allow_outside_hours.unwrap_or(false))?;
     let request = NewReservation {
         tenant_id: caller.0.tenant_id,
         branch_id: BranchId::from_uuid(b.branch_id),
@@ -98,11 +104,11 @@ pub(crate) async fn create(
         hold_for: b
             .hold_minutes
             .map(|m| chrono::Duration::minutes(i64::from(m))),
-        allow_outside_hours,
+        override_hours,
         actor: caller.0.actor.clone(),
     };
-    let result = s.service.create(request).await?;
-    Ok(booked(StatusCode::CREATED, &result))
+    let result = s.services.bookings().create(request).await?;
+    Ok(created(&result))
 }
 
 #[utoipa::path(
@@ -112,9 +118,9 @@ pub(crate) async fn create(
     summary = "Get a reservation (ETag = version)",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ReservationView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -124,7 +130,8 @@ pub(crate) async fn get(
     Path(raw): Path<String>,
 ) -> Result<Response, Problem> {
     let r = s
-        .store
+        .services
+        .bookings()
         .reservation(caller.0.tenant_id, reservation_id(&raw)?)
         .await?;
     Ok(with_etag(StatusCode::OK, &r, false))
@@ -164,9 +171,9 @@ fn query_instant(
     summary = "List reservations by branch, resource and time window",
     params(("branch_id" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ReservationPage),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -205,7 +212,11 @@ pub(crate) async fn list(
         after,
         limit,
     };
-    let items = s.store.reservations(caller.0.tenant_id, &query).await?;
+    let items = s
+        .services
+        .bookings()
+        .reservations(caller.0.tenant_id, &query)
+        .await?;
     let next_cursor = (items.len() == limit)
         .then(|| {
             items
@@ -213,7 +224,14 @@ pub(crate) async fn list(
                 .map(|r| format!("{}_{}", r.range.start().timestamp_micros(), r.id))
         })
         .flatten();
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+    Ok(Json(ReservationPage {
+        items: items
+            .iter()
+            .map(|r| ReservationView::new(r, false))
+            .collect(),
+        next_cursor,
+    })
+    .into_response())
 }
 
 fn parse_cursor(c: &str) -> Option<ReservationCursor> {
@@ -232,9 +250,9 @@ fn parse_cursor(c: &str) -> Option<ReservationCursor> {
     params(("id" = String, Path, description = "The id")),
     request_body = MoveBody,
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ReservationView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -246,12 +264,7 @@ pub(crate) async fn move_reservation(
     Body(b): Body<MoveBody>,
 ) -> Result<Response, Problem> {
     caller.must_book()?;
-    if b.allow_outside_hours.unwrap_or(false) && !caller.role().may_override_hours() {
-        return Err(Problem::forbidden(
-            caller.role(),
-            "book outside working hours",
-        ));
-    }
+    let override_hours = caller.override_hours(b.allow_outside_hours.unwrap_or(false))?;
     let range = match (b.starts_at, b.ends_at) {
         (Some(start), Some(end)) => Some(dto::range(start, end, &s.booking_limits)?),
         (None, None) => None,
@@ -263,14 +276,15 @@ pub(crate) async fn move_reservation(
         }
     };
     let result = s
-        .service
+        .services
+        .bookings()
         .move_reservation(MoveReservation {
             tenant_id: caller.0.tenant_id,
             id: reservation_id(&raw)?,
             range,
             resource_id: b.resource_id.map(ResourceId::from_uuid),
             expected_version: if_match(&headers)?,
-            allow_outside_hours: b.allow_outside_hours.unwrap_or(false),
+            override_hours,
             actor: caller.0.actor.clone(),
         })
         .await?;
@@ -299,10 +313,11 @@ pub(crate) async fn change(
         if_match(&headers)?,
         caller.0.actor.clone(),
     );
+    let bookings = s.services.bookings();
     let result = match which {
-        Change::Confirm => s.service.confirm(t, id, v, actor).await?,
-        Change::Cancel => s.service.cancel(t, id, v, actor).await?,
-        Change::Complete => s.service.complete(t, id, v, actor).await?,
+        Change::Confirm => bookings.confirm(t, id, v, actor).await?,
+        Change::Cancel => bookings.cancel(t, id, v, actor).await?,
+        Change::Complete => bookings.complete(t, id, v, actor).await?,
     };
     Ok(booked(StatusCode::OK, &result))
 }
@@ -314,9 +329,9 @@ pub(crate) async fn change(
     summary = "Confirm a hold",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ReservationView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -336,9 +351,9 @@ pub(crate) async fn confirm(
     summary = "Cancel; frees the slot and the stock",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ReservationView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -358,9 +373,9 @@ pub(crate) async fn cancel(
     summary = "Mark as completed",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = 200, description = "Success", body = ReservationView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -381,8 +396,8 @@ pub(crate) async fn complete(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = Object),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = Object),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
     ),
     security(("api_key" = []))
 )]
@@ -392,8 +407,9 @@ pub(crate) async fn history(
     Path(raw): Path<String>,
 ) -> Result<Response, Problem> {
     let events = s
-        .store
-        .reservation_events(caller.0.tenant_id, reservation_id(&raw)?)
+        .services
+        .bookings()
+        .history(caller.0.tenant_id, reservation_id(&raw)?)
         .await?;
     Ok(Json(json!({ "items": events })).into_response())
 }

@@ -1,6 +1,5 @@
 //! PostgreSQL store tests, each against a fresh database on a real server.
 
-mod concurrency;
 mod contract;
 mod db;
 mod schema;

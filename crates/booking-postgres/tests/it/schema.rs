@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use booking_core::{ApplyError, BookingStore, ReservationStore};
+use booking_core::engine::apply;
+use booking_core::{ApplyError, BookingStore};
 use booking_postgres::PgStore;
 use booking_testkit::fixture::{Clinic, range, t};
 use booking_testkit::invariants::check_store;
@@ -30,7 +31,7 @@ async fn without_the_exclusion_constraint_racing_writers_double_book() {
         let tasks = (0..50).map(|i| {
             let store = Arc::clone(&stores[i % stores.len()]);
             let w = c.create(c.draft(c.dentist, c.madrid, when));
-            tokio::spawn(async move { store.apply(w).await })
+            tokio::spawn(async move { apply(&*store, w).await })
         });
         let created = join_all(tasks)
             .await
@@ -84,10 +85,12 @@ async fn the_event_log_is_append_only() {
     let (pool, _) = fresh_pool(4).await;
     let store = PgStore::from_pool(pool.clone());
     let c = Clinic::setup(&store).await;
-    store
-        .apply(c.create(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)))))
-        .await
-        .unwrap();
+    apply(
+        &store,
+        c.create(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)))),
+    )
+    .await
+    .unwrap();
     for sql in [
         "UPDATE reservation_events SET actor = 'mallory'",
         "DELETE FROM reservation_events",
@@ -121,9 +124,11 @@ async fn a_resource_can_only_be_booked_where_it_works_even_in_raw_sql() {
     let store = PgStore::from_pool(pool.clone());
     let c = Clinic::setup(&store).await;
     // Through the store: a typed refusal.
-    let r = store
-        .apply(c.create(c.draft(c.chair, c.lisbon, range((10, 0), (11, 0)))))
-        .await;
+    let r = apply(
+        &store,
+        c.create(c.draft(c.chair, c.lisbon, range((10, 0), (11, 0)))),
+    )
+    .await;
     assert!(matches!(r, Err(ApplyError::ResourceNotAtBranch(_))));
     // Below the store: the composite foreign key refuses it.
     let raw = sqlx::query(

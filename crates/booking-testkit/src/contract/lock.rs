@@ -65,16 +65,16 @@ pub async fn multi_key_acquisition_is_all_or_nothing(locks: Locks) {
     locks.release(&only_a.unwrap()).await.unwrap();
 }
 
-/// A busy key is reported as busy once the wait deadline passes, not
-/// much later and not as an error.
+/// A busy key is reported as busy once the wait deadline passes — not as
+/// an error, and not only when the holder's TTL runs out.
 pub async fn busy_is_reported_at_the_deadline(locks: Locks) {
     let k = key();
     let holder = locks
-        .acquire(&req(vec![k.clone()], 10_000, 0))
+        .acquire(&req(vec![k.clone()], 60_000, 0))
         .await
         .unwrap();
     let started = Instant::now();
-    let result = locks.acquire(&req(vec![k], 10_000, 300)).await;
+    let result = locks.acquire(&req(vec![k], 60_000, 300)).await;
     let elapsed = started.elapsed();
     match result {
         Err(LockError::Busy { waited }) => assert!(waited >= Duration::from_millis(300)),
@@ -85,8 +85,8 @@ pub async fn busy_is_reported_at_the_deadline(locks: Locks) {
         "gave up early: {elapsed:?}"
     );
     assert!(
-        elapsed < Duration::from_millis(1300),
-        "overran the deadline: {elapsed:?}"
+        elapsed < Duration::from_secs(30),
+        "waited for the holder's TTL instead of the deadline: {elapsed:?}"
     );
     locks.release(&holder).await.unwrap();
 }
@@ -111,6 +111,22 @@ pub async fn a_waiter_gets_the_lock_after_release(locks: Locks) {
         guard.waited
     );
     locks.release(&guard).await.unwrap();
+}
+
+/// A holder that goes away midway (its request was dropped) releases in
+/// the background: the next taker gets the keys long before their TTL.
+pub async fn a_detached_release_frees_the_keys(locks: Locks) {
+    let (a, b) = (key(), key());
+    let gone = locks
+        .acquire(&req(vec![a.clone(), b.clone()], 60_000, 0))
+        .await
+        .unwrap();
+    locks.release_detached(gone);
+    let next = locks
+        .acquire(&req(vec![a, b], 60_000, 10_000))
+        .await
+        .expect("the keys are free well before their 60 s TTL");
+    locks.release(&next).await.unwrap();
 }
 
 /// A holder that never releases (crashed) blocks others only for its TTL.
@@ -190,6 +206,7 @@ macro_rules! lock_contract_tests {
             multi_key_acquisition_is_all_or_nothing,
             busy_is_reported_at_the_deadline,
             a_waiter_gets_the_lock_after_release,
+            a_detached_release_frees_the_keys,
             a_crashed_holders_lock_frees_after_its_ttl,
             an_expired_holder_cannot_release_or_extend_the_next_holders_lock,
             extending_keeps_the_lock,

@@ -1,7 +1,6 @@
-//! Valkey lock tests against a real valkey-server (and a real PostgreSQL
-//! where the booking flow is involved).
+//! Valkey lock tests against a real valkey-server. The lock inside the
+//! booking flow, with real stores, is tested in the workspace's `tests/`.
 
 mod contract;
-mod flow;
 mod outage;
 mod server;

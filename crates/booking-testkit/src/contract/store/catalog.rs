@@ -82,7 +82,13 @@ pub async fn catalog_round_trips(store: Store) {
         name: Name::new("Madrid Norte").unwrap(),
         ..madrid
     };
-    store.put_branch(&renamed).await.unwrap();
+    put(
+        &store,
+        CatalogRecord::Branch(renamed.clone()),
+        PutMode::Update,
+    )
+    .await
+    .unwrap();
     assert_eq!(store.branch(c.tenant, c.madrid).await.unwrap(), renamed);
     assert_eq!(
         store.tenant(c.tenant).await.unwrap().name.as_str(),
@@ -152,8 +158,8 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
     let mut hijack = store.branch(a.tenant, a.madrid).await.unwrap();
     hijack.tenant_id = b.tenant;
     assert!(matches!(
-        store.put_branch(&hijack).await,
-        Err(StoreError::NotFound(_))
+        put(&store, CatalogRecord::Branch(hijack), PutMode::Update).await,
+        Err(CatalogError::NotFound(_))
     ));
     assert_eq!(
         store.branch(a.tenant, a.madrid).await.unwrap().tenant_id,
@@ -166,14 +172,14 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
         schedule: booking_core::Schedule::unrestricted(),
     };
     assert!(matches!(
-        store.put_resource_branch(&link).await,
-        Err(StoreError::NotFound(_))
+        put(&store, CatalogRecord::Schedule(link), PutMode::Upsert).await,
+        Err(CatalogError::NotFound(_))
     ));
 
     // Writes naming another tenant's records are refused.
     let foreign_resource = b.draft(a.dentist, b.madrid, range((12, 0), (13, 0)));
     assert!(matches!(
-        store.apply(b.create(foreign_resource)).await,
+        apply(&store, b.create(foreign_resource)).await,
         Err(ApplyError::NotFound(Entity::Resource(_)))
     ));
     let foreign_product = ProductId::from_uuid(a.kit.as_uuid());
@@ -183,13 +189,16 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
         quantity: Quantity::new(1).unwrap(),
     }];
     assert!(matches!(
-        store.apply(b.create(with_foreign)).await,
+        apply(&store, b.create(with_foreign)).await,
         Err(ApplyError::NotFound(Entity::ProductAtBranch(..)))
     ));
     let mut cancel_theirs = theirs.clone();
     cancel_theirs.tenant_id = b.tenant;
     let w = b.cancel(&cancel_theirs, t(8, 0));
-    assert!(matches!(store.apply(w).await, Err(ApplyError::NotFound(_))));
+    assert!(matches!(
+        apply(&store, w).await,
+        Err(ApplyError::NotFound(_))
+    ));
     assert_eq!(
         store.reservation(a.tenant, theirs.id).await.unwrap().status,
         Status::Confirmed
@@ -218,12 +227,11 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
 /// An item no reservation refers to is deleted with its links; one in use
 /// is refused and stays; another tenant's is not found.
 pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Store) {
-    use booking_core::{CatalogItem, DeleteError};
+    use booking_core::CatalogItem;
     let c = Clinic::setup(&*store).await;
     let other = Clinic::setup_named(&*store, "Other").await;
     // The chair and the service are unused: they go, with their links.
-    store
-        .delete_item(c.tenant, CatalogItem::Resource(c.chair))
+    delete(&store, c.tenant, CatalogItem::Resource(c.chair))
         .await
         .unwrap();
     assert!(matches!(
@@ -238,8 +246,7 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
             .len(),
         1
     );
-    store
-        .delete_item(c.tenant, CatalogItem::Service(c.cleaning))
+    delete(&store, c.tenant, CatalogItem::Service(c.cleaning))
         .await
         .unwrap();
     assert!(
@@ -263,16 +270,15 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
     ] {
         assert!(
             matches!(
-                store.delete_item(c.tenant, item).await,
-                Err(DeleteError::InUse(_))
+                delete(&store, c.tenant, item).await,
+                Err(CatalogError::InUse(_))
             ),
             "{item:?}"
         );
     }
     assert_eq!(stock(&store, &c, c.madrid).await, 9);
     // Lisbon has no reservation: it goes, with its links and stock.
-    store
-        .delete_item(c.tenant, CatalogItem::Branch(c.lisbon))
+    delete(&store, c.tenant, CatalogItem::Branch(c.lisbon))
         .await
         .unwrap();
     assert!(
@@ -291,10 +297,8 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
     );
     // Nothing crosses tenants.
     assert!(matches!(
-        store
-            .delete_item(other.tenant, CatalogItem::Resource(c.dentist))
-            .await,
-        Err(DeleteError::NotFound(_))
+        delete(&store, other.tenant, CatalogItem::Resource(c.dentist)).await,
+        Err(CatalogError::NotFound(_))
     ));
     assert!(store.resource(c.tenant, c.dentist).await.is_ok());
     assert_invariants(&store, &c, t(8, 0)).await;

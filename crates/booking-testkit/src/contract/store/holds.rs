@@ -21,7 +21,7 @@ pub async fn an_unexpired_hold_blocks_the_slot(store: Store) {
     let mut rival = c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)));
     rival.created_at = t(7, 10);
     assert!(matches!(
-        store.apply(c.create(rival)).await,
+        apply(&store, c.create(rival)).await,
         Err(ApplyError::SlotTaken(_))
     ));
     assert_invariants(&store, &c, t(7, 10)).await;
@@ -42,8 +42,7 @@ pub async fn a_stale_hold_in_the_way_is_expired_in_the_same_write(store: Store) 
     .await;
     let mut rival = c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)));
     rival.created_at = t(8, 0);
-    let applied = store
-        .apply(c.create(rival))
+    let applied = apply(&store, c.create(rival))
         .await
         .expect("the stale hold is no obstacle");
     assert!(matches!(
@@ -74,8 +73,7 @@ pub async fn a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed(stor
     assert_eq!(stock(&store, &c, c.madrid).await, 0);
     let mut order = c.with_kits(c.draft(c.dentist, c.madrid, range((14, 0), (15, 0))), 4);
     order.created_at = t(8, 0);
-    store
-        .apply(c.create(order))
+    apply(&store, c.create(order))
         .await
         .expect("units of the stale hold are free");
     assert_eq!(

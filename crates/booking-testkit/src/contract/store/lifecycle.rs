@@ -16,14 +16,16 @@ pub async fn a_stale_version_is_refused(store: Store) {
         range: range((12, 0), (13, 0)),
         ..r.clone()
     };
-    let v2 = store
-        .apply(c.change(&r, moved, ReservationEventKind::Moved, t(8, 0)))
-        .await
-        .unwrap()
-        .reservation;
+    let v2 = apply(
+        &store,
+        c.change(&r, moved, ReservationEventKind::Moved, t(8, 0)),
+    )
+    .await
+    .unwrap()
+    .reservation;
     assert_eq!(v2.version, 2);
     // `r` is version 1 now stale.
-    let result = store.apply(c.cancel(&r, t(8, 0))).await;
+    let result = apply(&store, c.cancel(&r, t(8, 0))).await;
     assert_eq!(
         result.map(|a| a.reservation),
         Err(ApplyError::StaleVersion(StaleVersion {
@@ -43,8 +45,7 @@ pub async fn terminal_states_stay_terminal(store: Store) {
         c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))),
     )
     .await;
-    let cancelled = store
-        .apply(c.cancel(&r, t(8, 0)))
+    let cancelled = apply(&store, c.cancel(&r, t(8, 0)))
         .await
         .unwrap()
         .reservation;
@@ -53,13 +54,15 @@ pub async fn terminal_states_stay_terminal(store: Store) {
         ..cancelled.clone()
     };
     assert!(matches!(
-        store
-            .apply(c.change(&cancelled, revive, ReservationEventKind::Moved, t(8, 0)))
-            .await,
+        apply(
+            &store,
+            c.change(&cancelled, revive, ReservationEventKind::Moved, t(8, 0))
+        )
+        .await,
         Err(ApplyError::InvalidTransition(_))
     ));
     assert!(matches!(
-        store.apply(c.cancel(&cancelled, t(8, 0))).await,
+        apply(&store, c.cancel(&cancelled, t(8, 0))).await,
         Err(ApplyError::InvalidTransition(_))
     ));
     assert_invariants(&store, &c, t(8, 0)).await;
@@ -69,11 +72,11 @@ pub async fn terminal_states_stay_terminal(store: Store) {
 pub async fn a_replayed_create_is_refused(store: Store) {
     let c = Clinic::setup(&*store).await;
     let draft = c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 1);
-    store.apply(c.create(draft.clone())).await.unwrap();
+    apply(&store, c.create(draft.clone())).await.unwrap();
     let mut again = draft;
     again.range = range((14, 0), (15, 0));
     assert!(matches!(
-        store.apply(c.create(again)).await,
+        apply(&store, c.create(again)).await,
         Err(ApplyError::AlreadyExists(_))
     ));
     assert_eq!(stock(&store, &c, c.madrid).await, 9);
@@ -91,9 +94,11 @@ pub async fn immutable_fields_cannot_change(store: Store) {
     .await;
     let more_kits = c.with_kits(r.clone(), 5);
     assert!(matches!(
-        store
-            .apply(c.change(&r, more_kits, ReservationEventKind::Moved, t(8, 0)))
-            .await,
+        apply(
+            &store,
+            c.change(&r, more_kits, ReservationEventKind::Moved, t(8, 0))
+        )
+        .await,
         Err(ApplyError::ImmutableField("lines"))
     ));
     let elsewhere = Reservation {
@@ -101,9 +106,11 @@ pub async fn immutable_fields_cannot_change(store: Store) {
         ..r.clone()
     };
     assert!(matches!(
-        store
-            .apply(c.change(&r, elsewhere, ReservationEventKind::Moved, t(8, 0)))
-            .await,
+        apply(
+            &store,
+            c.change(&r, elsewhere, ReservationEventKind::Moved, t(8, 0))
+        )
+        .await,
         Err(ApplyError::ImmutableField("branch_id"))
     ));
     assert_invariants(&store, &c, t(8, 0)).await;
@@ -113,30 +120,37 @@ pub async fn immutable_fields_cannot_change(store: Store) {
 /// where they are sold.
 pub async fn references_must_exist_where_the_booking_is(store: Store) {
     let c = Clinic::setup(&*store).await;
-    let result = store
-        .apply(c.create(c.draft(c.chair, c.lisbon, range((10, 0), (11, 0)))))
-        .await;
+    let result = apply(
+        &store,
+        c.create(c.draft(c.chair, c.lisbon, range((10, 0), (11, 0)))),
+    )
+    .await;
     assert!(
         matches!(result, Err(ApplyError::ResourceNotAtBranch(_))),
         "got {result:?}"
     );
     let floss = ProductId::generate();
-    store
-        .put_product(&Product {
+    put(
+        &store,
+        CatalogRecord::Product(Product {
             id: floss,
             tenant_id: c.tenant,
             name: Name::new("Floss").unwrap(),
             price: Money::from_code(300, "EUR").unwrap(),
-        })
-        .await
-        .unwrap();
+        }),
+        PutMode::Create,
+    )
+    .await
+    .unwrap();
     let mut draft = c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)));
     draft.lines = vec![booking_core::ProductLine {
         product_id: floss,
         quantity: Quantity::new(1).unwrap(),
     }];
     assert_eq!(
-        store.apply(c.create(draft)).await.map(|a| a.reservation.id),
+        apply(&store, c.create(draft))
+            .await
+            .map(|a| a.reservation.id),
         Err(ApplyError::NotFound(Entity::ProductAtBranch(
             floss, c.madrid
         )))
@@ -155,7 +169,7 @@ pub async fn instants_are_kept_to_the_microsecond(store: Store) {
     draft.hold_expires_at = Some(t(9, 0) + fine);
     let mut write = c.create(draft);
     write.at = t(7, 0) + fine;
-    let applied = store.apply(write).await.unwrap();
+    let applied = apply(&store, write).await.unwrap();
     let read = store
         .reservation(c.tenant, applied.reservation.id)
         .await
@@ -165,8 +179,9 @@ pub async fn instants_are_kept_to_the_microsecond(store: Store) {
         read.created_at,
         t(7, 0) + chrono::Duration::microseconds(1_234)
     );
-    let (_, event) = store
-        .adjust_stock(&StockChange {
+    let (_, event) = adjust_stock(
+        &store,
+        &StockChange {
             tenant_id: c.tenant,
             product_id: c.kit,
             branch_id: c.madrid,
@@ -175,9 +190,10 @@ pub async fn instants_are_kept_to_the_microsecond(store: Store) {
             },
             actor: c.actor.clone(),
             at: t(7, 30) + fine,
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
     let logged = store
         .events_since(c.tenant, Seq(event.seq.0 - 1), 1)
         .await

@@ -1,15 +1,17 @@
 //! The store port's contract. Every case takes a fresh, empty store and
 //! panics with a message on a violation. Run them all against an adapter
-//! with [`crate::store_contract_tests!`]. One file per concern; helpers
+//! with [`crate::store_contract_tests!`], and the races over several
+//! handles with [`crate::store_race_tests!`]. One file per concern; helpers
 //! shared by the cases live here.
 
 use std::sync::Arc;
 
+use booking_core::engine::{self, CatalogItem};
 use booking_core::{
-    ApplyError, BookingStore, Branch, Entity, EventPayload, Minutes, Money, Name, Product,
-    ProductBranch, ProductId, Quantity, Reservation, ReservationCursor, ReservationEventKind,
-    ReservationQuery, Seq, StaleVersion, Status, StockCause, StockChange, StockError, StockOp,
-    StoreError,
+    Applied, ApplyError, BookingStore, Branch, CatalogError, CatalogRecord, Entity, EventPayload,
+    Minutes, Money, Name, Product, ProductBranch, ProductId, PutMode, Quantity, Reservation,
+    ReservationCursor, ReservationEventKind, ReservationQuery, ReservationWrite, Seq, StaleVersion,
+    Status, StockCause, StockChange, StockOp, StoreError,
 };
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
@@ -21,11 +23,11 @@ pub(super) type Store = Arc<dyn BookingStore>;
 
 mod access;
 mod catalog;
-mod concurrency;
 mod holds;
 mod lifecycle;
 mod overlap;
 mod queries;
+mod races;
 mod stock;
 
 pub use access::{
@@ -35,10 +37,6 @@ pub use access::{
 pub use catalog::{
     catalog_items_are_deleted_with_their_links_unless_in_use, catalog_round_trips,
     foreign_tenant_ids_are_not_found,
-};
-pub use concurrency::{
-    concurrent_creates_for_one_slot_admit_exactly_one, concurrent_orders_never_oversell,
-    one_slot_race,
 };
 pub use holds::{
     a_stale_hold_in_the_way_is_expired_in_the_same_write,
@@ -58,8 +56,12 @@ pub use overlap::{
     touching_bookings_are_both_accepted,
 };
 pub use queries::{
-    conflicts_lists_only_active_overlapping_reservations, events_since_pages_in_order_without_gaps,
+    blocking_lists_only_overlapping_calendar_blockers, events_since_pages_in_order_without_gaps,
     history_projects_to_the_stored_reservation, reservations_can_be_filtered_and_paged,
+};
+pub use races::{
+    cancel_racing_a_create_never_leaves_two_active, concurrent_writers_number_events_gaplessly,
+    one_slot_race, orders_never_oversell,
 };
 pub use stock::{
     a_refused_write_changes_nothing, short_stock_is_refused_with_the_available_quantity,
@@ -89,9 +91,39 @@ pub(super) async fn last_seq(store: &Store, c: &Clinic) -> Seq {
     events.last().map_or(Seq::ZERO, |e| e.seq)
 }
 
+/// The engine's reservation write on `store`.
+pub(super) async fn apply(store: &Store, w: ReservationWrite) -> Result<Applied, ApplyError> {
+    engine::apply(&**store, w).await
+}
+
+/// The engine's catalog upsert on `store`.
+pub(super) async fn put(
+    store: &Store,
+    record: CatalogRecord,
+    mode: PutMode,
+) -> Result<Option<CatalogRecord>, CatalogError> {
+    engine::put(&**store, &record, mode).await
+}
+
+/// The engine's catalog deletion on `store`.
+pub(super) async fn delete(
+    store: &Store,
+    tenant: booking_core::TenantId,
+    item: CatalogItem,
+) -> Result<Vec<CatalogRecord>, CatalogError> {
+    engine::delete(&**store, tenant, item).await
+}
+
+/// The engine's stock adjustment on `store`.
+pub(super) async fn adjust_stock(
+    store: &Store,
+    change: &StockChange,
+) -> Result<(ProductBranch, booking_core::Event), CatalogError> {
+    engine::adjust_stock(&**store, change).await
+}
+
 pub(super) async fn book(store: &Store, c: &Clinic, r: Reservation) -> Reservation {
-    store
-        .apply(c.create(r))
+    apply(store, c.create(r))
         .await
         .expect("booking must succeed")
         .reservation
@@ -131,10 +163,8 @@ macro_rules! store_contract_tests {
             events_since_pages_in_order_without_gaps,
             history_projects_to_the_stored_reservation,
             reservations_can_be_filtered_and_paged,
-            conflicts_lists_only_active_overlapping_reservations,
+            blocking_lists_only_overlapping_calendar_blockers,
             stock_can_be_set_and_restocked_with_events,
-            concurrent_creates_for_one_slot_admit_exactly_one,
-            concurrent_orders_never_oversell,
             api_keys_are_found_by_hash,
             idempotency_keys_replay_and_refuse_mismatches,
             concurrent_claims_of_one_key_give_one_new,

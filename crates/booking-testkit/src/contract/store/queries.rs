@@ -47,13 +47,14 @@ pub async fn history_projects_to_the_stored_reservation(store: Store) {
         resource_id: c.dentist,
         ..r.clone()
     };
-    let r2 = store
-        .apply(c.change(&r, moved, ReservationEventKind::Moved, t(8, 0)))
-        .await
-        .unwrap()
-        .reservation;
-    let r3 = store
-        .apply(c.cancel(&r2, t(9, 0)))
+    let r2 = apply(
+        &store,
+        c.change(&r, moved, ReservationEventKind::Moved, t(8, 0)),
+    )
+    .await
+    .unwrap()
+    .reservation;
+    let r3 = apply(&store, c.cancel(&r2, t(9, 0)))
         .await
         .unwrap()
         .reservation;
@@ -164,8 +165,10 @@ pub async fn reservations_can_be_filtered_and_paged(store: Store) {
     assert_eq!(paged, all);
 }
 
-/// `conflicts` lists only active, overlapping reservations of the resource.
-pub async fn conflicts_lists_only_active_overlapping_reservations(store: Store) {
+/// The transaction's `blocking` lists the other reservations of the resource
+/// (at any branch) that block the calendar and overlap, never the
+/// reservation itself and never cancelled ones.
+pub async fn blocking_lists_only_overlapping_calendar_blockers(store: Store) {
     let c = Clinic::setup(&*store).await;
     let a = book(
         &store,
@@ -185,21 +188,33 @@ pub async fn conflicts_lists_only_active_overlapping_reservations(store: Store) 
         c.draft(c.chair, c.madrid, range((10, 0), (12, 0))),
     )
     .await;
-    let window = range((10, 30), (11, 30));
-    let found = store
-        .conflicts(c.tenant, c.dentist, &window, t(8, 0), None)
-        .await
-        .unwrap();
-    assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), [a.id, b.id]);
-    let found = store
-        .conflicts(c.tenant, c.dentist, &window, t(8, 0), Some(a.id))
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
-    store.apply(c.cancel(&b, t(8, 0))).await.unwrap();
-    let found = store
-        .conflicts(c.tenant, c.dentist, &window, t(8, 0), Some(a.id))
-        .await
-        .unwrap();
-    assert!(found.is_empty());
+    let probe = c.draft(c.dentist, c.madrid, range((10, 30), (11, 30)));
+    let blocking = |probe: Reservation| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let mut ids: Vec<_> = tx
+                .blocking(&probe)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut both = vec![a.id, b.id];
+    both.sort();
+    assert_eq!(blocking(probe.clone()).await, both, "both branches count");
+    let itself = Reservation {
+        id: a.id,
+        ..probe.clone()
+    };
+    assert_eq!(blocking(itself.clone()).await, [b.id], "never itself");
+    apply(&store, c.cancel(&b, t(8, 0))).await.unwrap();
+    assert!(
+        blocking(itself).await.is_empty(),
+        "cancelled ones free the slot"
+    );
 }

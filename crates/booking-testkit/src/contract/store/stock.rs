@@ -24,7 +24,7 @@ pub async fn stock_is_taken_and_given_back_on_cancel(store: Store) {
         3,
         "other branches are untouched"
     );
-    let cancelled = store.apply(c.cancel(&a, t(8, 0))).await.unwrap();
+    let cancelled = apply(&store, c.cancel(&a, t(8, 0))).await.unwrap();
     assert!(cancelled.events.iter().any(|e| matches!(
         e.payload,
         EventPayload::StockAdjusted { before: 5, after: 8, cause: StockCause::Reservation(id), .. } if id == a.id
@@ -33,10 +33,12 @@ pub async fn stock_is_taken_and_given_back_on_cancel(store: Store) {
         status: Status::Completed,
         ..b.clone()
     };
-    store
-        .apply(c.change(&b, done, ReservationEventKind::Completed, t(12, 0)))
-        .await
-        .unwrap();
+    apply(
+        &store,
+        c.change(&b, done, ReservationEventKind::Completed, t(12, 0)),
+    )
+    .await
+    .unwrap();
     assert_eq!(stock(&store, &c, c.madrid).await, 8);
     assert_invariants(&store, &c, t(12, 0)).await;
 }
@@ -50,9 +52,11 @@ pub async fn short_stock_is_refused_with_the_available_quantity(store: Store) {
         c.with_kits(c.draft(c.dentist, c.lisbon, range((10, 0), (11, 0))), 2),
     )
     .await;
-    let result = store
-        .apply(c.create(c.with_kits(c.draft(c.dentist, c.lisbon, range((12, 0), (13, 0))), 2)))
-        .await;
+    let result = apply(
+        &store,
+        c.create(c.with_kits(c.draft(c.dentist, c.lisbon, range((12, 0), (13, 0))), 2)),
+    )
+    .await;
     match result {
         Err(ApplyError::OutOfStock(o)) => {
             assert_eq!((o.product_id, o.branch_id), (c.kit, c.lisbon));
@@ -67,17 +71,21 @@ pub async fn short_stock_is_refused_with_the_available_quantity(store: Store) {
 pub async fn a_refused_write_changes_nothing(store: Store) {
     let c = Clinic::setup(&*store).await;
     let other = ProductId::generate();
-    store
-        .put_product(&Product {
+    put(
+        &store,
+        CatalogRecord::Product(Product {
             id: other,
             tenant_id: c.tenant,
             name: Name::new("Floss").unwrap(),
             price: Money::from_code(300, "EUR").unwrap(),
-        })
-        .await
-        .unwrap();
-    store
-        .adjust_stock(&StockChange {
+        }),
+        PutMode::Create,
+    )
+    .await
+    .unwrap();
+    adjust_stock(
+        &store,
+        &StockChange {
             tenant_id: c.tenant,
             product_id: other,
             branch_id: c.madrid,
@@ -87,9 +95,10 @@ pub async fn a_refused_write_changes_nothing(store: Store) {
             },
             actor: c.actor.clone(),
             at: t(6, 0),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
     let seq = last_seq(&store, &c).await;
     // Two lines: the first could be taken, the second cannot.
     let mut draft = c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 4);
@@ -99,7 +108,7 @@ pub async fn a_refused_write_changes_nothing(store: Store) {
     });
     let id = draft.id;
     assert!(matches!(
-        store.apply(c.create(draft)).await,
+        apply(&store, c.create(draft)).await,
         Err(ApplyError::OutOfStock(_))
     ));
     assert_eq!(stock(&store, &c, c.madrid).await, 10);
@@ -122,12 +131,14 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
         actor: c.actor.clone(),
         at: t(9, 0),
     };
-    let (record, event) = store
-        .adjust_stock(&change(StockOp::Restock {
+    let (record, event) = adjust_stock(
+        &store,
+        &change(StockOp::Restock {
             quantity: Quantity::new(5).unwrap(),
-        }))
-        .await
-        .unwrap();
+        }),
+    )
+    .await
+    .unwrap();
     assert_eq!(record.stock, 15);
     assert!(matches!(
         event.payload,
@@ -139,8 +150,7 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
         }
     ));
     let price = Some(Money::from_code(2200, "EUR").unwrap());
-    let (record, _) = store
-        .adjust_stock(&change(StockOp::Set { stock: 7, price }))
+    let (record, _) = adjust_stock(&store, &change(StockOp::Set { stock: 7, price }))
         .await
         .unwrap();
     assert_eq!((record.stock, record.price), (7, price));
@@ -153,39 +163,48 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
         Some(price)
     );
     assert!(matches!(
-        store
-            .adjust_stock(&change(StockOp::Set {
+        adjust_stock(
+            &store,
+            &change(StockOp::Set {
                 stock: ProductBranch::MAX_STOCK + 1,
                 price: None
-            }))
-            .await,
-        Err(StockError::TooMuch { .. })
+            })
+        )
+        .await,
+        Err(CatalogError::TooMuch { .. })
     ));
-    store
-        .adjust_stock(&change(StockOp::Set {
+    adjust_stock(
+        &store,
+        &change(StockOp::Set {
             stock: ProductBranch::MAX_STOCK,
             price: None,
-        }))
-        .await
-        .unwrap();
+        }),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
-        store
-            .adjust_stock(&change(StockOp::Restock {
+        adjust_stock(
+            &store,
+            &change(StockOp::Restock {
                 quantity: Quantity::new(1).unwrap()
-            }))
-            .await,
-        Err(StockError::TooMuch { .. })
+            })
+        )
+        .await,
+        Err(CatalogError::TooMuch { .. })
     ));
     let floss = ProductId::generate();
-    store
-        .put_product(&Product {
+    put(
+        &store,
+        CatalogRecord::Product(Product {
             id: floss,
             tenant_id: c.tenant,
             name: Name::new("Floss").unwrap(),
             price: Money::from_code(300, "EUR").unwrap(),
-        })
-        .await
-        .unwrap();
+        }),
+        PutMode::Create,
+    )
+    .await
+    .unwrap();
     let restock_floss = StockChange {
         product_id: floss,
         ..change(StockOp::Restock {
@@ -193,8 +212,8 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
         })
     };
     assert!(matches!(
-        store.adjust_stock(&restock_floss).await,
-        Err(StockError::NotFound(Entity::ProductAtBranch(..)))
+        adjust_stock(&store, &restock_floss).await,
+        Err(CatalogError::NotFound(Entity::ProductAtBranch(..)))
     ));
     let unknown = StockChange {
         product_id: ProductId::generate(),
@@ -204,8 +223,8 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
         })
     };
     assert!(matches!(
-        store.adjust_stock(&unknown).await,
-        Err(StockError::NotFound(Entity::Product(_)))
+        adjust_stock(&store, &unknown).await,
+        Err(CatalogError::NotFound(Entity::Product(_)))
     ));
     assert_invariants(&store, &c, t(9, 0)).await;
 }

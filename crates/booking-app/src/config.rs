@@ -1,0 +1,162 @@
+//! The node's configuration, typed. The server fills it from flags and the
+//! environment; tests and embedders build it in code. Secrets in URLs never
+//! reach `Debug` output or logs.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (the embedded default: one node, no external service).
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, shared by every node.
+    Postgres {
+        /// `postgres://user:password@host/db`.
+        url: String,
+        /// Connections in the pool.
+        pool: u32,
+    },
+}
+
+impl Database {
+    /// Reads a `--database-url`: `postgres://…`/`postgresql://…`, else a
+    /// SQLite file (`sqlite://path` or a path).
+    #[must_use]
+    pub fn from_url(url: &str, pool: u32) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres {
+                url: url.to_owned(),
+                pool: pool.max(1),
+            }
+        } else {
+            Self::Sqlite(PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url)))
+        }
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://…@host/…`; a `password=`
+/// query parameter is hidden too.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let shown = match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, host))) => format!("{scheme}://…@{host}"),
+        _ => url.to_owned(),
+    };
+    match shown.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=…"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => shown,
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres { url, pool } => f
+                .debug_struct("Postgres")
+                .field("url", &redact_url(url))
+                .field("pool", pool)
+                .finish(),
+        }
+    }
+}
+
+/// Everything a node needs to run.
+#[derive(Clone)]
+pub struct Config {
+    /// The store.
+    pub database: Database,
+    /// Valkey for the shared lock and the event backplane; `None` runs one
+    /// node with an in-process lock and local push.
+    pub valkey_url: Option<String>,
+    /// Create the demo clinic when the store has no tenant.
+    pub demo: bool,
+    /// Lock time-to-live.
+    pub lock_ttl: Duration,
+    /// How long a booking waits for a busy lock.
+    pub lock_wait: Duration,
+    /// How often expired holds are recorded (freeing slot and stock).
+    pub hold_sweep: Duration,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_retention: chrono::Duration,
+    /// Longest booking.
+    pub max_booking: chrono::Duration,
+    /// WebSocket ping interval; a client silent for three is closed.
+    pub stream_heartbeat: Duration,
+}
+
+impl Config {
+    /// The defaults, on `database`.
+    #[must_use]
+    pub fn new(database: Database) -> Self {
+        Self {
+            database,
+            valkey_url: None,
+            demo: false,
+            lock_ttl: Duration::from_secs(30),
+            lock_wait: Duration::from_secs(5),
+            hold_sweep: Duration::from_secs(15),
+            idempotency_retention: chrono::Duration::hours(24),
+            max_booking: chrono::Duration::hours(24),
+            stream_heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database)
+            .field("valkey_url", &self.valkey_url.as_deref().map(redact_url))
+            .field("demo", &self.demo)
+            .field("lock_ttl", &self.lock_ttl)
+            .field("lock_wait", &self.lock_wait)
+            .field("hold_sweep", &self.hold_sweep)
+            .field("idempotency_retention", &self.idempotency_retention)
+            .field("max_booking", &self.max_booking)
+            .field("stream_heartbeat", &self.stream_heartbeat)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_passwords() {
+        let mut config = Config::new(Database::from_url(
+            "postgres://booking:hunter2@db.internal:5432/booking?password=swordfish",
+            8,
+        ));
+        config.valkey_url = Some("redis://:letmein@valkey:6379".into());
+        let shown = format!("{config:?}");
+        for secret in ["hunter2", "swordfish", "letmein"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("db.internal:5432"), "{shown}");
+    }
+
+    #[test]
+    fn a_url_names_its_store() {
+        assert_eq!(
+            Database::from_url("sqlite://data/b.db", 4),
+            Database::Sqlite("data/b.db".into())
+        );
+        assert!(matches!(
+            Database::from_url("postgresql://h/db", 0),
+            Database::Postgres { pool: 1, .. }
+        ));
+    }
+}

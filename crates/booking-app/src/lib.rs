@@ -1,0 +1,272 @@
+//! # booking-app
+//!
+//! The composition root: the one place concrete adapters are named. A
+//! typed [`Config`] goes in; [`App::build`] opens the store, the lock and
+//! the event push, and wires the use cases ([`booking_core::Services`]) into
+//! the HTTP API and the WebSocket stream; [`App::serve`] runs the node until
+//! its shutdown future resolves, with its background jobs (the hold sweeper
+//! and the idempotency purge) owned, stopped and awaited with it.
+//!
+//! `booking-server` turns flags into a [`Config`] and calls this; the
+//! whole-system tests and the load harness build nodes the same way, so
+//! what they test is what runs.
+//!
+//! ## Layout
+//!
+//! `config.rs` configuration; `jobs.rs` background jobs; `demo.rs` the demo
+//! clinic; this file the wiring and the node's lifecycle.
+
+#![forbid(unsafe_code)]
+
+mod config;
+mod demo;
+mod jobs;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use booking_core::{
+    BookingPolicy, BookingStore, Broadcaster, LockService, Ports, RangeLimits, Services,
+    SystemClock,
+};
+use booking_http::{AppState, MetricsText, Readiness};
+use booking_memory::InMemoryLocks;
+use booking_postgres::{PgSettings, PgStore};
+use booking_sqlite::{SqliteSettings, SqliteStore};
+use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
+use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
+use tokio::net::TcpListener;
+
+pub use config::{Config, Database, redact_url};
+pub use demo::{Demo, DemoError};
+
+/// Why a node could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The SQLite file could not be opened or migrated.
+    #[error(transparent)]
+    Sqlite(#[from] booking_sqlite::ConnectError),
+    /// PostgreSQL could not be reached or migrated.
+    #[error(transparent)]
+    Postgres(#[from] booking_postgres::ConnectError),
+    /// The SQLite file's directory could not be created.
+    #[error("cannot create the database directory: {0}")]
+    Directory(#[source] std::io::Error),
+    /// The Valkey URL is not valid.
+    #[error("invalid Valkey configuration: {0}")]
+    Valkey(String),
+}
+
+/// One node, built and ready to serve.
+#[derive(Debug)]
+pub struct App {
+    config: Config,
+    services: Services,
+    hub: Arc<booking_ws::Hub>,
+    readiness: Vec<Arc<dyn Readiness>>,
+    metrics: Option<MetricsText>,
+}
+
+#[derive(Debug)]
+struct StoreReady(Services);
+
+#[async_trait]
+impl Readiness for StoreReady {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn ready(&self) -> bool {
+        self.0.access().has_tenants().await.is_ok()
+    }
+}
+
+#[derive(Debug)]
+struct ValkeyReady(Arc<ValkeyLocks>);
+
+#[async_trait]
+impl Readiness for ValkeyReady {
+    fn name(&self) -> &'static str {
+        "valkey"
+    }
+    async fn ready(&self) -> bool {
+        self.0.ping().await
+    }
+}
+
+/// Opens the store the configuration names (migrations run on open).
+async fn open_store(database: &Database) -> Result<Arc<dyn BookingStore>, BuildError> {
+    match database {
+        Database::Postgres { url, pool } => {
+            let mut settings = PgSettings::new(url.clone());
+            settings.max_connections = *pool;
+            Ok(Arc::new(PgStore::connect(&settings).await?))
+        }
+        Database::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(BuildError::Directory)?;
+            }
+            Ok(Arc::new(
+                SqliteStore::open(&SqliteSettings::new(path.clone())).await?,
+            ))
+        }
+    }
+}
+
+impl App {
+    /// Opens the store, connects to Valkey if configured (in the
+    /// background: a node may start while Valkey is down and runs degraded
+    /// until it is up) and wires the use cases. Nothing is served yet.
+    ///
+    /// # Errors
+    /// [`BuildError`] if the store cannot be opened or a URL is invalid.
+    pub async fn build(config: Config) -> Result<Self, BuildError> {
+        let store = open_store(&config.database).await?;
+        let mut readiness: Vec<Arc<dyn Readiness>> = Vec::new();
+        let hub = booking_ws::Hub::new(1024);
+        // One node: an in-process lock, and committed events go straight to
+        // this node's hub. Several (Valkey configured): the shared lock, and
+        // events through the backplane to every node's hub.
+        let (locks, broadcaster): (Arc<dyn LockService>, Arc<dyn Broadcaster>) =
+            match &config.valkey_url {
+                Some(url) => {
+                    let valkey = Arc::new(
+                        ValkeyLocks::connect(ValkeyLockSettings::new(url.clone()))
+                            .map_err(|e| BuildError::Valkey(e.to_string()))?,
+                    );
+                    if !valkey.wait_connected(Duration::from_secs(2)).await {
+                        tracing::warn!(
+                            "Valkey is not reachable yet; bookings run degraded until it is"
+                        );
+                    }
+                    readiness.push(Arc::new(ValkeyReady(valkey.clone())));
+                    let backplane =
+                        ValkeyBackplane::start(BackplaneSettings::new(url.clone()), hub.clone())
+                            .map_err(|e| BuildError::Valkey(e.to_string()))?;
+                    if !backplane.wait_connected(Duration::from_secs(2)).await {
+                        tracing::warn!(
+                            "the backplane is not subscribed yet; other nodes' streams catch up \
+                             from the log until it is"
+                        );
+                    }
+                    (valkey, backplane)
+                }
+                None => (Arc::new(InMemoryLocks::new()), hub.clone()),
+            };
+        let policy = BookingPolicy {
+            lock_ttl: config.lock_ttl,
+            lock_wait: config.lock_wait,
+            ..BookingPolicy::default()
+        };
+        let services = Services::new(
+            Ports {
+                store,
+                locks,
+                broadcaster,
+                clock: Arc::new(SystemClock),
+            },
+            policy,
+        );
+        readiness.insert(0, Arc::new(StoreReady(services.clone())));
+        Ok(Self {
+            config,
+            services,
+            hub,
+            readiness,
+            metrics: None,
+        })
+    }
+
+    /// Serves `GET /metrics` with this text: on the API listener, or on the
+    /// metrics listener given to [`App::serve`].
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: MetricsText) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The use cases (for the admin commands, embedders and tests).
+    #[must_use]
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// The configuration the node was built with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Creates the demo clinic if the configuration asks for it and the
+    /// store has no tenant yet; returns what it created.
+    ///
+    /// # Errors
+    /// [`DemoError`] if the store cannot be read or written.
+    pub async fn seed_demo_if_empty(&self) -> Result<Option<Demo>, DemoError> {
+        if !self.config.demo {
+            return Ok(None);
+        }
+        let has_tenants = self
+            .services
+            .access()
+            .has_tenants()
+            .await
+            .map_err(demo::fail)?;
+        if has_tenants {
+            return Ok(None);
+        }
+        demo::seed(&self.services).await.map(Some)
+    }
+
+    /// The API and the stream, behind the same edges (and `/metrics` when
+    /// it has no listener of its own).
+    fn router(&self, metrics_with_api: bool) -> axum::Router {
+        let mut state = AppState::new(self.services.clone());
+        state.booking_limits = RangeLimits::with_max(self.config.max_booking);
+        state.readiness.clone_from(&self.readiness);
+        let mut extra = booking_ws::router(booking_ws::StreamState {
+            services: self.services.clone(),
+            hub: self.hub.clone(),
+            heartbeat: self.config.stream_heartbeat,
+        });
+        if metrics_with_api && let Some(metrics) = &self.metrics {
+            extra = extra.merge(booking_http::metrics_routes(metrics.clone()));
+        }
+        booking_http::router_with(state, extra)
+    }
+
+    /// Serves the API (and the stream) on `api`, and `/metrics` on
+    /// `metrics` if given, until `shutdown` resolves; then lets in-flight
+    /// requests finish, stops the background jobs and waits for them.
+    ///
+    /// # Errors
+    /// I/O errors of the listeners.
+    pub async fn serve(
+        self,
+        api: TcpListener,
+        metrics: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = self.router(metrics.is_none());
+        let jobs = jobs::Jobs::start(&self.services, &self.config);
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_server = match (metrics, &self.metrics) {
+            (Some(listener), Some(text)) => Some(tokio::spawn(booking_http::serve(
+                listener,
+                booking_http::metrics_router(text.clone()),
+                async {
+                    let _ = metrics_stopped.await;
+                },
+            ))),
+            _ => None,
+        };
+        let served = booking_http::serve(api, router, shutdown).await;
+        let _ = stop_metrics.send(());
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
+        jobs.stop().await;
+        served
+    }
+}

@@ -1,0 +1,401 @@
+//! The rules of a reservation write, as pure functions: is the change
+//! allowed against the stored state, which stale holds are in its way,
+//! how stock moves, and which events record it. The engine
+//! ([`super::apply`]) feeds them what the transaction read and writes what
+//! they say.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::time::to_micros;
+use crate::{
+    Actor, ApplyError, Entity, EventPayload, InvalidTransition, NewEvent, OutOfStock, Reservation,
+    ReservationEventKind, ReservationWrite, SlotTaken, StaleVersion, Status, StockCause, StockKey,
+    StockMove, action_of, immutable_field_changed, status_change_allowed, stock,
+};
+
+/// Checks a write against the stored state and returns the reservation to
+/// store (with its new version and `updated_at`).
+///
+/// `before` is the stored reservation with the write's id, whatever its
+/// tenant (ids are global), or `None`.
+///
+/// # Errors
+/// [`ApplyError::AlreadyExists`], [`ApplyError::NotFound`],
+/// [`ApplyError::StaleVersion`], [`ApplyError::ImmutableField`] or
+/// [`ApplyError::InvalidTransition`].
+pub fn check(
+    before: Option<&Reservation>,
+    write: &ReservationWrite,
+) -> Result<Reservation, ApplyError> {
+    let after = &write.reservation;
+    let at = write.at;
+    let refuse = |from: Status| InvalidTransition {
+        from,
+        action: action_of(write.kind),
+    };
+    let version = match (write.expected_version, before) {
+        (None, Some(_)) => return Err(ApplyError::AlreadyExists(after.id)),
+        (None, None) => {
+            let fresh = matches!(
+                (write.kind, after.status),
+                (ReservationEventKind::Held, Status::Held)
+                    | (ReservationEventKind::Created, Status::Confirmed)
+            );
+            if !fresh || after.is_stale_hold(at) {
+                return Err(refuse(after.effective_status(at)).into());
+            }
+            1
+        }
+        (Some(_), None) => {
+            return Err(ApplyError::NotFound(crate::Entity::Reservation(after.id)));
+        }
+        (Some(_), Some(b)) if b.tenant_id != after.tenant_id => {
+            return Err(ApplyError::NotFound(crate::Entity::Reservation(after.id)));
+        }
+        (Some(expected), Some(b)) => {
+            if b.version != expected {
+                return Err(StaleVersion {
+                    expected,
+                    actual: b.version,
+                }
+                .into());
+            }
+            if let Some(field) = immutable_field_changed(b, after) {
+                return Err(ApplyError::ImmutableField(field));
+            }
+            let stale = b.is_stale_hold(at);
+            let consistent = write.kind.resulting_status(b.status) == after.status;
+            if !consistent
+                || !status_change_allowed(b.status, after.status)
+                || (stale && after.status != Status::Expired)
+                || after.is_stale_hold(at)
+            {
+                return Err(refuse(b.effective_status(at)).into());
+            }
+            b.version + 1
+        }
+    };
+    // Instants to the microsecond, as every store keeps them, so the row
+    // and the events that describe it stay equal.
+    Ok(Reservation {
+        version,
+        updated_at: to_micros(at),
+        created_at: to_micros(after.created_at),
+        hold_expires_at: after.hold_expires_at.map(to_micros),
+        ..after.clone()
+    })
+}
+
+/// The first of `candidates` that the new state collides with at `at`, as
+/// a refusal naming it. Candidates may be any reservations; inactive ones,
+/// other resources and the reservation itself are ignored.
+#[must_use]
+pub fn first_conflict<'a>(
+    after: &Reservation,
+    candidates: impl IntoIterator<Item = &'a Reservation>,
+    at: DateTime<Utc>,
+) -> Option<SlotTaken> {
+    candidates
+        .into_iter()
+        .find(|other| after.conflicts_with(other, at))
+        .map(|other| SlotTaken {
+            conflicting: other.id,
+            range: other.occupied(),
+        })
+}
+
+/// Whether a stale hold stands in the way of `after` and must be expired in
+/// the same transaction: it overlaps on the same resource, or it keeps
+/// units of a stock the write takes (`take_keys`).
+#[must_use]
+pub fn stale_hold_in_the_way(
+    hold: &Reservation,
+    after: &Reservation,
+    take_keys: &[StockKey],
+    at: DateTime<Utc>,
+) -> bool {
+    hold.id != after.id
+        && hold.tenant_id == after.tenant_id
+        && hold.is_stale_hold(at)
+        && ((hold.resource_id == after.resource_id && hold.occupied().overlaps(&after.occupied()))
+            || hold.lines.iter().any(|l| {
+                take_keys.contains(&StockKey {
+                    product_id: l.product_id,
+                    branch_id: hold.branch_id,
+                })
+            }))
+}
+
+/// The stored state of a stale hold once its expiry is recorded.
+#[must_use]
+pub fn expired(hold: &Reservation, at: DateTime<Utc>) -> Reservation {
+    Reservation {
+        status: Status::Expired,
+        hold_expires_at: None,
+        version: hold.version + 1,
+        updated_at: at,
+        ..hold.clone()
+    }
+}
+
+/// The stock keys a write takes from (to find stale holds keeping them).
+#[must_use]
+pub fn take_keys(before: Option<&Reservation>, stored: &Reservation) -> Vec<StockKey> {
+    stock::movements(before, stored)
+        .into_iter()
+        .filter(|m| m.take)
+        .map(|m| m.key)
+        .collect()
+}
+
+/// Every stock key a plan may touch: the write's own lines and the lines
+/// of the stale holds it expires. Stores read (and lock, in this order)
+/// these levels before calling [`plan`].
+#[must_use]
+pub fn stock_keys(stored: &Reservation, stale: &[Reservation]) -> Vec<StockKey> {
+    let mut keys: Vec<StockKey> = std::iter::once(stored)
+        .chain(stale)
+        .flat_map(|r| {
+            r.lines.iter().map(|l| StockKey {
+                product_id: l.product_id,
+                branch_id: r.branch_id,
+            })
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// What the engine writes for one accepted [`ReservationWrite`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Stale holds in the way, as they are to be stored (expired).
+    pub expired: Vec<Reservation>,
+    /// The reservation as it is to be stored.
+    pub stored: Reservation,
+    /// Per stock key, in key order: the level before and after the write.
+    pub stock: Vec<StockMove>,
+    /// The events to append, in order: expiries (each followed by its
+    /// stock returns), the reservation event, then its stock movements.
+    pub events: Vec<NewEvent>,
+}
+
+/// Plans a write: checks it ([`check`]), expires the stale holds among
+/// `candidates` that are in its way, and moves stock from `levels` (which
+/// must hold every key of [`stock_keys`]). Overlap is checked separately
+/// ([`first_conflict`]), before the stale holds are read.
+///
+/// # Errors
+/// Those of [`check`], [`ApplyError::OutOfStock`] when a take exceeds the
+/// level, [`ApplyError::NotFound`] for a missing stock level.
+pub fn plan(
+    write: &ReservationWrite,
+    before: Option<&Reservation>,
+    candidates: &[Reservation],
+    levels: &BTreeMap<StockKey, u32>,
+) -> Result<Plan, ApplyError> {
+    let at = to_micros(write.at);
+    let stored = check(before, write)?;
+    let takes = take_keys(before, &stored);
+    let mut stale: Vec<&Reservation> = candidates
+        .iter()
+        .filter(|r| stale_hold_in_the_way(r, &stored, &takes, at))
+        .collect();
+    stale.sort_by_key(|r| r.id);
+    stale.dedup_by_key(|r| r.id);
+
+    let mut levels = levels.clone();
+    let mut touched: BTreeMap<StockKey, u32> = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut expired = Vec::with_capacity(stale.len());
+    let system = Actor::system();
+    for hold in stale {
+        let exp = self::expired(hold, at);
+        events.push(reservation_event(
+            ReservationEventKind::Expired,
+            Some(hold),
+            &exp,
+            &system,
+            at,
+        ));
+        move_stock(
+            &mut levels,
+            &mut touched,
+            &mut events,
+            Some(hold),
+            &exp,
+            &system,
+            at,
+        )?;
+        expired.push(exp);
+    }
+    events.push(reservation_event(
+        write.kind,
+        before,
+        &stored,
+        &write.actor,
+        at,
+    ));
+    move_stock(
+        &mut levels,
+        &mut touched,
+        &mut events,
+        before,
+        &stored,
+        &write.actor,
+        at,
+    )?;
+    let stock = touched
+        .into_iter()
+        .map(|(key, before)| StockMove {
+            key,
+            before,
+            after: levels.get(&key).copied().unwrap_or(before),
+        })
+        .collect();
+    Ok(Plan {
+        expired,
+        stored,
+        stock,
+        events,
+    })
+}
+
+fn reservation_event(
+    kind: ReservationEventKind,
+    before: Option<&Reservation>,
+    after: &Reservation,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        at,
+        actor: actor.clone(),
+        payload: EventPayload::Reservation {
+            kind,
+            before: before.cloned().map(Box::new),
+            after: Box::new(after.clone()),
+        },
+    }
+}
+
+/// Applies the movements of `before → after` to `levels`, remembering each
+/// key's first level in `touched`, and records a stock event for each.
+fn move_stock(
+    levels: &mut BTreeMap<StockKey, u32>,
+    touched: &mut BTreeMap<StockKey, u32>,
+    events: &mut Vec<NewEvent>,
+    before: Option<&Reservation>,
+    after: &Reservation,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Result<(), ApplyError> {
+    for m in stock::movements(before, after) {
+        let current = *levels
+            .get(&m.key)
+            .ok_or(ApplyError::NotFound(Entity::ProductAtBranch(
+                m.key.product_id,
+                m.key.branch_id,
+            )))?;
+        let next = stock::apply_movement(current, &m).map_err(|available| OutOfStock {
+            product_id: m.key.product_id,
+            branch_id: m.key.branch_id,
+            requested: m.quantity.get(),
+            available,
+        })?;
+        touched.entry(m.key).or_insert(current);
+        levels.insert(m.key, next);
+        events.push(NewEvent {
+            at,
+            actor: actor.clone(),
+            payload: EventPayload::StockAdjusted {
+                product_id: m.key.product_id,
+                branch_id: m.key.branch_id,
+                before: current,
+                after: next,
+                cause: StockCause::Reservation(after.id),
+            },
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::reservation_at;
+    use crate::{Actor, ReservationEventKind as K};
+    use chrono::Duration;
+
+    fn write(r: &Reservation, expected: Option<u64>, kind: K) -> ReservationWrite {
+        ReservationWrite {
+            reservation: r.clone(),
+            expected_version: expected,
+            kind,
+            actor: Actor::new("t").unwrap(),
+            at: r.created_at,
+        }
+    }
+
+    #[test]
+    fn a_create_gets_version_one_and_a_replayed_create_is_refused() {
+        let r = reservation_at(10, 11);
+        assert_eq!(
+            check(None, &write(&r, None, K::Created)).unwrap().version,
+            1
+        );
+        assert!(matches!(
+            check(Some(&r), &write(&r, None, K::Created)),
+            Err(ApplyError::AlreadyExists(_))
+        ));
+    }
+
+    #[test]
+    fn a_change_with_an_old_version_is_stale() {
+        let r = reservation_at(10, 11);
+        let mut after = r.clone();
+        after.status = Status::Cancelled;
+        assert!(matches!(
+            check(Some(&r), &write(&after, Some(0), K::Cancelled)),
+            Err(ApplyError::StaleVersion(StaleVersion {
+                expected: 0,
+                actual: 1
+            }))
+        ));
+        assert_eq!(
+            check(Some(&r), &write(&after, Some(1), K::Cancelled))
+                .unwrap()
+                .version,
+            2
+        );
+    }
+
+    #[test]
+    fn an_event_kind_that_disagrees_with_the_state_is_refused() {
+        let r = reservation_at(10, 11);
+        let mut after = r.clone();
+        after.status = Status::Cancelled;
+        assert!(matches!(
+            check(Some(&r), &write(&after, Some(1), K::Completed)),
+            Err(ApplyError::InvalidTransition(_))
+        ));
+    }
+
+    #[test]
+    fn a_stale_hold_can_only_expire() {
+        let mut hold = reservation_at(10, 11);
+        hold.status = Status::Held;
+        hold.hold_expires_at = Some(hold.created_at - Duration::minutes(1));
+        let mut confirm = hold.clone();
+        confirm.status = Status::Confirmed;
+        confirm.hold_expires_at = None;
+        assert!(check(Some(&hold), &write(&confirm, Some(1), K::Confirmed)).is_err());
+        let exp = expired(&hold, hold.created_at);
+        let mut w = write(&exp, Some(1), K::Expired);
+        w.reservation.version = 1;
+        assert!(check(Some(&hold), &w).is_ok());
+    }
+}

@@ -1,0 +1,250 @@
+//! Stock adjustments by an administrator: set a level (and the branch
+//! price), or add delivered units. The rule is [`plan_adjustment`]; the
+//! sequence is [`adjust_stock`].
+
+use chrono::{DateTime, Utc};
+
+use super::catalog::{CatalogError, failed};
+use super::{Attempt, retrying};
+use crate::time::to_micros;
+use crate::{
+    Actor, BranchId, CatalogKey, CatalogRecord, Entity, Event, EventPayload, Money, NewEvent,
+    ProductBranch, ProductId, Quantity, StockCause, StockKey, TenantId, WriteStore,
+};
+
+/// A change of stock made by an administrator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockChange {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The product.
+    pub product_id: ProductId,
+    /// The branch.
+    pub branch_id: BranchId,
+    /// What to do.
+    pub op: StockOp,
+    /// Who did it.
+    pub actor: Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl StockChange {
+    /// The stock it changes.
+    #[must_use]
+    pub const fn key(&self) -> StockKey {
+        StockKey {
+            product_id: self.product_id,
+            branch_id: self.branch_id,
+        }
+    }
+}
+
+/// How stock changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StockOp {
+    /// Set the level (and the branch price) — creates the record if the
+    /// product was not sold at the branch yet.
+    Set {
+        /// Units on hand.
+        stock: u32,
+        /// The branch's own price, or `None` for the product's.
+        price: Option<Money>,
+    },
+    /// Add delivered units.
+    Restock {
+        /// Units added.
+        quantity: Quantity,
+    },
+}
+
+/// The record a change leaves and the event that records it, given the
+/// record as it stands (`None`: the product is not sold at the branch).
+///
+/// # Errors
+/// - [`CatalogError::NotFound`] for a restock where the product is not sold;
+/// - [`CatalogError::TooMuch`] if the level would exceed
+///   [`ProductBranch::MAX_STOCK`].
+pub fn plan_adjustment(
+    existing: Option<&ProductBranch>,
+    change: &StockChange,
+) -> Result<(ProductBranch, NewEvent), CatalogError> {
+    let max = ProductBranch::MAX_STOCK;
+    let (record, cause) = match change.op {
+        StockOp::Set { stock, price } => {
+            if stock > max {
+                return Err(CatalogError::TooMuch { max });
+            }
+            let record = ProductBranch {
+                tenant_id: change.tenant_id,
+                product_id: change.product_id,
+                branch_id: change.branch_id,
+                stock,
+                price,
+            };
+            (record, StockCause::Set)
+        }
+        StockOp::Restock { quantity } => {
+            let mut record =
+                existing
+                    .cloned()
+                    .ok_or(CatalogError::NotFound(Entity::ProductAtBranch(
+                        change.product_id,
+                        change.branch_id,
+                    )))?;
+            record.stock = record
+                .stock
+                .checked_add(quantity.get())
+                .filter(|n| *n <= max)
+                .ok_or(CatalogError::TooMuch { max })?;
+            (record, StockCause::Restock)
+        }
+    };
+    let event = NewEvent {
+        at: to_micros(change.at),
+        actor: change.actor.clone(),
+        payload: EventPayload::StockAdjusted {
+            product_id: change.product_id,
+            branch_id: change.branch_id,
+            before: existing.map_or(0, |e| e.stock),
+            after: record.stock,
+            cause,
+        },
+    };
+    Ok((record, event))
+}
+
+/// Changes a branch's stock atomically and records a `StockAdjusted`
+/// event in the same transaction.
+///
+/// # Errors
+/// - [`CatalogError::NotFound`] if the product or branch is not the
+///   tenant's, or (for a restock) the product is not sold at the branch;
+/// - [`CatalogError::TooMuch`] if the level would exceed the maximum.
+pub async fn adjust_stock(
+    store: &dyn WriteStore,
+    change: &StockChange,
+) -> Result<(ProductBranch, Event), CatalogError> {
+    retrying(
+        || Box::pin(attempt(store, change)),
+        CatalogError::Busy(crate::Busy::Store),
+    )
+    .await
+}
+
+async fn attempt(
+    store: &dyn WriteStore,
+    change: &StockChange,
+) -> Result<(ProductBranch, Event), Attempt<CatalogError>> {
+    let t = change.tenant_id;
+    let mut tx = store.begin().await.map_err(|e| failed(e.into()))?;
+    for parent in [
+        CatalogKey::Product(change.product_id),
+        CatalogKey::Branch(change.branch_id),
+    ] {
+        if tx
+            .catalog_record(t, parent, false)
+            .await
+            .map_err(failed)?
+            .is_none()
+        {
+            return Err(Attempt::Done(CatalogError::NotFound(parent.entity())));
+        }
+    }
+    let existing = match tx
+        .catalog_record(t, CatalogKey::Stock(change.key()), true)
+        .await
+        .map_err(failed)?
+    {
+        Some(CatalogRecord::Stock(record)) => Some(record),
+        _ => None,
+    };
+    let (record, event) = plan_adjustment(existing.as_ref(), change).map_err(Attempt::Done)?;
+    tx.put_catalog_record(&CatalogRecord::Stock(record.clone()))
+        .await
+        .map_err(failed)?;
+    let mut events = tx.append(t, vec![event]).await.map_err(failed)?;
+    tx.commit().await.map_err(failed)?;
+    let event = events.pop().ok_or_else(|| {
+        Attempt::Done(CatalogError::Store(crate::StoreError::Internal(
+            "the store appended no event".into(),
+        )))
+    })?;
+    Ok((record, event))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(op: StockOp) -> StockChange {
+        StockChange {
+            tenant_id: TenantId::generate(),
+            product_id: ProductId::generate(),
+            branch_id: BranchId::generate(),
+            op,
+            actor: Actor::new("admin").unwrap(),
+            at: Utc::now(),
+        }
+    }
+
+    fn record(c: &StockChange, stock: u32) -> ProductBranch {
+        ProductBranch {
+            tenant_id: c.tenant_id,
+            product_id: c.product_id,
+            branch_id: c.branch_id,
+            stock,
+            price: None,
+        }
+    }
+
+    #[test]
+    fn setting_stock_creates_the_record_and_records_before_and_after() {
+        let c = change(StockOp::Set {
+            stock: 7,
+            price: None,
+        });
+        let (r, e) = plan_adjustment(None, &c).unwrap();
+        assert_eq!(r.stock, 7);
+        assert!(matches!(
+            e.payload,
+            EventPayload::StockAdjusted {
+                before: 0,
+                after: 7,
+                cause: StockCause::Set,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_restock_needs_the_product_sold_at_the_branch_and_stays_below_the_maximum() {
+        let c = change(StockOp::Restock {
+            quantity: Quantity::new(5).unwrap(),
+        });
+        assert!(matches!(
+            plan_adjustment(None, &c),
+            Err(CatalogError::NotFound(Entity::ProductAtBranch(..)))
+        ));
+        let (r, _) = plan_adjustment(Some(&record(&c, 3)), &c).unwrap();
+        assert_eq!(r.stock, 8);
+        assert_eq!(
+            plan_adjustment(Some(&record(&c, ProductBranch::MAX_STOCK - 4)), &c),
+            Err(CatalogError::TooMuch {
+                max: ProductBranch::MAX_STOCK
+            })
+        );
+    }
+
+    #[test]
+    fn a_level_above_the_maximum_is_refused() {
+        let c = change(StockOp::Set {
+            stock: ProductBranch::MAX_STOCK + 1,
+            price: None,
+        });
+        assert!(matches!(
+            plan_adjustment(None, &c),
+            Err(CatalogError::TooMuch { .. })
+        ));
+    }
+}

@@ -1,0 +1,199 @@
+//! The reservation half of the store: what a write is, what it answers,
+//! and the reads.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    Actor, BranchId, Entity, Event, InvalidTransition, OutOfStock, Reservation,
+    ReservationEventKind, ReservationId, ResourceId, ResourceNotAtBranch, Seq, SlotTaken,
+    StaleVersion, StoreError, TenantId, TimeRange,
+};
+
+/// One reservation change, written atomically with its stock movements and
+/// events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReservationWrite {
+    /// The state after the change. The store sets `version` and `updated_at`
+    /// itself.
+    pub reservation: Reservation,
+    /// `None` to create (the id must be new); `Some(v)` to change a
+    /// reservation whose stored version must still be `v`.
+    pub expected_version: Option<u64>,
+    /// What happened, for the event.
+    pub kind: ReservationEventKind,
+    /// Who did it.
+    pub actor: Actor,
+    /// When; also the instant holds are judged stale against.
+    pub at: DateTime<Utc>,
+}
+
+/// A committed write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The reservation as stored (new version).
+    pub reservation: Reservation,
+    /// Every event the transaction appended, in sequence order: expiries of
+    /// stale holds that were in the way, the reservation event, then stock
+    /// movements.
+    pub events: Vec<Event>,
+}
+
+/// Why a store refused a reservation write. Every variant but `Store` is a
+/// refusal of the request, never a backend failure.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// Another active reservation of the resource overlaps.
+    #[error(transparent)]
+    SlotTaken(#[from] SlotTaken),
+    /// Not enough units at the branch.
+    #[error(transparent)]
+    OutOfStock(#[from] OutOfStock),
+    /// The stored version is not the expected one.
+    #[error(transparent)]
+    StaleVersion(#[from] StaleVersion),
+    /// The lifecycle forbids the change.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// The resource does not work at the branch.
+    #[error(transparent)]
+    ResourceNotAtBranch(#[from] ResourceNotAtBranch),
+    /// A referenced record does not exist for the tenant.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// A reservation with this id exists already (a create was replayed).
+    #[error("reservation {0} already exists")]
+    AlreadyExists(ReservationId),
+    /// The write tried to change what never changes (tenant, branch,
+    /// products, creation data).
+    #[error("immutable field changed: {0}")]
+    ImmutableField(&'static str),
+    /// Concurrent writers kept the store from completing the write even
+    /// after a retry (deadlock, serialization failure). Retrying soon helps.
+    #[error("the store is busy with concurrent writes; retry")]
+    Busy,
+    /// A backend failure.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ApplyError {
+    /// Keeps "not found" a refusal; everything else is a backend failure.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(entity) => Self::NotFound(entity),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Where a page of reservations starts: after this (start, id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReservationCursor {
+    /// The last seen reservation's start.
+    pub starts_at: DateTime<Utc>,
+    /// The last seen reservation's id.
+    pub id: ReservationId,
+}
+
+/// A page of a tenant's reservations, ordered by (start, id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReservationQuery {
+    /// Only this branch.
+    pub branch_id: Option<BranchId>,
+    /// Only this resource.
+    pub resource_id: Option<ResourceId>,
+    /// Only reservations whose appointment overlaps this window.
+    pub window: Option<TimeRange>,
+    /// Continue after this position.
+    pub after: Option<ReservationCursor>,
+    /// At most this many (clamped to 1..=1000 by stores).
+    pub limit: usize,
+}
+
+impl Default for ReservationQuery {
+    fn default() -> Self {
+        Self {
+            branch_id: None,
+            resource_id: None,
+            window: None,
+            after: None,
+            limit: 100,
+        }
+    }
+}
+
+/// Reservations and the event log, read. (Writes go through the write
+/// engine: [`crate::engine::apply`] over [`crate::WriteStore`].)
+#[async_trait]
+pub trait ReservationStore: Send + Sync + Debug {
+    /// Reads a reservation.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if absent or another tenant's.
+    async fn reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError>;
+
+    /// A page of reservations matching the query, ordered by (start, id).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn reservations(
+        &self,
+        tenant: TenantId,
+        query: &ReservationQuery,
+    ) -> Result<Vec<Reservation>, StoreError>;
+
+    /// Holds whose time ran out by `now` but whose expiry is not recorded
+    /// yet, across all tenants, soonest-expired first, at most `limit` (for
+    /// the sweeper that records them).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError>;
+
+    /// One reservation's events, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the reservation is absent or another tenant's.
+    async fn reservation_events(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Vec<Event>, StoreError>;
+
+    /// The tenant's events with `seq > after`, in order, at most `limit`.
+    /// Every committed event is returned exactly once across pages, and an
+    /// event is never visible before all events with lower numbers are.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn events_since(
+        &self,
+        tenant: TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError>;
+}
+
+/// A complete store: catalog and reservation reads, access records, and
+/// write transactions. Implemented automatically for every type that
+/// implements all four.
+pub trait BookingStore:
+    crate::CatalogStore + ReservationStore + crate::AccessStore + crate::WriteStore
+{
+}
+
+impl<T> BookingStore for T where
+    T: crate::CatalogStore + ReservationStore + crate::AccessStore + crate::WriteStore + ?Sized
+{
+}

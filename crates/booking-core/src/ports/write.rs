@@ -1,0 +1,358 @@
+//! The write port: one store transaction, as the small primitives the
+//! core's write engine ([`crate::engine`]) composes. A store implements
+//! these with its own means (row locks, `BEGIN IMMEDIATE`, a mutex); the
+//! order of the steps, every check and every event is decided by the core.
+//!
+//! A primitive never decides whether a write is allowed. It reads what it is
+//! asked for (a superset is fine where the doc says so: the engine filters),
+//! writes what it is told, and translates what the store's own guards (the
+//! overlap constraint, foreign keys, CHECKs) refused into a [`TxError`].
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    ApiKey, Branch, BranchId, Entity, Event, KeyHash, NewEvent, Product, ProductBranch, ProductId,
+    Reservation, ReservationId, Resource, ResourceBranch, ResourceId, ServiceId, ServiceItem,
+    ServiceItemBranch, StockKey, StoreError, Tenant, TenantId,
+};
+
+/// A store that opens write transactions. Every change the core makes runs
+/// inside one: its reads, its writes and the events that record it commit
+/// together or not at all.
+#[async_trait]
+pub trait WriteStore: Send + Sync + Debug {
+    /// Opens a transaction. Dropping it without [`WriteTx::commit`] MUST
+    /// undo everything it wrote.
+    ///
+    /// Stores that serialize writers (SQLite, the in-memory store) take the
+    /// write lock here; stores with row locks (PostgreSQL) lock rows in the
+    /// primitives that say "locked".
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the backend cannot be reached,
+    /// [`StoreError::Internal`] otherwise.
+    async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError>;
+}
+
+/// What the store's own guards refused: the constraint behind the core's
+/// checks fired (a concurrent change slipped past them), and this is what
+/// it means.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The overlap guard (exclusion constraint, trigger) refused an active
+    /// reservation; the engine names the reservation in the way.
+    #[error("an active reservation of the resource overlaps")]
+    Overlap,
+    /// A referenced record does not exist (any more) for the tenant.
+    #[error("{0} not found")]
+    NotFound(Entity),
+    /// The resource stopped working at the branch.
+    #[error("resource {resource_id} does not work at branch {branch_id}")]
+    ResourceNotAtBranch {
+        /// The resource.
+        resource_id: ResourceId,
+        /// The branch.
+        branch_id: BranchId,
+    },
+    /// A reservation with this id exists already.
+    #[error("reservation {0} already exists")]
+    AlreadyExists(ReservationId),
+    /// A record still refers to the one being deleted.
+    #[error("{0} is in use")]
+    InUse(Entity),
+}
+
+/// Why a primitive failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// The store's guard refused the change; see [`Refusal`].
+    #[error(transparent)]
+    Refused(Refusal),
+    /// Concurrent transactions collided (deadlock, serialization failure,
+    /// a row that changed under the plan, a busy database file). The
+    /// engine runs the whole write again, once.
+    #[error("concurrent writes collided: {0}")]
+    Retry(String),
+    /// A backend failure (unreachable, corrupt data, a bug).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refusal> for TxError {
+    fn from(r: Refusal) -> Self {
+        Self::Refused(r)
+    }
+}
+
+/// Which of the records a reservation names exist for its tenant (the
+/// answer of [`WriteTx::scope`]). The engine turns the first missing one,
+/// in a fixed order, into the refusal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The branch is the tenant's.
+    pub branch: bool,
+    /// The resource is the tenant's.
+    pub resource: bool,
+    /// The service is the tenant's (`true` when none is named).
+    pub service: bool,
+    /// The resource works at the branch.
+    pub works_at_branch: bool,
+    /// The products of the lines that are sold at the branch.
+    pub sold: Vec<ProductId>,
+}
+
+/// A catalog record, as the write engine reads and writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatalogRecord {
+    /// A branch.
+    Branch(Branch),
+    /// A resource.
+    Resource(Resource),
+    /// A service.
+    Service(ServiceItem),
+    /// A product.
+    Product(Product),
+    /// A resource working at a branch, with its schedule there.
+    Schedule(ResourceBranch),
+    /// A branch's price for a service.
+    ServicePrice(ServiceItemBranch),
+    /// A product's stock (and price) at a branch.
+    Stock(ProductBranch),
+}
+
+/// Which catalog record (always within one tenant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CatalogKey {
+    /// A branch.
+    Branch(BranchId),
+    /// A resource.
+    Resource(ResourceId),
+    /// A service.
+    Service(ServiceId),
+    /// A product.
+    Product(ProductId),
+    /// A resource's link to a branch.
+    Schedule(ResourceId, BranchId),
+    /// A service's price at a branch.
+    ServicePrice(ServiceId, BranchId),
+    /// A product's stock at a branch.
+    Stock(StockKey),
+}
+
+impl CatalogRecord {
+    /// The record's key.
+    #[must_use]
+    pub fn key(&self) -> CatalogKey {
+        match self {
+            Self::Branch(b) => CatalogKey::Branch(b.id),
+            Self::Resource(r) => CatalogKey::Resource(r.id),
+            Self::Service(s) => CatalogKey::Service(s.id),
+            Self::Product(p) => CatalogKey::Product(p.id),
+            Self::Schedule(l) => CatalogKey::Schedule(l.resource_id, l.branch_id),
+            Self::ServicePrice(p) => CatalogKey::ServicePrice(p.service_id, p.branch_id),
+            Self::Stock(s) => CatalogKey::Stock(StockKey {
+                product_id: s.product_id,
+                branch_id: s.branch_id,
+            }),
+        }
+    }
+
+    /// The tenant owning the record.
+    #[must_use]
+    pub fn tenant_id(&self) -> TenantId {
+        match self {
+            Self::Branch(b) => b.tenant_id,
+            Self::Resource(r) => r.tenant_id,
+            Self::Service(s) => s.tenant_id,
+            Self::Product(p) => p.tenant_id,
+            Self::Schedule(l) => l.tenant_id,
+            Self::ServicePrice(p) => p.tenant_id,
+            Self::Stock(s) => s.tenant_id,
+        }
+    }
+}
+
+impl CatalogKey {
+    /// The key as an [`Entity`], for "not found".
+    #[must_use]
+    pub const fn entity(self) -> Entity {
+        match self {
+            Self::Branch(id) => Entity::Branch(id),
+            Self::Resource(id) | Self::Schedule(id, _) => Entity::Resource(id),
+            Self::Service(id) | Self::ServicePrice(id, _) => Entity::Service(id),
+            Self::Product(id) => Entity::Product(id),
+            Self::Stock(k) => Entity::ProductAtBranch(k.product_id, k.branch_id),
+        }
+    }
+}
+
+/// A stock level to move within a transaction: from `before` to `after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StockMove {
+    /// Which stock.
+    pub key: StockKey,
+    /// The level the plan was made from (read locked in this transaction).
+    pub before: u32,
+    /// The level to leave.
+    pub after: u32,
+}
+
+/// One open write transaction. Primitives run in the order the engine
+/// calls them, all inside the transaction; none commits.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// Which of the records `r` names (branch, resource, service, the link
+    /// of resource and branch, each line's product at the branch) exist for
+    /// `r`'s tenant.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn scope(&mut self, r: &Reservation) -> Result<Scope, TxError>;
+
+    /// The reservation with `id`, whatever its tenant (ids are global),
+    /// locked until the transaction ends.
+    ///
+    /// # Errors
+    /// Backend failures, or [`StoreError::Internal`] for a row that does
+    /// not decode (never "absent").
+    async fn lock_reservation(&mut self, id: ReservationId)
+    -> Result<Option<Reservation>, TxError>;
+
+    /// The other reservations of `r`'s tenant and resource (at any branch)
+    /// whose status blocks the calendar (held, confirmed, completed) and
+    /// whose occupied range overlaps `r`'s. Holds whose time ran out are
+    /// included: the engine judges them by the write's instant.
+    ///
+    /// # Errors
+    /// As [`WriteTx::lock_reservation`].
+    async fn blocking(&mut self, r: &Reservation) -> Result<Vec<Reservation>, TxError>;
+
+    /// Locked, by id: the holds of `r`'s tenant, other than `r`, whose time
+    /// ran out by `at`, that are on `r`'s resource with an overlapping
+    /// occupied range or hold one of `takes`. A superset is fine; the
+    /// engine picks those really in the way.
+    ///
+    /// # Errors
+    /// As [`WriteTx::lock_reservation`].
+    async fn lock_stale_holds(
+        &mut self,
+        r: &Reservation,
+        takes: &[StockKey],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, TxError>;
+
+    /// Locked, in key order (so two writers never deadlock on stock): the
+    /// tenant's stock records of `keys` that exist.
+    ///
+    /// # Errors
+    /// As [`WriteTx::lock_reservation`].
+    async fn lock_stock(
+        &mut self,
+        tenant: TenantId,
+        keys: &[StockKey],
+    ) -> Result<Vec<ProductBranch>, TxError>;
+
+    /// Moves each level from `before` to `after`, conditionally: a take
+    /// applies only while the level covers it, so no level goes below zero
+    /// even if the lock failed.
+    ///
+    /// # Errors
+    /// [`TxError::Retry`] if a level was not `before`.
+    async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError>;
+
+    /// Inserts a new reservation with its lines.
+    ///
+    /// # Errors
+    /// [`Refusal::AlreadyExists`] for a known id, [`Refusal::Overlap`] if
+    /// the overlap guard fires, [`Refusal::ResourceNotAtBranch`] or
+    /// [`Refusal::NotFound`] if a referenced record vanished.
+    async fn insert_reservation(&mut self, r: &Reservation) -> Result<(), TxError>;
+
+    /// Replaces the mutable state of a reservation stored at `expected`
+    /// version.
+    ///
+    /// # Errors
+    /// [`TxError::Retry`] if it is not at that version; otherwise as
+    /// [`WriteTx::insert_reservation`].
+    async fn update_reservation(&mut self, r: &Reservation, expected: u64) -> Result<(), TxError>;
+
+    /// The tenant's catalog record with `key`, locked until the transaction
+    /// ends when `lock` is set. Another tenant's record is `None`.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn catalog_record(
+        &mut self,
+        tenant: TenantId,
+        key: CatalogKey,
+        lock: bool,
+    ) -> Result<Option<CatalogRecord>, TxError>;
+
+    /// Inserts or replaces a catalog record.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] if the id belongs to another tenant or a
+    /// record it refers to does not exist.
+    async fn put_catalog_record(&mut self, record: &CatalogRecord) -> Result<(), TxError>;
+
+    /// The tenant's records that exist only for the item (a branch's or
+    /// resource's links, a service's or product's branch prices and stock).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn dependents(
+        &mut self,
+        tenant: TenantId,
+        item: CatalogKey,
+    ) -> Result<Vec<CatalogRecord>, TxError>;
+
+    /// Whether any reservation of the tenant refers to the item.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError>;
+
+    /// Deletes the tenant's records with these keys, in order.
+    ///
+    /// # Errors
+    /// [`Refusal::InUse`] if a reservation refers to one.
+    async fn delete_catalog_records(
+        &mut self,
+        tenant: TenantId,
+        keys: &[CatalogKey],
+    ) -> Result<(), TxError>;
+
+    /// Inserts a tenant (ids are unique across tenants).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> Result<(), TxError>;
+
+    /// Stores a key's record under the hash of its secret.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] if the tenant does not exist.
+    async fn insert_api_key(&mut self, key: &ApiKey, hash: &KeyHash) -> Result<(), TxError>;
+
+    /// Numbers `events` from the tenant's counter and appends them. The
+    /// engine calls it last: numbers are then gapless and in commit order
+    /// (the counter stays locked until commit; a rollback returns them).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn append(
+        &mut self,
+        tenant: TenantId,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Event>, TxError>;
+
+    /// Makes everything durable.
+    ///
+    /// # Errors
+    /// [`TxError::Retry`] for a serialization failure at commit, backend
+    /// failures otherwise.
+    async fn commit(self: Box<Self>) -> Result<(), TxError>;
+}

@@ -1,0 +1,71 @@
+//! What the reservation side reads: reservations, their history, the log.
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    BookingPolicy, BookingService, Event, Reservation, ReservationId, ReservationQuery, Seq,
+    StoreError, TenantId,
+};
+
+impl BookingService {
+    /// A reservation of the tenant.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if absent or another tenant's.
+    pub async fn reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        self.0.ports.store.reservation(tenant, id).await
+    }
+
+    /// A page of the tenant's reservations, ordered by (start, id).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    pub async fn reservations(
+        &self,
+        tenant: TenantId,
+        query: &ReservationQuery,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        self.0.ports.store.reservations(tenant, query).await
+    }
+
+    /// A reservation's audited history, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if absent or another tenant's.
+    pub async fn history(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.0.ports.store.reservation_events(tenant, id).await
+    }
+
+    /// The tenant's events after `after`, in order, at most `limit`.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    pub async fn events_since(
+        &self,
+        tenant: TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.0.ports.store.events_since(tenant, after, limit).await
+    }
+
+    /// The current instant, by the service's clock.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.ports.clock.now()
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub fn policy(&self) -> &BookingPolicy {
+        &self.0.policy
+    }
+}

@@ -1,0 +1,95 @@
+//! API keys and idempotency records, in memory.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// One idempotency record.
+#[derive(Debug)]
+pub(super) struct Idempotency {
+    fingerprint: String,
+    outcome: Option<String>,
+    claimed_at: DateTime<Utc>,
+}
+
+#[async_trait]
+impl AccessStore for InMemoryStore {
+    async fn has_tenants(&self) -> Result<bool, StoreError> {
+        Ok(!self.read().await.tenants.is_empty())
+    }
+
+    async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.read().await.api_keys.get(hash.as_str()).cloned())
+    }
+
+    async fn claim_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let mut s = self.read().await;
+        let slot = (tenant, key.as_str().to_owned());
+        Ok(match s.idempotency.get(&slot) {
+            None => {
+                s.idempotency.insert(
+                    slot,
+                    Idempotency {
+                        fingerprint: fingerprint.to_owned(),
+                        outcome: None,
+                        claimed_at: at,
+                    },
+                );
+                Claim::New
+            }
+            Some(r) if r.fingerprint != fingerprint => Claim::Mismatch,
+            Some(Idempotency { outcome: None, .. }) => Claim::InProgress,
+            Some(Idempotency {
+                outcome: Some(outcome),
+                ..
+            }) => Claim::Replay {
+                outcome: outcome.clone(),
+            },
+        })
+    }
+
+    async fn finish_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(r) = self
+            .read()
+            .await
+            .idempotency
+            .get_mut(&(tenant, key.as_str().to_owned()))
+        {
+            r.outcome = Some(outcome.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn abandon_idempotency(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        let mut s = self.read().await;
+        let slot = (tenant, key.as_str().to_owned());
+        if s.idempotency
+            .get(&slot)
+            .is_some_and(|r| r.outcome.is_none())
+        {
+            s.idempotency.remove(&slot);
+        }
+        Ok(())
+    }
+
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut s = self.read().await;
+        let was = s.idempotency.len();
+        s.idempotency.retain(|_, r| r.claimed_at >= before);
+        Ok(u64::try_from(was - s.idempotency.len()).unwrap_or(u64::MAX))
+    }
+}

@@ -1,0 +1,120 @@
+//! [`InMemoryStore`]: the store port in process memory. The state sits
+//! behind one async mutex: a write transaction holds it from `begin` to
+//! commit (so writes are serialized, like SQLite's `BEGIN IMMEDIATE`) and
+//! records how to undo each change, which dropping the transaction
+//! applies. Reads take the mutex briefly. Tests and embedders get the real
+//! guarantees.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use booking_core::{
+    AccessStore, ApiKey, Branch, BranchId, BranchOfferRows, CatalogKey, CatalogRecord,
+    CatalogStore, Claim, Entity, Event, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch,
+    ProductId, Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
+    ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem, ServiceItemBranch, StockKey,
+    StockMove, StoreError, Tenant, TenantId, TxError, WriteStore, WriteTx,
+};
+use chrono::{DateTime, Utc};
+use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
+
+mod access;
+mod catalog;
+mod reservations;
+mod write;
+
+/// The store port in memory: first-class, atomic, not a mock.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tenants: BTreeMap<TenantId, Tenant>,
+    branches: BTreeMap<BranchId, Branch>,
+    resources: BTreeMap<ResourceId, Resource>,
+    resource_branches: BTreeMap<(ResourceId, BranchId), ResourceBranch>,
+    services: BTreeMap<ServiceId, ServiceItem>,
+    service_branches: BTreeMap<(ServiceId, BranchId), ServiceItemBranch>,
+    products: BTreeMap<ProductId, Product>,
+    product_branches: BTreeMap<StockKey, ProductBranch>,
+    reservations: BTreeMap<ReservationId, Reservation>,
+    events: BTreeMap<TenantId, Vec<Event>>,
+    /// API keys by the hash of their secret.
+    api_keys: BTreeMap<String, ApiKey>,
+    /// Idempotency records by tenant and key.
+    idempotency: BTreeMap<(TenantId, String), access::Idempotency>,
+    /// Primitives that fail on their next call (see
+    /// [`InMemoryStore::fail_next`]).
+    faults: Vec<&'static str>,
+}
+
+/// A record owned by a tenant.
+trait Owned {
+    fn tenant(&self) -> TenantId;
+}
+
+macro_rules! owned {
+    ($($t:ty),*) => { $(impl Owned for $t { fn tenant(&self) -> TenantId { self.tenant_id } })* };
+}
+owned!(
+    Branch,
+    Resource,
+    ServiceItem,
+    Product,
+    Reservation,
+    ResourceBranch,
+    ServiceItemBranch,
+    ProductBranch
+);
+
+/// The record if it exists *for this tenant*; another tenant's is absent.
+fn owned<'a, K: Ord, V: Owned>(
+    map: &'a BTreeMap<K, V>,
+    tenant: TenantId,
+    key: &K,
+) -> Option<&'a V> {
+    map.get(key).filter(|v| v.tenant() == tenant)
+}
+
+/// The values belonging to `tenant`, in the map's (id) order.
+fn of_tenant<'a, V: Clone + Owned + 'a>(
+    values: impl Iterator<Item = &'a V>,
+    tenant: TenantId,
+) -> Vec<V> {
+    values.filter(|v| v.tenant() == tenant).cloned().collect()
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    async fn read(&self) -> MutexGuard<'_, State> {
+        self.state.lock().await
+    }
+
+    /// Makes the next call of the transaction primitive `primitive` (its
+    /// method name on [`WriteTx`], e.g. `"append"`) fail as if the backend
+    /// went away, to show that a write and its events commit together or
+    /// not at all.
+    pub async fn fail_next(&self, primitive: &'static str) {
+        self.read().await.faults.push(primitive);
+    }
+}
+
+#[async_trait]
+impl WriteStore for InMemoryStore {
+    async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        // Suspend once, as a real store does on I/O, so callers' races
+        // really interleave in tests.
+        tokio::task::yield_now().await;
+        Ok(Box::new(write::MemoryTx::new(
+            Arc::clone(&self.state).lock_owned().await,
+        )))
+    }
+}

@@ -1,0 +1,105 @@
+//! The reservation reads and the event log.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+#[async_trait]
+impl ReservationStore for InMemoryStore {
+    async fn reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        self.read()
+            .await
+            .reservations
+            .get(&id)
+            .filter(|r| r.tenant_id == tenant)
+            .cloned()
+            .ok_or(StoreError::NotFound(Entity::Reservation(id)))
+    }
+
+    async fn reservations(
+        &self,
+        tenant: TenantId,
+        query: &ReservationQuery,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let s = self.read().await;
+        let mut page: Vec<Reservation> = s
+            .reservations
+            .values()
+            .filter(|r| {
+                r.tenant_id == tenant
+                    && query.branch_id.is_none_or(|b| r.branch_id == b)
+                    && query.resource_id.is_none_or(|x| r.resource_id == x)
+                    && query.window.is_none_or(|w| w.overlaps(&r.range))
+                    && query
+                        .after
+                        .is_none_or(|c| (r.range.start(), r.id) > (c.starts_at, c.id))
+            })
+            .cloned()
+            .collect();
+        page.sort_by_key(|r| (r.range.start(), r.id));
+        page.truncate(query.limit.clamp(1, 1000));
+        Ok(page)
+    }
+
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let s = self.read().await;
+        let mut holds: Vec<Reservation> = s
+            .reservations
+            .values()
+            .filter(|r| r.is_stale_hold(now))
+            .cloned()
+            .collect();
+        holds.sort_by_key(|r| (r.hold_expires_at, r.id));
+        holds.truncate(limit);
+        Ok(holds)
+    }
+
+    async fn reservation_events(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Vec<Event>, StoreError> {
+        let s = self.read().await;
+        if s.reservations
+            .get(&id)
+            .is_none_or(|r| r.tenant_id != tenant)
+        {
+            return Err(StoreError::NotFound(Entity::Reservation(id)));
+        }
+        Ok(s.events
+            .get(&tenant)
+            .map(|log| {
+                log.iter()
+                    .filter(|e| e.reservation_id() == Some(id))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn events_since(
+        &self,
+        tenant: TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let s = self.read().await;
+        Ok(s.events
+            .get(&tenant)
+            .map(|log| {
+                // Seqs are 1-based and dense, so `after` is also an index.
+                let start = usize::try_from(after.0)
+                    .unwrap_or(usize::MAX)
+                    .min(log.len());
+                log[start..].iter().take(limit).cloned().collect()
+            })
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,3 @@
+//! The in-memory adapters against the port contract suites.
+
+mod contract;

@@ -1,0 +1,124 @@
+//! The reservation reads and the event log, on the pool.
+
+use async_trait::async_trait;
+use booking_core::{
+    Entity, Event, Reservation, ReservationId, ReservationQuery, ReservationStore, Seq, StoreError,
+    TenantId,
+};
+use chrono::{DateTime, Utc};
+
+use crate::PgStore;
+use crate::error::store_error;
+use crate::rows::{self, RESERVATION_COLUMNS, int};
+
+#[async_trait]
+impl ReservationStore for PgStore {
+    async fn reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows::reservation(&row.ok_or(StoreError::NotFound(Entity::Reservation(id)))?)
+    }
+
+    async fn reservations(
+        &self,
+        tenant: TenantId,
+        q: &ReservationQuery,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let limit: i64 = int(q.limit.clamp(1, 1000), "limit")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE tenant_id = $1
+               AND ($2::uuid IS NULL OR branch_id = $2)
+               AND ($3::uuid IS NULL OR resource_id = $3)
+               AND ($4::timestamptz IS NULL OR (starts_at < $5 AND ends_at > $4))
+               AND ($6::timestamptz IS NULL OR (starts_at, id) > ($6, $7))
+             ORDER BY starts_at, id
+             LIMIT $8"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(q.branch_id.map(|b| b.as_uuid()))
+        .bind(q.resource_id.map(|r| r.as_uuid()))
+        .bind(q.window.map(|w| w.start()))
+        .bind(q.window.map(|w| w.end()))
+        .bind(q.after.map(|c| c.starts_at))
+        .bind(q.after.map(|c| c.id.as_uuid()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE status = 'held' AND hold_expires_at <= $1
+             ORDER BY hold_expires_at, id LIMIT $2"
+        ))
+        .bind(now)
+        .bind(int::<_, i64>(limit, "limit")?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
+    async fn reservation_events(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Vec<Event>, StoreError> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = $1 AND id = $2)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if !exists {
+            return Err(StoreError::NotFound(Entity::Reservation(id)));
+        }
+        let rows = sqlx::query(
+            "SELECT * FROM reservation_events WHERE tenant_id = $1 AND reservation_id = $2 ORDER BY seq",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn events_since(
+        &self,
+        tenant: TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM reservation_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(int::<_, i64>(after.0, "seq")?)
+        .bind(int::<_, i64>(limit, "limit")?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::event).collect()
+    }
+}

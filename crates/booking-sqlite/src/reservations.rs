@@ -1,0 +1,122 @@
+//! The reservation reads and the event log, on the read pool.
+
+use async_trait::async_trait;
+use booking_core::{
+    Entity, Event, Reservation, ReservationId, ReservationQuery, ReservationStore, Seq, StoreError,
+    TenantId,
+};
+use chrono::{DateTime, Utc};
+
+use crate::SqliteStore;
+use crate::error::store_error;
+use crate::rows::{self, RESERVATION_COLUMNS, int, micros};
+
+#[async_trait]
+impl ReservationStore for SqliteStore {
+    async fn reservation(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE tenant_id = ? AND id = ?"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows::reservation(&row.ok_or(StoreError::NotFound(Entity::Reservation(id)))?)
+    }
+
+    async fn reservations(
+        &self,
+        tenant: TenantId,
+        q: &ReservationQuery,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let limit: i64 = int(q.limit.clamp(1, 1000), "limit")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE tenant_id = ?1
+               AND (?2 IS NULL OR branch_id = ?2)
+               AND (?3 IS NULL OR resource_id = ?3)
+               AND (?4 IS NULL OR (starts_at < ?5 AND ends_at > ?4))
+               AND (?6 IS NULL OR starts_at > ?6 OR (starts_at = ?6 AND id > ?7))
+             ORDER BY starts_at, id
+             LIMIT ?8"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(q.branch_id.map(|b| b.as_uuid()))
+        .bind(q.resource_id.map(|r| r.as_uuid()))
+        .bind(q.window.map(|w| micros(w.start())))
+        .bind(q.window.map(|w| micros(w.end())))
+        .bind(q.after.map(|c| micros(c.starts_at)))
+        .bind(q.after.map(|c| c.id.as_uuid()))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
+    async fn stale_holds(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE status = 'held' AND hold_expires_at <= ?
+             ORDER BY hold_expires_at, id LIMIT ?"
+        ))
+        .bind(micros(now))
+        .bind(int::<_, i64>(limit, "limit")?)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::reservation).collect()
+    }
+
+    async fn reservation_events(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Vec<Event>, StoreError> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = ? AND id = ?)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(store_error)?;
+        if !exists {
+            return Err(StoreError::NotFound(Entity::Reservation(id)));
+        }
+        let rows = sqlx::query("SELECT * FROM reservation_events WHERE tenant_id = ? AND reservation_id = ? ORDER BY seq")
+            .bind(tenant.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn events_since(
+        &self,
+        tenant: TenantId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM reservation_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(tenant.as_uuid())
+        .bind(int::<_, i64>(after.0, "seq")?)
+        .bind(int::<_, i64>(limit, "limit")?)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(rows::event).collect()
+    }
+}

@@ -1,0 +1,401 @@
+//! The write transaction's primitives. `BEGIN IMMEDIATE` on the single
+//! writer connection takes the database's write lock up front, so every
+//! write is serialized and what the engine reads stays true until it
+//! commits: the "locks" the engine asks for are plain reads here. The
+//! overlap trigger and the CHECKs are the backstop.
+
+use async_trait::async_trait;
+use booking_core::{
+    ApiKey, CatalogKey, CatalogRecord, Entity, Event, KeyHash, NewEvent, ProductBranch, ProductId,
+    Refusal, Reservation, ReservationId, Scope, StockKey, StockMove, StoreError, Tenant, TenantId,
+    TxError, WriteStore, WriteTx,
+};
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::error::{store_error, tx_error, tx_fail};
+use crate::rows::{self, RESERVATION_COLUMNS, int, micros};
+use crate::{SqliteStore, catalog, events};
+
+/// The statuses that block the calendar, as the overlap trigger counts
+/// them. Whether a hold is still active at an instant is the engine's
+/// judgement, not SQL's.
+const BLOCKING: &str = "status IN ('held', 'confirmed', 'completed')";
+
+/// One write transaction on the writer connection.
+struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl WriteStore for SqliteStore {
+    async fn begin(&self) -> Result<Box<dyn WriteTx>, StoreError> {
+        let tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+}
+
+fn reservations(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<Reservation>, TxError> {
+    rows.iter()
+        .map(|row| rows::reservation(row).map_err(TxError::from))
+        .collect()
+}
+
+/// `(?first, ?first+1), …` for `n` pairs of values.
+fn pairs(first: usize, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("(?{}, ?{})", first + 2 * i, first + 2 * i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a key refusal of a reservation write means. The engine checked
+/// every reference under the write lock, so only a replayed id is left.
+fn reservation_refusal(r: &Reservation) -> Option<Refusal> {
+    Some(Refusal::AlreadyExists(r.id))
+}
+
+#[async_trait]
+impl WriteTx for SqliteTx {
+    async fn scope(&mut self, r: &Reservation) -> Result<Scope, TxError> {
+        let (branch, resource, service, works_at_branch): (bool, bool, bool, bool) =
+            sqlx::query_as(
+                "SELECT
+                   EXISTS (SELECT 1 FROM branches WHERE tenant_id = ?1 AND id = ?2),
+                   EXISTS (SELECT 1 FROM resources WHERE tenant_id = ?1 AND id = ?3),
+                   (?4 IS NULL OR EXISTS (SELECT 1 FROM services WHERE tenant_id = ?1 AND id = ?4)),
+                   EXISTS (SELECT 1 FROM resource_branches
+                           WHERE tenant_id = ?1 AND resource_id = ?3 AND branch_id = ?2)",
+            )
+            .bind(r.tenant_id.as_uuid())
+            .bind(r.branch_id.as_uuid())
+            .bind(r.resource_id.as_uuid())
+            .bind(r.service_id.map(|s| s.as_uuid()))
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(tx_fail)?;
+        let sold = if r.lines.is_empty() {
+            Vec::new()
+        } else {
+            let list = (0..r.lines.len())
+                .map(|i| format!("?{}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT product_id FROM product_branches
+                 WHERE tenant_id = ?1 AND branch_id = ?2 AND product_id IN ({list})"
+            );
+            let mut q = sqlx::query_scalar::<_, Uuid>(&sql)
+                .bind(r.tenant_id.as_uuid())
+                .bind(r.branch_id.as_uuid());
+            for line in &r.lines {
+                q = q.bind(line.product_id.as_uuid());
+            }
+            q.fetch_all(&mut *self.tx)
+                .await
+                .map_err(tx_fail)?
+                .into_iter()
+                .map(ProductId::from_uuid)
+                .collect()
+        };
+        Ok(Scope {
+            branch,
+            resource,
+            service,
+            works_at_branch,
+            sold,
+        })
+    }
+
+    async fn lock_reservation(
+        &mut self,
+        id: ReservationId,
+    ) -> Result<Option<Reservation>, TxError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = ?1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(tx_fail)?;
+        Ok(row.as_ref().map(rows::reservation).transpose()?)
+    }
+
+    async fn blocking(&mut self, r: &Reservation) -> Result<Vec<Reservation>, TxError> {
+        let occupied = r.occupied();
+        let rows = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE tenant_id = ?1 AND resource_id = ?2 AND id <> ?3
+               AND occupied_start < ?4 AND occupied_end > ?5 AND {BLOCKING}"
+        ))
+        .bind(r.tenant_id.as_uuid())
+        .bind(r.resource_id.as_uuid())
+        .bind(r.id.as_uuid())
+        .bind(micros(occupied.end()))
+        .bind(micros(occupied.start()))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(tx_fail)?;
+        reservations(&rows)
+    }
+
+    async fn lock_stale_holds(
+        &mut self,
+        r: &Reservation,
+        takes: &[StockKey],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, TxError> {
+        let occupied = r.occupied();
+        let by_stock = if takes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " OR EXISTS (SELECT 1 FROM reservation_lines l
+                             WHERE l.reservation_id = r.id
+                               AND (l.product_id, l.branch_id) IN (VALUES {}))",
+                pairs(7, takes.len())
+            )
+        };
+        let sql = format!(
+            "SELECT {RESERVATION_COLUMNS} FROM reservations r
+             WHERE r.tenant_id = ?1 AND r.status = 'held' AND r.hold_expires_at <= ?2 AND r.id <> ?3
+               AND ((r.resource_id = ?4 AND r.occupied_start < ?5 AND r.occupied_end > ?6){by_stock})
+             ORDER BY r.id"
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(r.tenant_id.as_uuid())
+            .bind(micros(at))
+            .bind(r.id.as_uuid())
+            .bind(r.resource_id.as_uuid())
+            .bind(micros(occupied.end()))
+            .bind(micros(occupied.start()));
+        for key in takes {
+            q = q
+                .bind(key.product_id.as_uuid())
+                .bind(key.branch_id.as_uuid());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await.map_err(tx_fail)?;
+        reservations(&rows)
+    }
+
+    async fn lock_stock(
+        &mut self,
+        tenant: TenantId,
+        keys: &[StockKey],
+    ) -> Result<Vec<ProductBranch>, TxError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT * FROM product_branches
+             WHERE tenant_id = ?1 AND (product_id, branch_id) IN (VALUES {})
+             ORDER BY product_id, branch_id",
+            pairs(2, keys.len())
+        );
+        let mut q = sqlx::query(&sql).bind(tenant.as_uuid());
+        for key in keys {
+            q = q
+                .bind(key.product_id.as_uuid())
+                .bind(key.branch_id.as_uuid());
+        }
+        let rows = q.fetch_all(&mut *self.tx).await.map_err(tx_fail)?;
+        rows.iter()
+            .map(|row| rows::product_branch(row).map_err(TxError::from))
+            .collect()
+    }
+
+    async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError> {
+        for m in moves {
+            let delta = i64::from(m.after) - i64::from(m.before);
+            // A take applies only while the level covers it (the CHECK
+            // stands behind this).
+            let level: Option<i64> = sqlx::query_scalar(
+                "UPDATE product_branches SET stock = stock + ?1
+                 WHERE tenant_id = ?2 AND product_id = ?3 AND branch_id = ?4 AND stock + ?1 >= 0
+                 RETURNING stock",
+            )
+            .bind(delta)
+            .bind(tenant.as_uuid())
+            .bind(m.key.product_id.as_uuid())
+            .bind(m.key.branch_id.as_uuid())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(tx_fail)?;
+            if level != Some(i64::from(m.after)) {
+                // Nothing else writes under the write lock: a bug, not a race.
+                return Err(StoreError::Internal(format!(
+                    "stock of {:?} was {level:?} after the move, planned {}",
+                    m.key, m.after
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_reservation(&mut self, r: &Reservation) -> Result<(), TxError> {
+        let occupied = r.occupied();
+        sqlx::query(
+            "INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id,
+                 starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied_start,
+                 occupied_end, lines, price, status, hold_expires_at, note, version, created_by,
+                 created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                     ?18, ?19, ?20)",
+        )
+        .bind(r.id.as_uuid())
+        .bind(r.tenant_id.as_uuid())
+        .bind(r.branch_id.as_uuid())
+        .bind(r.resource_id.as_uuid())
+        .bind(r.service_id.map(|s| s.as_uuid()))
+        .bind(micros(r.range.start()))
+        .bind(micros(r.range.end()))
+        .bind(i64::from(r.buffer_before.get()))
+        .bind(i64::from(r.buffer_after.get()))
+        .bind(micros(occupied.start()))
+        .bind(micros(occupied.end()))
+        .bind(Json(&r.lines))
+        .bind(Json(&r.price))
+        .bind(r.status.as_str())
+        .bind(r.hold_expires_at.map(micros))
+        .bind(r.note.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(int::<_, i64>(r.version, "version")?)
+        .bind(r.created_by.as_str().to_owned())
+        .bind(micros(r.created_at))
+        .bind(micros(r.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| tx_error(&e, || reservation_refusal(r)))?;
+        for line in &r.lines {
+            sqlx::query(
+                "INSERT INTO reservation_lines (tenant_id, reservation_id, product_id, branch_id, quantity)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(r.tenant_id.as_uuid())
+            .bind(r.id.as_uuid())
+            .bind(line.product_id.as_uuid())
+            .bind(r.branch_id.as_uuid())
+            .bind(i64::from(line.quantity.get()))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(tx_fail)?;
+        }
+        Ok(())
+    }
+
+    async fn update_reservation(&mut self, r: &Reservation, expected: u64) -> Result<(), TxError> {
+        let occupied = r.occupied();
+        let done = sqlx::query(
+            "UPDATE reservations SET resource_id = ?3, starts_at = ?4, ends_at = ?5,
+                 occupied_start = ?6, occupied_end = ?7, status = ?8, hold_expires_at = ?9,
+                 note = ?10, version = ?11, updated_at = ?12
+             WHERE tenant_id = ?1 AND id = ?2 AND version = ?13",
+        )
+        .bind(r.tenant_id.as_uuid())
+        .bind(r.id.as_uuid())
+        .bind(r.resource_id.as_uuid())
+        .bind(micros(r.range.start()))
+        .bind(micros(r.range.end()))
+        .bind(micros(occupied.start()))
+        .bind(micros(occupied.end()))
+        .bind(r.status.as_str())
+        .bind(r.hold_expires_at.map(micros))
+        .bind(r.note.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(int::<_, i64>(r.version, "version")?)
+        .bind(micros(r.updated_at))
+        .bind(int::<_, i64>(expected, "version")?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(tx_fail)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(
+                StoreError::Internal(format!("reservation {} changed under the write lock", r.id))
+                    .into(),
+            )
+        }
+    }
+
+    async fn catalog_record(
+        &mut self,
+        tenant: TenantId,
+        key: CatalogKey,
+        _lock: bool,
+    ) -> Result<Option<CatalogRecord>, TxError> {
+        Ok(catalog::fetch(&mut *self.tx, tenant, key).await?)
+    }
+
+    async fn put_catalog_record(&mut self, record: &CatalogRecord) -> Result<(), TxError> {
+        catalog::put(&mut self.tx, record).await
+    }
+
+    async fn dependents(
+        &mut self,
+        tenant: TenantId,
+        item: CatalogKey,
+    ) -> Result<Vec<CatalogRecord>, TxError> {
+        catalog::dependents(&mut self.tx, tenant, item).await
+    }
+
+    async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError> {
+        catalog::referenced(&mut self.tx, tenant, item).await
+    }
+
+    async fn delete_catalog_records(
+        &mut self,
+        tenant: TenantId,
+        keys: &[CatalogKey],
+    ) -> Result<(), TxError> {
+        catalog::delete(&mut self.tx, tenant, keys).await
+    }
+
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> Result<(), TxError> {
+        sqlx::query("INSERT INTO tenants (id, name) VALUES (?1, ?2)")
+            .bind(tenant.id.as_uuid())
+            .bind(tenant.name.as_str().to_owned())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(tx_fail)?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&mut self, key: &ApiKey, hash: &KeyHash) -> Result<(), TxError> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, tenant_id, key_hash, role, actor, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(key.id.as_uuid())
+        .bind(key.tenant_id.as_uuid())
+        .bind(hash.as_str().to_owned())
+        .bind(key.role.as_str())
+        .bind(key.actor.as_str().to_owned())
+        .bind(micros(key.created_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| {
+            tx_error(&e, || {
+                Some(Refusal::NotFound(Entity::Tenant(key.tenant_id)))
+            })
+        })?;
+        Ok(())
+    }
+
+    async fn append(
+        &mut self,
+        tenant: TenantId,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Event>, TxError> {
+        events::append(&mut self.tx, tenant, events).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), TxError> {
+        self.tx.commit().await.map_err(tx_fail)
+    }
+}

@@ -1,0 +1,262 @@
+//! Racing writers against the store alone (no lock), over several handles
+//! on one database (several pools or files opened twice, as several nodes
+//! or processes have). Run them with [`crate::store_race_tests!`].
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+use booking_core::{
+    RangeLimits, Resource, ResourceBranch, ResourceId, ResourceKind, Schedule, TimeRange,
+};
+
+fn slot(minutes_from_ten: i64, len: i64) -> TimeRange {
+    let start = t(10, 0) + chrono::Duration::minutes(minutes_from_ten);
+    TimeRange::new(
+        start,
+        start + chrono::Duration::minutes(len),
+        &RangeLimits::bookings(),
+    )
+    .expect("a valid test range")
+}
+
+/// `writers` writers, spread over `stores`, race to book one slot with a
+/// product: exactly one wins, the rest hear "slot taken", one unit is sold,
+/// and every invariant holds.
+///
+/// # Panics
+/// On any other outcome.
+pub async fn one_slot_race(stores: &[Store], writers: usize) {
+    let c = Clinic::setup(&*stores[0]).await;
+    let tasks = (0..writers).map(|i| {
+        let store = Arc::clone(&stores[i % stores.len()]);
+        let w = c.create(c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 1));
+        tokio::spawn(async move { apply(&store, w).await })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let taken = results
+        .iter()
+        .filter(|r| matches!(r, Err(ApplyError::SlotTaken(_))))
+        .count();
+    let other: Vec<_> = results
+        .iter()
+        .filter(|r| !matches!(r, Ok(_) | Err(ApplyError::SlotTaken(_))))
+        .collect();
+    assert_eq!((won, taken), (1, writers - 1), "other outcomes: {other:?}");
+    assert_eq!(stock(&stores[0], &c, c.madrid).await, 9);
+    assert_invariants(&stores[0], &c, t(8, 0)).await;
+}
+
+/// 200 orders of 1 to 3 kits, on 20 chairs and distinct slots so they
+/// compete for stock only, race for the 10 kits in Madrid: never more sold
+/// than there was, every unit that fits an order sells, every refusal is
+/// "out of stock", and stock plus units sold is conserved.
+///
+/// # Panics
+/// On any other outcome.
+pub async fn orders_never_oversell(stores: &[Store]) {
+    let c = Clinic::setup(&*stores[0]).await;
+    let mut chairs = Vec::new();
+    for i in 0..20 {
+        let id = ResourceId::generate();
+        put(
+            &stores[0],
+            CatalogRecord::Resource(Resource {
+                id,
+                tenant_id: c.tenant,
+                name: Name::new(&format!("Chair {i}")).expect("a valid name"),
+                kind: ResourceKind::Room,
+            }),
+            PutMode::Create,
+        )
+        .await
+        .expect("a chair");
+        put(
+            &stores[0],
+            CatalogRecord::Schedule(ResourceBranch {
+                tenant_id: c.tenant,
+                resource_id: id,
+                branch_id: c.madrid,
+                schedule: Schedule::unrestricted(),
+            }),
+            PutMode::Upsert,
+        )
+        .await
+        .expect("a link");
+        chairs.push(id);
+    }
+    let tasks = (0..200usize).map(|i| {
+        let store = Arc::clone(&stores[i % stores.len()]);
+        let qty = i64::try_from(i % 3 + 1).expect("small");
+        let when = slot(i64::try_from(i / 20).expect("small") * 30, 30);
+        let w = c.create(c.with_kits(c.draft(chairs[i % 20], c.madrid, when), qty));
+        tokio::spawn(async move { (qty, apply(&store, w).await) })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let sold: i64 = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(q, _)| q)
+        .sum();
+    let other: Vec<_> = results
+        .iter()
+        .filter(|(_, r)| !matches!(r, Ok(_) | Err(ApplyError::OutOfStock(_))))
+        .collect();
+    assert!(other.is_empty(), "unexpected outcomes: {other:?}");
+    assert!(
+        (8..=10).contains(&sold),
+        "sold {sold} of 10 (every unit that fits an order sells)"
+    );
+    assert_eq!(
+        i64::from(stock(&stores[0], &c, c.madrid).await),
+        10 - sold,
+        "stock + sold is conserved"
+    );
+    assert_invariants(&stores[0], &c, t(8, 0)).await;
+}
+
+/// `rounds` times: a booking is cancelled through one handle while another
+/// handle books the same slot. The cancel always succeeds; the create
+/// either wins or hears "slot taken"; never are both active.
+///
+/// # Panics
+/// On any other outcome.
+pub async fn cancel_racing_a_create_never_leaves_two_active(stores: &[Store], rounds: i64) {
+    let c = Clinic::setup(&*stores[0]).await;
+    let other = &stores[1 % stores.len()];
+    let (mut won, mut lost) = (0, 0);
+    for round in 0..rounds {
+        let when = slot(round * 30, 30);
+        let x = book(&stores[0], &c, c.draft(c.dentist, c.madrid, when)).await;
+        let cancel = {
+            let (store, w) = (Arc::clone(&stores[0]), c.cancel(&x, t(8, 0)));
+            tokio::spawn(async move { apply(&store, w).await })
+        };
+        let create = {
+            let (store, w) = (
+                Arc::clone(other),
+                c.create(c.draft(c.dentist, c.madrid, when)),
+            );
+            tokio::spawn(async move { apply(&store, w).await })
+        };
+        cancel
+            .await
+            .expect("task")
+            .expect("the cancel always succeeds");
+        match create.await.expect("task") {
+            Ok(_) => won += 1,
+            Err(ApplyError::SlotTaken(_)) => lost += 1,
+            Err(e) => panic!("round {round}: unexpected {e:?}"),
+        }
+    }
+    assert_eq!(won + lost, rounds);
+    assert_invariants(&stores[0], &c, t(8, 0)).await;
+}
+
+/// Eight writers over the handles book 200 distinct slots while a reader
+/// polls the log: numbers are gapless and the reader, which must see
+/// exactly the next number each time, misses none.
+///
+/// # Panics
+/// On a gap, a missed event or a refused booking.
+pub async fn concurrent_writers_number_events_gaplessly(stores: &[Store]) {
+    let c = Clinic::setup(&*stores[0]).await;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (store, done, tenant) = (Arc::clone(&stores[0]), Arc::clone(&done), c.tenant);
+        tokio::spawn(async move {
+            let mut seen: Vec<u64> = Vec::new();
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let after = seen.last().copied().map_or(Seq::ZERO, Seq);
+                let page = store
+                    .events_since(tenant, after, 50)
+                    .await
+                    .expect("read the log");
+                for e in &page {
+                    assert_eq!(
+                        e.seq.0,
+                        seen.last().map_or(1, |l| l + 1),
+                        "reader missed an event"
+                    );
+                    seen.push(e.seq.0);
+                }
+                if finished && page.is_empty() {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let writers = (0..8usize).map(|w| {
+        let store = Arc::clone(&stores[w % stores.len()]);
+        let c = c.clone();
+        tokio::spawn(async move {
+            for i in 0..25i64 {
+                let when = slot((i64::try_from(w).expect("small") * 25 + i) * 30, 30);
+                let resource = if w % 2 == 0 { c.dentist } else { c.chair };
+                apply(&store, c.create(c.draft(resource, c.madrid, when)))
+                    .await
+                    .expect("distinct slots");
+            }
+        })
+    });
+    for w in join_all(writers).await {
+        w.expect("writer");
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.expect("reader");
+    let all = stores[0]
+        .events_since(c.tenant, Seq::ZERO, 10_000)
+        .await
+        .expect("read the log");
+    assert_eq!(seen.len(), all.len());
+    assert_eq!(
+        all.len(),
+        2 + 200,
+        "two stock sets, then one event per booking"
+    );
+    assert_invariants(&stores[0], &c, t(8, 0)).await;
+}
+
+/// Runs every race case as its own `#[tokio::test]` against the store
+/// handles built by `$make` (an expression evaluating to a future of
+/// `Vec<Arc<dyn BookingStore>>`: several handles on one fresh database,
+/// evaluated afresh for each case).
+#[macro_export]
+macro_rules! store_race_tests {
+    ($make:expr) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn two_hundred_creates_of_one_slot_admit_exactly_one() {
+            let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
+            $crate::contract::store::one_slot_race(&stores, 200).await;
+        }
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn two_hundred_orders_never_oversell() {
+            let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
+            $crate::contract::store::orders_never_oversell(&stores).await;
+        }
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn cancel_racing_a_create_never_leaves_two_active() {
+            let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
+            $crate::contract::store::cancel_racing_a_create_never_leaves_two_active(&stores, 300)
+                .await;
+        }
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_writers_number_events_gaplessly() {
+            let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
+            $crate::contract::store::concurrent_writers_number_events_gaplessly(&stores).await;
+        }
+    };
+}

@@ -1,0 +1,392 @@
+//! The stream route alone (`booking-ws`) with real WebSocket clients
+//! (tokio-tungstenite) against a real SQLite store: replay, live, reconnect, gap filling, isolation,
+//! branch filtering, a stalled client, auth.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use booking_core::{
+    BookingPolicy, BookingService, BookingStore, BroadcastError, Broadcaster, Event,
+    NewReservation, Ports, RangeLimits, Seq, Services, SystemClock, TimeRange,
+};
+use booking_memory::InMemoryLocks;
+use booking_testkit::fixture::{Clinic, t};
+use booking_ws::{Hub, StreamState};
+use futures::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Delivers only every `keep`-th batch to the hub: a lossy pub/sub.
+#[derive(Debug)]
+struct Lossy {
+    hub: Arc<Hub>,
+    keep: usize,
+    n: AtomicUsize,
+}
+
+#[async_trait]
+impl Broadcaster for Lossy {
+    async fn publish(&self, events: &[Event]) -> Result<(), BroadcastError> {
+        if self
+            .n
+            .fetch_add(1, Ordering::SeqCst)
+            .is_multiple_of(self.keep)
+        {
+            self.hub.deliver(events);
+        }
+        Ok(())
+    }
+}
+
+struct Node {
+    url: String,
+    store: Arc<dyn BookingStore>,
+    services: Services,
+    service: BookingService,
+    hub: Arc<Hub>,
+}
+
+async fn node(lossy: Option<usize>, capacity: usize) -> Node {
+    node_with(lossy, capacity, Duration::from_millis(500)).await
+}
+
+async fn node_with(lossy: Option<usize>, capacity: usize, heartbeat: Duration) -> Node {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store: Arc<dyn BookingStore> = Arc::new(
+        booking_sqlite::SqliteStore::open(&booking_sqlite::SqliteSettings::new(dir.join("b.db")))
+            .await
+            .unwrap(),
+    );
+    let hub = Hub::new(capacity);
+    let broadcaster: Arc<dyn Broadcaster> = match lossy {
+        Some(keep) => Arc::new(Lossy {
+            hub: hub.clone(),
+            keep,
+            n: AtomicUsize::new(0),
+        }),
+        None => hub.clone(),
+    };
+    let services = Services::new(
+        Ports {
+            store: store.clone(),
+            locks: Arc::new(InMemoryLocks::new()),
+            broadcaster,
+            clock: Arc::new(SystemClock),
+        },
+        BookingPolicy::default(),
+    );
+    let service = services.bookings().clone();
+    let app = booking_ws::router(StreamState {
+        services: services.clone(),
+        hub: hub.clone(),
+        heartbeat,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/v1/stream", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Node {
+        url,
+        store,
+        services,
+        service,
+        hub,
+    }
+}
+
+async fn key_for(n: &Node, c: &Clinic) -> String {
+    n.services
+        .access()
+        .create_key(
+            c.tenant,
+            booking_core::Role::Viewer,
+            booking_core::Actor::new("viewer").unwrap(),
+        )
+        .await
+        .unwrap()
+        .secret
+}
+
+async fn connect(url: &str, query: &str, secret: &str) -> Client {
+    let mut request = format!("{url}{query}").into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_str(&format!("booking.v1, bearer.{secret}")).unwrap(),
+    );
+    let (client, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the stream accepts the key");
+    assert_eq!(
+        response.headers().get("sec-websocket-protocol").unwrap(),
+        "booking.v1"
+    );
+    client
+}
+
+/// The next event message's (seq, type), or `None` if none comes within
+/// `wait` (heartbeat pings do not count as messages, nor restart the wait).
+async fn next_event(client: &mut Client, wait: Duration) -> Option<(u64, String)> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, client.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if let Some(seq) = v["seq"].as_u64() {
+                    return Some((seq, v["type"].as_str().unwrap().to_owned()));
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => return None,
+        }
+    }
+}
+
+async fn drain(client: &mut Client, wait: Duration) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    while let Some((seq, _)) = next_event(client, wait).await {
+        seqs.push(seq);
+    }
+    seqs
+}
+
+fn request(
+    c: &Clinic,
+    n: i64,
+    branch: booking_core::BranchId,
+    resource: booking_core::ResourceId,
+) -> NewReservation {
+    let start = t(0, 0) + chrono::Duration::minutes(n * 15);
+    NewReservation {
+        tenant_id: c.tenant,
+        branch_id: branch,
+        resource_id: resource,
+        service_id: None,
+        range: TimeRange::new(
+            start,
+            start + chrono::Duration::minutes(15),
+            &RangeLimits::bookings(),
+        )
+        .unwrap(),
+        products: vec![],
+        note: None,
+        hold_for: None,
+        override_hours: booking_core::OverrideHours::for_role(booking_core::Role::Admin),
+        actor: c.actor.clone(),
+    }
+}
+
+async fn head(store: &dyn BookingStore, c: &Clinic) -> u64 {
+    store
+        .events_since(c.tenant, Seq::ZERO, 100_000)
+        .await
+        .unwrap()
+        .last()
+        .map_or(0, |e| e.seq.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_gets_the_log_then_live_events_without_gap_or_duplicate() {
+    let n = node(None, 1024).await;
+    let c = Clinic::setup(&*n.store).await;
+    for i in 0..3 {
+        n.service
+            .create(request(&c, i, c.madrid, c.dentist))
+            .await
+            .unwrap();
+    }
+    let secret = key_for(&n, &c).await;
+    let mut client = connect(&n.url, "?since=0", &secret).await;
+    let replayed = drain(&mut client, Duration::from_millis(300)).await;
+    assert_eq!(
+        replayed,
+        (1..=5).collect::<Vec<_>>(),
+        "2 stock sets and 3 bookings"
+    );
+    n.service
+        .create(request(&c, 10, c.madrid, c.dentist))
+        .await
+        .unwrap();
+    let live = next_event(&mut client, Duration::from_secs(1)).await;
+    assert_eq!(live, Some((6, "ReservationCreated".to_owned())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_client_gets_exactly_the_100_events_it_missed() {
+    let n = node(None, 1024).await;
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&n, &c).await;
+    let mut client = connect(&n.url, "?since=0", &secret).await;
+    let seen = drain(&mut client, Duration::from_millis(300)).await;
+    let last = *seen.last().unwrap();
+    drop(client);
+    for i in 0..100 {
+        n.service
+            .create(request(&c, i, c.madrid, c.dentist))
+            .await
+            .unwrap();
+    }
+    let mut client = connect(&n.url, &format!("?since={last}"), &secret).await;
+    let missed = drain(&mut client, Duration::from_millis(500)).await;
+    assert_eq!(missed, (last + 1..=last + 100).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_messages_lost_on_the_way_are_filled_from_the_log() {
+    let n = node(Some(3), 1024).await; // two of three batches never arrive
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&n, &c).await;
+    let start = head(&*n.store, &c).await;
+    let mut client = connect(&n.url, &format!("?since={start}"), &secret).await;
+    for i in 0..30 {
+        n.service
+            .create(request(&c, i, c.madrid, c.dentist))
+            .await
+            .unwrap();
+    }
+    let got = drain(&mut client, Duration::from_millis(1500)).await;
+    assert_eq!(
+        got,
+        (start + 1..=start + 30).collect::<Vec<_>>(),
+        "every event, in order, once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_see_only_their_tenant_and_the_branch_they_asked_for() {
+    let n = node(None, 1024).await;
+    let a = Clinic::setup_named(&*n.store, "A").await;
+    let b = Clinic::setup_named(&*n.store, "B").await;
+    let (key_a, key_b) = (key_for(&n, &a).await, key_for(&n, &b).await);
+    let head_a = head(&*n.store, &a).await;
+    let head_b = head(&*n.store, &b).await;
+    let mut client_a_lisbon = connect(
+        &n.url,
+        &format!("?since={head_a}&branch_id={}", a.lisbon),
+        &key_a,
+    )
+    .await;
+    let mut client_b = connect(&n.url, &format!("?since={head_b}"), &key_b).await;
+    n.service
+        .create(request(&a, 1, a.madrid, a.chair))
+        .await
+        .unwrap();
+    n.service
+        .create(request(&a, 2, a.lisbon, a.dentist))
+        .await
+        .unwrap();
+    assert_eq!(
+        drain(&mut client_a_lisbon, Duration::from_millis(500)).await,
+        [head_a + 2],
+        "only the Lisbon booking"
+    );
+    assert!(
+        drain(&mut client_b, Duration::from_millis(300))
+            .await
+            .is_empty(),
+        "nothing of tenant A"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_answers_heartbeats_is_closed_and_forgotten() {
+    let n = node_with(None, 1024, Duration::from_millis(100)).await;
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&n, &c).await;
+    let start = head(&*n.store, &c).await;
+    // Never polled, so it never answers a ping.
+    let _silent = connect(&n.url, &format!("?since={start}"), &secret).await;
+    let mut alive = connect(&n.url, &format!("?since={start}"), &secret).await;
+    let mut clients = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        // Reading answers the pings of the live client.
+        let _ = next_event(&mut alive, Duration::from_millis(50)).await;
+        clients.push(n.hub.clients());
+        if n.hub.clients() == 1 {
+            break;
+        }
+    }
+    assert_eq!(clients.first(), Some(&2), "both connected at first");
+    assert_eq!(
+        n.hub.clients(),
+        1,
+        "the silent client was dropped after three heartbeats, the live one kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_client_does_not_delay_the_others() {
+    // Neither client reads while the bookings are made; a long heartbeat
+    // keeps dead-connection cleanup out of this test on a slow machine.
+    let n = node_with(None, 1024, Duration::from_secs(60)).await;
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&n, &c).await;
+    let start = head(&*n.store, &c).await;
+    let _stalled = connect(&n.url, &format!("?since={start}"), &secret).await; // never read
+    let mut reader = connect(&n.url, &format!("?since={start}"), &secret).await;
+    let started = std::time::Instant::now();
+    for i in 0..200 {
+        n.service
+            .create(request(&c, i, c.madrid, c.dentist))
+            .await
+            .unwrap();
+    }
+    let got = drain(&mut reader, Duration::from_millis(500)).await;
+    assert_eq!(got.len(), 200);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        n.hub.clients(),
+        2,
+        "the stalled client is still connected, just not waited for"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_dropped_alone_and_told_to_resync() {
+    let hub = Hub::new(4);
+    let tenant = booking_core::TenantId::generate();
+    let slow = hub.subscribe(tenant);
+    let mut fast = hub.subscribe(tenant);
+    let events: Vec<Event> = (1..=10u64)
+        .map(|i| Event {
+            seq: Seq(i),
+            tenant_id: tenant,
+            at: t(7, 0),
+            actor: booking_core::Actor::system(),
+            payload: booking_core::EventPayload::StockAdjusted {
+                product_id: booking_core::ProductId::generate(),
+                branch_id: booking_core::BranchId::generate(),
+                before: 0,
+                after: 1,
+                cause: booking_core::StockCause::Set,
+            },
+        })
+        .collect();
+    for chunk in events.chunks(2) {
+        hub.deliver(chunk);
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(1), fast.recv()).await {}
+    }
+    assert!(slow.lagged(), "the slow client was dropped");
+    assert!(!fast.lagged());
+    assert_eq!(hub.clients(), 1);
+}
+
+#[tokio::test]
+async fn the_stream_refuses_missing_and_unknown_keys_before_upgrading() {
+    let n = node(None, 16).await;
+    let err = tokio_tungstenite::connect_async(n.url.clone())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    let mut request = n.url.clone().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", HeaderValue::from_static("Bearer bk_nope"));
+    let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+}
