@@ -1,14 +1,13 @@
 //! API keys and idempotency records.
 
 use async_trait::async_trait;
-use booking_core::{
-    AccessStore, Actor, ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyHash, StoreError, TenantId,
-};
+use booking_core::{AccessStore, ApiKey, Claim, IdempotencyKey, KeyHash, StoreError, TenantId};
+use booking_sql::decode;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use crate::PgStore;
-use crate::error::{corrupt, store_error};
+use crate::error::store_error;
+use crate::rows::Row;
 
 #[async_trait]
 impl AccessStore for PgStore {
@@ -27,22 +26,7 @@ impl AccessStore for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        row.map(|row| {
-            let get_err = |e| store_error(e);
-            Ok(ApiKey {
-                id: ApiKeyId::from_uuid(row.try_get("id").map_err(get_err)?),
-                tenant_id: TenantId::from_uuid(row.try_get("tenant_id").map_err(get_err)?),
-                role: row
-                    .try_get::<String, _>("role")
-                    .map_err(get_err)?
-                    .parse()
-                    .map_err(|e| corrupt("role", e))?,
-                actor: Actor::new(&row.try_get::<String, _>("actor").map_err(get_err)?)
-                    .map_err(|e| corrupt("actor", e))?,
-                created_at: row.try_get("created_at").map_err(get_err)?,
-            })
-        })
-        .transpose()
+        row.map(|row| decode::api_key(&Row(&row))).transpose()
     }
 
     async fn claim_idempotency(

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 
 use crate::PgStore;
 use crate::error::store_error;
-use crate::rows::{self, RESERVATION_COLUMNS, int};
+use booking_sql::decode;
+
+use crate::rows::{RESERVATION_COLUMNS, Row, all, int};
 
 #[async_trait]
 impl ReservationStore for PgStore {
@@ -26,7 +28,9 @@ impl ReservationStore for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        rows::reservation(&row.ok_or(StoreError::NotFound(Entity::Reservation(id)))?)
+        decode::reservation(&Row(
+            &row.ok_or(StoreError::NotFound(Entity::Reservation(id)))?
+        ))
     }
 
     async fn reservations(
@@ -56,7 +60,7 @@ impl ReservationStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.iter().map(rows::reservation).collect()
+        all(&rows, |r| decode::reservation(r))
     }
 
     async fn stale_holds(
@@ -74,7 +78,7 @@ impl ReservationStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.iter().map(rows::reservation).collect()
+        all(&rows, |r| decode::reservation(r))
     }
 
     async fn reservation_events(
@@ -82,17 +86,6 @@ impl ReservationStore for PgStore {
         tenant: TenantId,
         id: ReservationId,
     ) -> Result<Vec<Event>, StoreError> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = $1 AND id = $2)",
-        )
-        .bind(tenant.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(store_error)?;
-        if !exists {
-            return Err(StoreError::NotFound(Entity::Reservation(id)));
-        }
         let rows = sqlx::query(
             "SELECT * FROM reservation_events WHERE tenant_id = $1 AND reservation_id = $2 ORDER BY seq",
         )
@@ -101,7 +94,7 @@ impl ReservationStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.iter().map(rows::event).collect()
+        all(&rows, |r| decode::event(r))
     }
 
     async fn events_since(
@@ -119,6 +112,6 @@ impl ReservationStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.iter().map(rows::event).collect()
+        all(&rows, |r| decode::event(r))
     }
 }

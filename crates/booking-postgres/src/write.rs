@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    ApiKey, CatalogKey, CatalogRecord, Entity, Event, KeyHash, NewEvent, ProductBranch, Refusal,
-    Reservation, ReservationId, Scope, StockKey, StockMove, StoreError, Tenant, TenantId, TxError,
-    WriteStore, WriteTx,
+    ApiKey, CatalogKey, CatalogList, CatalogRecord, Entity, Event, KeyHash, NewEvent,
+    ProductBranch, Refusal, Reservation, ReservationId, Scope, StockKey, StockMove, StoreError,
+    Tenant, TenantId, TxError, WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::error::{store_error, tx_error, tx_fail};
 use crate::rows::{self, RESERVATION_COLUMNS, int, pg_range};
 use crate::{PgStore, catalog, events};
+use booking_sql::decode;
 
 /// The statuses that block the calendar: the `WHERE` of the exclusion
 /// constraint `reservations_no_overlap`. Whether a hold is still active at
@@ -38,9 +39,7 @@ impl WriteStore for PgStore {
 }
 
 fn reservations(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<Reservation>, TxError> {
-    rows.iter()
-        .map(|row| rows::reservation(row).map_err(TxError::from))
-        .collect()
+    Ok(rows::all(rows, |r| decode::reservation(r))?)
 }
 
 /// What a foreign or unique key refusal of a reservation write means.
@@ -106,7 +105,9 @@ impl WriteTx for PgTx {
         .fetch_optional(&mut *self.tx)
         .await
         .map_err(tx_fail)?;
-        Ok(row.as_ref().map(rows::reservation).transpose()?)
+        Ok(row
+            .map(|row| decode::reservation(&rows::Row(&row)))
+            .transpose()?)
     }
 
     async fn blocking(&mut self, r: &Reservation) -> Result<Vec<Reservation>, TxError> {
@@ -184,9 +185,7 @@ impl WriteTx for PgTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(tx_fail)?;
-        rows.iter()
-            .map(|row| rows::product_branch(row).map_err(TxError::from))
-            .collect()
+        Ok(rows::all(&rows, |r| decode::product_branch(r))?)
     }
 
     async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError> {
@@ -319,12 +318,13 @@ impl WriteTx for PgTx {
         catalog::put(&mut self.tx, record).await
     }
 
-    async fn dependents(
+    async fn catalog_records(
         &mut self,
         tenant: TenantId,
-        item: CatalogKey,
+        list: CatalogList,
+        lock: bool,
     ) -> Result<Vec<CatalogRecord>, TxError> {
-        catalog::dependents(&mut self.tx, tenant, item).await
+        Ok(catalog::list(&mut *self.tx, tenant, list, lock).await?)
     }
 
     async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError> {

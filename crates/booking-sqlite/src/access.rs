@@ -1,15 +1,13 @@
 //! API keys and idempotency records.
 
 use async_trait::async_trait;
-use booking_core::{
-    AccessStore, Actor, ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyHash, StoreError, TenantId,
-};
+use booking_core::{AccessStore, ApiKey, Claim, IdempotencyKey, KeyHash, StoreError, TenantId};
+use booking_sql::decode;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use crate::SqliteStore;
-use crate::error::{corrupt, store_error};
-use crate::rows::micros;
+use crate::error::store_error;
+use crate::rows::{Row, micros};
 
 #[async_trait]
 impl AccessStore for SqliteStore {
@@ -28,23 +26,7 @@ impl AccessStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(store_error)?;
-        row.map(|row| {
-            let created: i64 = row.try_get("created_at").map_err(store_error)?;
-            Ok(ApiKey {
-                id: ApiKeyId::from_uuid(row.try_get("id").map_err(store_error)?),
-                tenant_id: TenantId::from_uuid(row.try_get("tenant_id").map_err(store_error)?),
-                role: row
-                    .try_get::<String, _>("role")
-                    .map_err(store_error)?
-                    .parse()
-                    .map_err(|e| corrupt("role", e))?,
-                actor: Actor::new(&row.try_get::<String, _>("actor").map_err(store_error)?)
-                    .map_err(|e| corrupt("actor", e))?,
-                created_at: DateTime::from_timestamp_micros(created)
-                    .ok_or_else(|| corrupt("instant", created))?,
-            })
-        })
-        .transpose()
+        row.map(|row| decode::api_key(&Row(&row))).transpose()
     }
 
     async fn claim_idempotency(

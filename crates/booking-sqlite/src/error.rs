@@ -81,8 +81,3 @@ pub(crate) fn tx_error(e: &sqlx::Error, refusal: impl Fn() -> Option<Refusal>) -
 pub(crate) fn tx_fail(e: sqlx::Error) -> TxError {
     tx_error(&e, || None)
 }
-
-/// A stored value that does not decode into a domain type.
-pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("corrupt {what} in the database: {e}"))
-}

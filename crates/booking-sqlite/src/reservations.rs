@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 
 use crate::SqliteStore;
 use crate::error::store_error;
-use crate::rows::{self, RESERVATION_COLUMNS, int, micros};
+use booking_sql::decode;
+
+use crate::rows::{RESERVATION_COLUMNS, Row, all, int, micros};
 
 #[async_trait]
 impl ReservationStore for SqliteStore {
@@ -26,7 +28,9 @@ impl ReservationStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(store_error)?;
-        rows::reservation(&row.ok_or(StoreError::NotFound(Entity::Reservation(id)))?)
+        decode::reservation(&Row(
+            &row.ok_or(StoreError::NotFound(Entity::Reservation(id)))?
+        ))
     }
 
     async fn reservations(
@@ -56,7 +60,7 @@ impl ReservationStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(store_error)?;
-        rows.iter().map(rows::reservation).collect()
+        all(&rows, |r| decode::reservation(r))
     }
 
     async fn stale_holds(
@@ -74,7 +78,7 @@ impl ReservationStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(store_error)?;
-        rows.iter().map(rows::reservation).collect()
+        all(&rows, |r| decode::reservation(r))
     }
 
     async fn reservation_events(
@@ -82,24 +86,13 @@ impl ReservationStore for SqliteStore {
         tenant: TenantId,
         id: ReservationId,
     ) -> Result<Vec<Event>, StoreError> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM reservations WHERE tenant_id = ? AND id = ?)",
-        )
-        .bind(tenant.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_one(&self.reader)
-        .await
-        .map_err(store_error)?;
-        if !exists {
-            return Err(StoreError::NotFound(Entity::Reservation(id)));
-        }
         let rows = sqlx::query("SELECT * FROM reservation_events WHERE tenant_id = ? AND reservation_id = ? ORDER BY seq")
             .bind(tenant.as_uuid())
             .bind(id.as_uuid())
             .fetch_all(&self.reader)
             .await
             .map_err(store_error)?;
-        rows.iter().map(rows::event).collect()
+        all(&rows, |r| decode::event(r))
     }
 
     async fn events_since(
@@ -117,6 +110,6 @@ impl ReservationStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(store_error)?;
-        rows.iter().map(rows::event).collect()
+        all(&rows, |r| decode::event(r))
     }
 }

@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    ApiKey, CatalogKey, CatalogRecord, Entity, Event, KeyHash, NewEvent, ProductBranch, ProductId,
-    Refusal, Reservation, ReservationId, Scope, StockKey, StockMove, StoreError, Tenant, TenantId,
-    TxError, WriteStore, WriteTx,
+    ApiKey, CatalogKey, CatalogList, CatalogRecord, Entity, Event, KeyHash, NewEvent,
+    ProductBranch, ProductId, Refusal, Reservation, ReservationId, Scope, StockKey, StockMove,
+    StoreError, Tenant, TenantId, TxError, WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::error::{store_error, tx_error, tx_fail};
 use crate::rows::{self, RESERVATION_COLUMNS, int, micros};
 use crate::{SqliteStore, catalog, events};
+use booking_sql::decode;
 
 /// The statuses that block the calendar, as the overlap trigger counts
 /// them. Whether a hold is still active at an instant is the engine's
@@ -42,9 +43,7 @@ impl WriteStore for SqliteStore {
 }
 
 fn reservations(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<Reservation>, TxError> {
-    rows.iter()
-        .map(|row| rows::reservation(row).map_err(TxError::from))
-        .collect()
+    Ok(rows::all(rows, |r| decode::reservation(r))?)
 }
 
 /// `(?first, ?first+1), …` for `n` pairs of values.
@@ -124,7 +123,9 @@ impl WriteTx for SqliteTx {
         .fetch_optional(&mut *self.tx)
         .await
         .map_err(tx_fail)?;
-        Ok(row.as_ref().map(rows::reservation).transpose()?)
+        Ok(row
+            .map(|row| decode::reservation(&rows::Row(&row)))
+            .transpose()?)
     }
 
     async fn blocking(&mut self, r: &Reservation) -> Result<Vec<Reservation>, TxError> {
@@ -205,9 +206,7 @@ impl WriteTx for SqliteTx {
                 .bind(key.branch_id.as_uuid());
         }
         let rows = q.fetch_all(&mut *self.tx).await.map_err(tx_fail)?;
-        rows.iter()
-            .map(|row| rows::product_branch(row).map_err(TxError::from))
-            .collect()
+        Ok(rows::all(&rows, |r| decode::product_branch(r))?)
     }
 
     async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError> {
@@ -336,12 +335,13 @@ impl WriteTx for SqliteTx {
         catalog::put(&mut self.tx, record).await
     }
 
-    async fn dependents(
+    async fn catalog_records(
         &mut self,
         tenant: TenantId,
-        item: CatalogKey,
+        list: CatalogList,
+        _lock: bool,
     ) -> Result<Vec<CatalogRecord>, TxError> {
-        catalog::dependents(&mut self.tx, tenant, item).await
+        Ok(catalog::list(&mut *self.tx, tenant, list).await?)
     }
 
     async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError> {

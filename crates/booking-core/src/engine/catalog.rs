@@ -10,8 +10,8 @@
 use super::{Attempt, retrying};
 use crate::BranchId;
 use crate::{
-    Busy, CatalogKey, CatalogRecord, Entity, ProductId, Refusal, ResourceId, ServiceId, StoreError,
-    TenantId, TxError, WriteStore, WriteTx,
+    Busy, CatalogKey, CatalogList, CatalogRecord, Entity, ProductId, Refusal, ResourceId,
+    ServiceId, StoreError, TenantId, TxError, WriteStore, WriteTx,
 };
 
 /// Why a catalog write was refused.
@@ -187,7 +187,14 @@ async fn delete_once(
     if tx.referenced(tenant, key).await.map_err(failed)? {
         return Err(Attempt::Done(CatalogError::InUse(item.entity())));
     }
-    let dependents = tx.dependents(tenant, key).await.map_err(failed)?;
+    let mut dependents = Vec::new();
+    for list in CatalogList::dependents_of(key) {
+        dependents.extend(
+            tx.catalog_records(tenant, list, true)
+                .await
+                .map_err(failed)?,
+        );
+    }
     let keys: Vec<CatalogKey> = dependents
         .iter()
         .map(CatalogRecord::key)

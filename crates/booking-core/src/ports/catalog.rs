@@ -1,13 +1,19 @@
 //! The catalog half of the store, read. (Writes go through the write
 //! engine: [`crate::engine::catalog`] over [`crate::WriteStore`].)
+//!
+//! A store implements three reads: a tenant, one record by its key, and
+//! the records of a [`CatalogList`]. Every typed read (`branch`,
+//! `resources`, `branch_offer`, …) is written once here on top of them.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 
 use async_trait::async_trait;
 
 use crate::{
-    Branch, BranchId, Product, ProductBranch, ProductId, Resource, ResourceBranch, ResourceId,
-    ServiceId, ServiceItem, ServiceItemBranch, StoreError, Tenant, TenantId,
+    Branch, BranchId, CatalogKey, CatalogRecord, Product, ProductBranch, ProductId, Resource,
+    ResourceBranch, ResourceId, ServiceId, ServiceItem, ServiceItemBranch, StockKey, StoreError,
+    Tenant, TenantId,
 };
 
 /// What a branch offers, as stored: who works there (with the schedule),
@@ -26,6 +32,66 @@ pub struct BranchOfferRows {
     pub products: Vec<(Product, ProductBranch)>,
 }
 
+/// A set of a tenant's catalog records of one kind, in key order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CatalogList {
+    /// Every branch.
+    Branches,
+    /// Every resource.
+    Resources,
+    /// Every service.
+    Services,
+    /// Every product.
+    Products,
+    /// The schedules of the resources working at a branch.
+    SchedulesAt(BranchId),
+    /// A resource's schedules at every branch.
+    SchedulesOf(ResourceId),
+    /// The service prices a branch set.
+    ServicePricesAt(BranchId),
+    /// A service's prices at every branch.
+    ServicePricesOf(ServiceId),
+    /// The stock records of a branch.
+    StockAt(BranchId),
+    /// A product's stock records at every branch.
+    StockOf(ProductId),
+}
+
+impl CatalogList {
+    /// The lists of records that exist only for `item` and go with it when
+    /// it is deleted (a branch's or resource's schedules, a service's
+    /// prices, a product's stock).
+    #[must_use]
+    pub fn dependents_of(item: CatalogKey) -> Vec<Self> {
+        match item {
+            CatalogKey::Branch(b) => vec![
+                Self::SchedulesAt(b),
+                Self::ServicePricesAt(b),
+                Self::StockAt(b),
+            ],
+            CatalogKey::Resource(r) => vec![Self::SchedulesOf(r)],
+            CatalogKey::Service(s) => vec![Self::ServicePricesOf(s)],
+            CatalogKey::Product(p) => vec![Self::StockOf(p)],
+            CatalogKey::Schedule(..) | CatalogKey::ServicePrice(..) | CatalogKey::Stock(_) => {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Takes the records of one variant out of a list.
+macro_rules! only {
+    ($records:expr, $variant:ident) => {
+        $records
+            .into_iter()
+            .filter_map(|r| match r {
+                CatalogRecord::$variant(x) => Some(x),
+                _ => None,
+            })
+            .collect()
+    };
+}
+
 /// Catalog reads, always scoped by tenant: a record of another tenant is
 /// reported exactly like a missing one.
 #[async_trait]
@@ -36,43 +102,87 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// [`StoreError::NotFound`] if absent.
     async fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError>;
 
+    /// The tenant's record with this key, if any.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn catalog_record(
+        &self,
+        tenant: TenantId,
+        key: CatalogKey,
+    ) -> Result<Option<CatalogRecord>, StoreError>;
+
+    /// The tenant's records in `list`, by key.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn catalog_records(
+        &self,
+        tenant: TenantId,
+        list: CatalogList,
+    ) -> Result<Vec<CatalogRecord>, StoreError>;
+
     /// Reads a branch of the tenant.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if absent or another tenant's.
-    async fn branch(&self, tenant: TenantId, id: BranchId) -> Result<Branch, StoreError>;
+    async fn branch(&self, tenant: TenantId, id: BranchId) -> Result<Branch, StoreError> {
+        match self.catalog_record(tenant, CatalogKey::Branch(id)).await? {
+            Some(CatalogRecord::Branch(b)) => Ok(b),
+            _ => Err(StoreError::NotFound(CatalogKey::Branch(id).entity())),
+        }
+    }
 
-    /// All branches of the tenant, by id.
+    /// The tenant's branches, by id.
     ///
     /// # Errors
     /// Backend failures only.
-    async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError>;
+    async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
+        let records = self.catalog_records(tenant, CatalogList::Branches).await?;
+        Ok(only!(records, Branch))
+    }
 
     /// Reads a resource of the tenant.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if absent or another tenant's.
-    async fn resource(&self, tenant: TenantId, id: ResourceId) -> Result<Resource, StoreError>;
+    async fn resource(&self, tenant: TenantId, id: ResourceId) -> Result<Resource, StoreError> {
+        match self
+            .catalog_record(tenant, CatalogKey::Resource(id))
+            .await?
+        {
+            Some(CatalogRecord::Resource(r)) => Ok(r),
+            _ => Err(StoreError::NotFound(CatalogKey::Resource(id).entity())),
+        }
+    }
 
-    /// All resources of the tenant, by id.
+    /// The tenant's resources, by id.
     ///
     /// # Errors
     /// Backend failures only.
-    async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError>;
+    async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError> {
+        let records = self.catalog_records(tenant, CatalogList::Resources).await?;
+        Ok(only!(records, Resource))
+    }
 
-    /// The link of a resource to a branch, if it works there.
+    /// A resource's schedule at a branch, if it works there.
     ///
     /// # Errors
-    /// Backend failures only (a foreign or missing id gives `None`).
+    /// Backend failures only.
     async fn resource_branch(
         &self,
         tenant: TenantId,
         resource: ResourceId,
         branch: BranchId,
-    ) -> Result<Option<ResourceBranch>, StoreError>;
+    ) -> Result<Option<ResourceBranch>, StoreError> {
+        let key = CatalogKey::Schedule(resource, branch);
+        match self.catalog_record(tenant, key).await? {
+            Some(CatalogRecord::Schedule(l)) => Ok(Some(l)),
+            _ => Ok(None),
+        }
+    }
 
-    /// The resources working at a branch, with their schedules there, by
-    /// resource id.
+    /// The schedules of every resource working at a branch, by resource.
     ///
     /// # Errors
     /// Backend failures only.
@@ -80,21 +190,34 @@ pub trait CatalogStore: Send + Sync + Debug {
         &self,
         tenant: TenantId,
         branch: BranchId,
-    ) -> Result<Vec<ResourceBranch>, StoreError>;
+    ) -> Result<Vec<ResourceBranch>, StoreError> {
+        let records = self
+            .catalog_records(tenant, CatalogList::SchedulesAt(branch))
+            .await?;
+        Ok(only!(records, Schedule))
+    }
 
     /// Reads a service of the tenant.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if absent or another tenant's.
-    async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<ServiceItem, StoreError>;
+    async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<ServiceItem, StoreError> {
+        match self.catalog_record(tenant, CatalogKey::Service(id)).await? {
+            Some(CatalogRecord::Service(s)) => Ok(s),
+            _ => Err(StoreError::NotFound(CatalogKey::Service(id).entity())),
+        }
+    }
 
-    /// All services of the tenant, by id.
+    /// The tenant's services, by id.
     ///
     /// # Errors
     /// Backend failures only.
-    async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError>;
+    async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError> {
+        let records = self.catalog_records(tenant, CatalogList::Services).await?;
+        Ok(only!(records, Service))
+    }
 
-    /// A branch's price for a service, if it set one.
+    /// A service's price at a branch, if the branch set one.
     ///
     /// # Errors
     /// Backend failures only.
@@ -103,19 +226,33 @@ pub trait CatalogStore: Send + Sync + Debug {
         tenant: TenantId,
         service: ServiceId,
         branch: BranchId,
-    ) -> Result<Option<ServiceItemBranch>, StoreError>;
+    ) -> Result<Option<ServiceItemBranch>, StoreError> {
+        let key = CatalogKey::ServicePrice(service, branch);
+        match self.catalog_record(tenant, key).await? {
+            Some(CatalogRecord::ServicePrice(p)) => Ok(Some(p)),
+            _ => Ok(None),
+        }
+    }
 
     /// Reads a product of the tenant.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if absent or another tenant's.
-    async fn product(&self, tenant: TenantId, id: ProductId) -> Result<Product, StoreError>;
+    async fn product(&self, tenant: TenantId, id: ProductId) -> Result<Product, StoreError> {
+        match self.catalog_record(tenant, CatalogKey::Product(id)).await? {
+            Some(CatalogRecord::Product(p)) => Ok(p),
+            _ => Err(StoreError::NotFound(CatalogKey::Product(id).entity())),
+        }
+    }
 
-    /// All products of the tenant, by id.
+    /// The tenant's products, by id.
     ///
     /// # Errors
     /// Backend failures only.
-    async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError>;
+    async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
+        let records = self.catalog_records(tenant, CatalogList::Products).await?;
+        Ok(only!(records, Product))
+    }
 
     /// A product's stock record at a branch, if it is sold there.
     ///
@@ -126,9 +263,18 @@ pub trait CatalogStore: Send + Sync + Debug {
         tenant: TenantId,
         product: ProductId,
         branch: BranchId,
-    ) -> Result<Option<ProductBranch>, StoreError>;
+    ) -> Result<Option<ProductBranch>, StoreError> {
+        let key = CatalogKey::Stock(StockKey {
+            product_id: product,
+            branch_id: branch,
+        });
+        match self.catalog_record(tenant, key).await? {
+            Some(CatalogRecord::Stock(s)) => Ok(Some(s)),
+            _ => Ok(None),
+        }
+    }
 
-    /// The products sold at a branch, with stock and prices, by product id.
+    /// The stock records of a branch, by product.
     ///
     /// # Errors
     /// Backend failures only.
@@ -136,16 +282,74 @@ pub trait CatalogStore: Send + Sync + Debug {
         &self,
         tenant: TenantId,
         branch: BranchId,
-    ) -> Result<Vec<ProductBranch>, StoreError>;
+    ) -> Result<Vec<ProductBranch>, StoreError> {
+        let records = self
+            .catalog_records(tenant, CatalogList::StockAt(branch))
+            .await?;
+        Ok(only!(records, Stock))
+    }
 
-    /// Everything a branch offers, in a fixed number of queries (never one
-    /// per item).
+    /// What a branch offers, in a fixed number of reads however large the
+    /// catalog: the branch, its schedules, service prices and stock, and
+    /// the tenant's resources, services and products, joined here.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] if the branch is absent or another tenant's.
+    /// [`StoreError::NotFound`] if the branch is absent or another
+    /// tenant's.
     async fn branch_offer(
         &self,
         tenant: TenantId,
         branch: BranchId,
-    ) -> Result<BranchOfferRows, StoreError>;
+    ) -> Result<BranchOfferRows, StoreError> {
+        let branch = self.branch(tenant, branch).await?;
+        let b = branch.id;
+        let mut resources: HashMap<ResourceId, Resource> = self
+            .resources(tenant)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let mut products: HashMap<ProductId, Product> = self
+            .products(tenant)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let mut prices: HashMap<ServiceId, ServiceItemBranch> = {
+            let records = self
+                .catalog_records(tenant, CatalogList::ServicePricesAt(b))
+                .await?;
+            let list: Vec<ServiceItemBranch> = only!(records, ServicePrice);
+            list.into_iter().map(|p| (p.service_id, p)).collect()
+        };
+        let mut offered_resources = Vec::new();
+        for link in self.branch_resources(tenant, b).await? {
+            let resource = resources.remove(&link.resource_id).ok_or_else(|| {
+                StoreError::Internal(format!("schedule of missing {}", link.resource_id))
+            })?;
+            offered_resources.push((resource, link));
+        }
+        let services = self
+            .services(tenant)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let price = prices.remove(&s.id);
+                (s, price)
+            })
+            .collect();
+        let mut offered_products = Vec::new();
+        for stock in self.branch_products(tenant, b).await? {
+            let product = products.remove(&stock.product_id).ok_or_else(|| {
+                StoreError::Internal(format!("stock of missing {}", stock.product_id))
+            })?;
+            offered_products.push((product, stock));
+        }
+        Ok(BranchOfferRows {
+            branch,
+            resources: offered_resources,
+            services,
+            products: offered_products,
+        })
+    }
 }

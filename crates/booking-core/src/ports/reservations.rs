@@ -161,10 +161,11 @@ pub trait ReservationStore: Send + Sync + Debug {
         limit: usize,
     ) -> Result<Vec<Reservation>, StoreError>;
 
-    /// One reservation's events, oldest first.
+    /// One reservation's events, oldest first; none for an id the tenant
+    /// does not have (the caller tells "absent" from "no events").
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] if the reservation is absent or another tenant's.
+    /// Backend failures only.
     async fn reservation_events(
         &self,
         tenant: TenantId,

@@ -298,15 +298,16 @@ pub trait WriteTx: Send {
     /// record it refers to does not exist.
     async fn put_catalog_record(&mut self, record: &CatalogRecord) -> Result<(), TxError>;
 
-    /// The tenant's records that exist only for the item (a branch's or
-    /// resource's links, a service's or product's branch prices and stock).
+    /// The tenant's records in `list`, by key, locked against concurrent
+    /// writers if `lock` (as [`WriteTx::catalog_record`]).
     ///
     /// # Errors
     /// Backend failures only.
-    async fn dependents(
+    async fn catalog_records(
         &mut self,
         tenant: TenantId,
-        item: CatalogKey,
+        list: crate::CatalogList,
+        lock: bool,
     ) -> Result<Vec<CatalogRecord>, TxError>;
 
     /// Whether any reservation of the tenant refers to the item.

@@ -41,7 +41,14 @@ impl BookingService {
         tenant: TenantId,
         id: ReservationId,
     ) -> Result<Vec<Event>, StoreError> {
-        self.0.ports.store.reservation_events(tenant, id).await
+        let store = &self.0.ports.store;
+        // A reservation is never without its creation event, so an empty
+        // history means the id is not the tenant's.
+        let events = store.reservation_events(tenant, id).await?;
+        if events.is_empty() {
+            return Err(StoreError::NotFound(crate::Entity::Reservation(id)));
+        }
+        Ok(events)
     }
 
     /// The tenant's events after `after`, in order, at most `limit`.

@@ -1,4 +1,5 @@
-//! The catalog reads.
+//! The catalog reads: a record by key, a list, both over the same state
+//! the transaction writes.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -14,160 +15,122 @@ impl CatalogStore for InMemoryStore {
             .ok_or(StoreError::NotFound(Entity::Tenant(id)))
     }
 
-    async fn branch(&self, tenant: TenantId, id: BranchId) -> Result<Branch, StoreError> {
-        owned(&self.read().await.branches, tenant, &id)
+    async fn catalog_record(
+        &self,
+        tenant: TenantId,
+        key: CatalogKey,
+    ) -> Result<Option<CatalogRecord>, StoreError> {
+        Ok(record(&*self.read().await, tenant, key))
+    }
+
+    async fn catalog_records(
+        &self,
+        tenant: TenantId,
+        list: CatalogList,
+    ) -> Result<Vec<CatalogRecord>, StoreError> {
+        Ok(records(&*self.read().await, tenant, list))
+    }
+}
+
+/// The record with `key` if it exists for `tenant`.
+pub(super) fn record(s: &State, tenant: TenantId, key: CatalogKey) -> Option<CatalogRecord> {
+    match key {
+        CatalogKey::Branch(id) => owned(&s.branches, tenant, &id)
             .cloned()
-            .ok_or(StoreError::NotFound(Entity::Branch(id)))
-    }
-
-    async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
-        Ok(of_tenant(self.read().await.branches.values(), tenant))
-    }
-
-    async fn resource(&self, tenant: TenantId, id: ResourceId) -> Result<Resource, StoreError> {
-        owned(&self.read().await.resources, tenant, &id)
+            .map(CatalogRecord::Branch),
+        CatalogKey::Resource(id) => owned(&s.resources, tenant, &id)
             .cloned()
-            .ok_or(StoreError::NotFound(Entity::Resource(id)))
-    }
-
-    async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError> {
-        Ok(of_tenant(self.read().await.resources.values(), tenant))
-    }
-
-    async fn resource_branch(
-        &self,
-        tenant: TenantId,
-        resource: ResourceId,
-        branch: BranchId,
-    ) -> Result<Option<ResourceBranch>, StoreError> {
-        Ok(owned(
-            &self.read().await.resource_branches,
-            tenant,
-            &(resource, branch),
-        )
-        .cloned())
-    }
-
-    async fn branch_resources(
-        &self,
-        tenant: TenantId,
-        branch: BranchId,
-    ) -> Result<Vec<ResourceBranch>, StoreError> {
-        Ok(of_tenant(
-            self.read()
-                .await
-                .resource_branches
-                .values()
-                .filter(|l| l.branch_id == branch),
-            tenant,
-        ))
-    }
-
-    async fn service(&self, tenant: TenantId, id: ServiceId) -> Result<ServiceItem, StoreError> {
-        owned(&self.read().await.services, tenant, &id)
+            .map(CatalogRecord::Resource),
+        CatalogKey::Service(id) => owned(&s.services, tenant, &id)
             .cloned()
-            .ok_or(StoreError::NotFound(Entity::Service(id)))
-    }
-
-    async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError> {
-        Ok(of_tenant(self.read().await.services.values(), tenant))
-    }
-
-    async fn service_branch(
-        &self,
-        tenant: TenantId,
-        service: ServiceId,
-        branch: BranchId,
-    ) -> Result<Option<ServiceItemBranch>, StoreError> {
-        Ok(owned(
-            &self.read().await.service_branches,
-            tenant,
-            &(service, branch),
-        )
-        .cloned())
-    }
-
-    async fn product(&self, tenant: TenantId, id: ProductId) -> Result<Product, StoreError> {
-        owned(&self.read().await.products, tenant, &id)
+            .map(CatalogRecord::Service),
+        CatalogKey::Product(id) => owned(&s.products, tenant, &id)
             .cloned()
-            .ok_or(StoreError::NotFound(Entity::Product(id)))
-    }
-
-    async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
-        Ok(of_tenant(self.read().await.products.values(), tenant))
-    }
-
-    async fn product_branch(
-        &self,
-        tenant: TenantId,
-        product: ProductId,
-        branch: BranchId,
-    ) -> Result<Option<ProductBranch>, StoreError> {
-        let key = StockKey {
-            product_id: product,
-            branch_id: branch,
-        };
-        Ok(owned(&self.read().await.product_branches, tenant, &key).cloned())
-    }
-
-    async fn branch_products(
-        &self,
-        tenant: TenantId,
-        branch: BranchId,
-    ) -> Result<Vec<ProductBranch>, StoreError> {
-        let mut stock = of_tenant(
-            self.read()
-                .await
-                .product_branches
-                .values()
-                .filter(|p| p.branch_id == branch),
-            tenant,
-        );
-        stock.sort_by_key(|p| p.product_id);
-        Ok(stock)
-    }
-
-    async fn branch_offer(
-        &self,
-        tenant: TenantId,
-        branch: BranchId,
-    ) -> Result<BranchOfferRows, StoreError> {
-        let s = self.read().await;
-        let branch = owned(&s.branches, tenant, &branch)
+            .map(CatalogRecord::Product),
+        CatalogKey::Schedule(r, b) => owned(&s.resource_branches, tenant, &(r, b))
             .cloned()
-            .ok_or(StoreError::NotFound(Entity::Branch(branch)))?;
-        let resources = of_tenant(s.resource_branches.values(), tenant)
+            .map(CatalogRecord::Schedule),
+        CatalogKey::ServicePrice(sv, b) => owned(&s.service_branches, tenant, &(sv, b))
+            .cloned()
+            .map(CatalogRecord::ServicePrice),
+        CatalogKey::Stock(k) => owned(&s.product_branches, tenant, &k)
+            .cloned()
+            .map(CatalogRecord::Stock),
+    }
+}
+
+/// The tenant's records in `list`, in key order.
+pub(super) fn records(s: &State, tenant: TenantId, list: CatalogList) -> Vec<CatalogRecord> {
+    fn pick<'a, V: Clone + Owned + 'a>(
+        values: impl Iterator<Item = &'a V>,
+        tenant: TenantId,
+        keep: impl Fn(&V) -> bool,
+        wrap: fn(V) -> CatalogRecord,
+    ) -> Vec<CatalogRecord> {
+        of_tenant(values, tenant)
             .into_iter()
-            .filter(|l| l.branch_id == branch.id)
-            .filter_map(|l| {
-                owned(&s.resources, tenant, &l.resource_id)
-                    .cloned()
-                    .map(|r| (r, l))
-            })
-            .collect();
-        let services = of_tenant(s.services.values(), tenant)
-            .into_iter()
-            .map(|sv| {
-                let price = owned(&s.service_branches, tenant, &(sv.id, branch.id)).cloned();
-                (sv, price)
-            })
-            .collect();
-        let mut products: Vec<(Product, ProductBranch)> =
-            of_tenant(s.product_branches.values(), tenant)
-                .into_iter()
-                .filter(|p| p.branch_id == branch.id)
-                .filter_map(|stock| {
-                    owned(&s.products, tenant, &stock.product_id)
-                        .cloned()
-                        .map(|p| (p, stock))
-                })
-                .collect();
-        products.sort_by_key(|(p, _)| p.id);
-        Ok(BranchOfferRows {
-            branch,
-            resources,
-            services,
-            products,
-        })
+            .filter(|v| keep(v))
+            .map(wrap)
+            .collect()
     }
+    let mut out = match list {
+        CatalogList::Branches => pick(s.branches.values(), tenant, |_| true, CatalogRecord::Branch),
+        CatalogList::Resources => pick(
+            s.resources.values(),
+            tenant,
+            |_| true,
+            CatalogRecord::Resource,
+        ),
+        CatalogList::Services => pick(
+            s.services.values(),
+            tenant,
+            |_| true,
+            CatalogRecord::Service,
+        ),
+        CatalogList::Products => pick(
+            s.products.values(),
+            tenant,
+            |_| true,
+            CatalogRecord::Product,
+        ),
+        CatalogList::SchedulesAt(b) => pick(
+            s.resource_branches.values(),
+            tenant,
+            |l| l.branch_id == b,
+            CatalogRecord::Schedule,
+        ),
+        CatalogList::SchedulesOf(r) => pick(
+            s.resource_branches.values(),
+            tenant,
+            |l| l.resource_id == r,
+            CatalogRecord::Schedule,
+        ),
+        CatalogList::ServicePricesAt(b) => pick(
+            s.service_branches.values(),
+            tenant,
+            |p| p.branch_id == b,
+            CatalogRecord::ServicePrice,
+        ),
+        CatalogList::ServicePricesOf(sv) => pick(
+            s.service_branches.values(),
+            tenant,
+            |p| p.service_id == sv,
+            CatalogRecord::ServicePrice,
+        ),
+        CatalogList::StockAt(b) => pick(
+            s.product_branches.values(),
+            tenant,
+            |p| p.branch_id == b,
+            CatalogRecord::Stock,
+        ),
+        CatalogList::StockOf(p) => pick(
+            s.product_branches.values(),
+            tenant,
+            |x| x.product_id == p,
+            CatalogRecord::Stock,
+        ),
+    };
+    // By key, as the SQL stores give them (the filtered column is fixed).
+    out.sort_by_key(CatalogRecord::key);
+    out
 }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use booking_core::{
-    AccessStore, ApiKey, Branch, BranchId, BranchOfferRows, CatalogKey, CatalogRecord,
-    CatalogStore, Claim, Entity, Event, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch,
-    ProductId, Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
+    AccessStore, ApiKey, Branch, BranchId, CatalogKey, CatalogList, CatalogRecord, CatalogStore,
+    Claim, Entity, Event, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch, ProductId,
+    Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
     ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem, ServiceItemBranch, StockKey,
     StockMove, StoreError, Tenant, TenantId, TxError, WriteStore, WriteTx,
 };
@@ -23,6 +23,8 @@ mod access;
 mod catalog;
 mod reservations;
 mod write;
+
+use catalog::{record, records};
 
 /// The store port in memory: first-class, atomic, not a mock.
 #[derive(Debug, Default)]

@@ -62,30 +62,7 @@ impl MemoryTx {
 
     /// The record with `key` if it exists for `tenant`.
     fn record(&self, tenant: TenantId, key: CatalogKey) -> Option<CatalogRecord> {
-        let s = &*self.state;
-        match key {
-            CatalogKey::Branch(id) => owned(&s.branches, tenant, &id)
-                .cloned()
-                .map(CatalogRecord::Branch),
-            CatalogKey::Resource(id) => owned(&s.resources, tenant, &id)
-                .cloned()
-                .map(CatalogRecord::Resource),
-            CatalogKey::Service(id) => owned(&s.services, tenant, &id)
-                .cloned()
-                .map(CatalogRecord::Service),
-            CatalogKey::Product(id) => owned(&s.products, tenant, &id)
-                .cloned()
-                .map(CatalogRecord::Product),
-            CatalogKey::Schedule(r, b) => owned(&s.resource_branches, tenant, &(r, b))
-                .cloned()
-                .map(CatalogRecord::Schedule),
-            CatalogKey::ServicePrice(sv, b) => owned(&s.service_branches, tenant, &(sv, b))
-                .cloned()
-                .map(CatalogRecord::ServicePrice),
-            CatalogKey::Stock(k) => owned(&s.product_branches, tenant, &k)
-                .cloned()
-                .map(CatalogRecord::Stock),
-        }
+        super::record(&self.state, tenant, key)
     }
 
     /// The guard of a foreign key: `key` must exist for `tenant`.
@@ -364,48 +341,14 @@ impl WriteTx for MemoryTx {
         Ok(())
     }
 
-    async fn dependents(
+    async fn catalog_records(
         &mut self,
         tenant: TenantId,
-        item: CatalogKey,
+        list: CatalogList,
+        _lock: bool,
     ) -> Result<Vec<CatalogRecord>, TxError> {
-        self.fault("dependents")?;
-        let s = &*self.state;
-        let links = |keep: &dyn Fn(&ResourceBranch) -> bool| {
-            of_tenant(s.resource_branches.values(), tenant)
-                .into_iter()
-                .filter(|l| keep(l))
-                .map(CatalogRecord::Schedule)
-                .collect::<Vec<_>>()
-        };
-        let prices = |keep: &dyn Fn(&ServiceItemBranch) -> bool| {
-            of_tenant(s.service_branches.values(), tenant)
-                .into_iter()
-                .filter(|p| keep(p))
-                .map(CatalogRecord::ServicePrice)
-                .collect::<Vec<_>>()
-        };
-        let stock = |keep: &dyn Fn(&ProductBranch) -> bool| {
-            of_tenant(s.product_branches.values(), tenant)
-                .into_iter()
-                .filter(|p| keep(p))
-                .map(CatalogRecord::Stock)
-                .collect::<Vec<_>>()
-        };
-        Ok(match item {
-            CatalogKey::Branch(id) => {
-                let mut all = links(&|l| l.branch_id == id);
-                all.extend(prices(&|p| p.branch_id == id));
-                all.extend(stock(&|p| p.branch_id == id));
-                all
-            }
-            CatalogKey::Resource(id) => links(&|l| l.resource_id == id),
-            CatalogKey::Service(id) => prices(&|p| p.service_id == id),
-            CatalogKey::Product(id) => stock(&|p| p.product_id == id),
-            CatalogKey::Schedule(..) | CatalogKey::ServicePrice(..) | CatalogKey::Stock(_) => {
-                Vec::new()
-            }
-        })
+        self.fault("catalog_records")?;
+        Ok(super::records(&self.state, tenant, list))
     }
 
     async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError> {

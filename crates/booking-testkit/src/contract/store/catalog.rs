@@ -149,10 +149,14 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
         store.reservation(b.tenant, theirs.id).await,
         Err(StoreError::NotFound(Entity::Reservation(_)))
     ));
-    assert!(matches!(
-        store.reservation_events(b.tenant, theirs.id).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(
+        store
+            .reservation_events(b.tenant, theirs.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another tenant's history is empty"
+    );
 
     // Taking over another tenant's id is refused and changes nothing.
     let mut hijack = store.branch(a.tenant, a.madrid).await.unwrap();
