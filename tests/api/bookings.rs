@@ -14,6 +14,8 @@ on_both_stores!(
     health_endpoints_answer,
     unused_catalog_items_are_deleted_and_used_ones_refused,
     catalog_items_are_listed_read_and_updated,
+    a_schedule_reads_back_as_it_was_written,
+    a_hold_too_long_is_refused_naming_hold_minutes,
 );
 
 async fn a_clinic_is_set_up_and_booked_through_the_api(app: TestApp) {
@@ -48,6 +50,21 @@ async fn a_clinic_is_set_up_and_booked_through_the_api(app: TestApp) {
         Some("\"1\"")
     );
     let id = r["id"].as_str().unwrap();
+    assert_eq!(
+        created
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some(format!("/v1/reservations/{id}").as_str())
+    );
+    assert_eq!(r["starts_at"], "2030-01-07T10:00:00Z");
+    assert_eq!(r["ends_at"], "2030-01-07T10:30:00Z");
+    assert_eq!(r["degraded"], false);
+    assert!(created.headers.get("booking-degraded").is_none());
+    assert_eq!(
+        r["products"],
+        json!([{"product_id": c.product, "quantity": 2}])
+    );
 
     let fetched = app
         .get(&format!("/v1/reservations/{id}"), &app.viewer)
@@ -192,13 +209,31 @@ async fn the_same_idempotency_key_replays_the_same_response(app: TestApp) {
     let replies = futures::future::join_all((0..20).map(|_| send("book-1", body.clone()))).await;
     let first = &replies[0];
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let header = |r: &crate::helpers::Reply, name: &str| {
+        r.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert!(header(first, "etag").is_some() && header(first, "location").is_some());
     for r in &replies {
         assert_eq!(
             (r.status, &r.body),
             (first.status, &first.body),
             "every reply is the same"
         );
+        // A replay answers as the first did: the client's next If-Match and
+        // its link to the reservation must not depend on which reply it got.
+        for name in ["etag", "location", "content-type"] {
+            assert_eq!(header(r, name), header(first, name), "{name}");
+        }
     }
+    assert!(
+        replies
+            .iter()
+            .any(|r| header(r, "idempotent-replayed").as_deref() == Some("true")),
+        "the rest were replays"
+    );
     let listed = app.get("/v1/reservations", &app.viewer).await;
     assert_eq!(
         listed.body["items"].as_array().map(Vec::len),
@@ -346,4 +381,66 @@ async fn catalog_items_are_listed_read_and_updated(app: TestApp) {
         catalog.body["products"][0]["price"]["amount_minor"], 2600,
         "no branch price: the product's"
     );
+}
+
+async fn a_schedule_reads_back_as_it_was_written(app: TestApp) {
+    let c = app.clinic().await;
+    let schedule = json!({
+        "working_hours": {"monday": [["09:00", "13:00"], ["14:00", "18:30"]], "friday": [["08:00", "12:00"]]},
+        "exceptions": {"2030-12-24": [], "2030-12-28": [["10:00", "14:00"]]},
+    });
+    let linked = app
+        .put(
+            &format!("/v1/resources/{}/branches/{}", c.dentist, c.branch),
+            &app.admin,
+            schedule.clone(),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+    assert_eq!(linked.body["schedule"], schedule, "the answer to the write");
+    let offer = app
+        .get(&format!("/v1/branches/{}/catalog", c.branch), &app.viewer)
+        .await;
+    let dentist = offer.body["resources"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["resource"]["id"] == json!(c.dentist)))
+        .expect("the dentist works at the branch");
+    assert_eq!(dentist["schedule"], schedule, "the branch's offer");
+    // No working hours at all (bookable any time) reads back as such.
+    let open = app
+        .put(
+            &format!("/v1/resources/{}/branches/{}", c.dentist, c.branch),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        open.body["schedule"],
+        json!({"working_hours": null, "exceptions": {}})
+    );
+}
+
+async fn a_hold_too_long_is_refused_naming_hold_minutes(app: TestApp) {
+    let c = app.clinic().await;
+    for minutes in [0, 24 * 60 + 1] {
+        let mut body = c.booking("2030-01-07T10:00:00Z", "2030-01-07T10:30:00Z");
+        body["hold_minutes"] = json!(minutes);
+        let refused = app.post("/v1/reservations", &app.staff, body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.body["field"], "hold_minutes", "{}", refused.body);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("1440 minutes")),
+            "{}",
+            refused.body
+        );
+    }
+    let listed = app.get("/v1/reservations", &app.viewer).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing written");
 }

@@ -7,6 +7,7 @@ mod helpers;
 mod bookings;
 mod cluster;
 mod concurrency;
+mod dropped;
 mod hostile;
 mod isolation;
 mod lock_flow;

@@ -39,6 +39,24 @@ async fn the_openapi_document_lists_every_route_and_only_real_ones(app: TestApp)
         }
     }
     assert_eq!(operations, 34, "every /v1 operation is documented");
-    assert!(doc.body["components"]["schemas"]["ReservationBody"].is_object());
+    let schemas = &doc.body["components"]["schemas"];
+    for name in [
+        "ReservationBody",
+        "ReservationView",
+        "ReservationPage",
+        "BranchView",
+        "ScheduleLinkView",
+        "OfferView",
+        "StockChangedView",
+        "ProblemView",
+    ] {
+        assert!(schemas[name].is_object(), "{name} is documented");
+    }
+    let created = &doc.body["paths"]["/v1/reservations"]["post"]["responses"]["201"];
+    assert_eq!(
+        created["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ReservationView",
+        "a created reservation is documented as the reservation"
+    );
     assert!(doc.body["components"]["securitySchemes"]["api_key"].is_object());
 }

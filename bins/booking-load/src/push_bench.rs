@@ -173,7 +173,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let mut bookings = 0u64;
     for n in 0..args.events {
-        let start = t(0, 0) + chrono::Duration::minutes(i64::try_from(n).unwrap_or(0) * 15);
+        let start = t(0, 0) + chrono::Duration::minutes(i64::try_from(n)? * 15);
         let booked = service_a
             .create(NewReservation {
                 tenant_id: c.tenant,
@@ -209,7 +209,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             deliveries += 1;
         }
     }
-    let expected = usize::try_from(bookings).unwrap_or(0) * args.clients;
+    let expected = usize::try_from(bookings)? * args.clients;
     println!();
     println!("| clients on          | deliveries | p50      | p99      | max      |");
     println!("|---------------------|------------|----------|----------|----------|");

@@ -232,7 +232,7 @@ async fn run_store(
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
             let (store, c, done) = (Arc::clone(store), c.clone(), Arc::clone(&done));
-            let base = i64::try_from(w).unwrap_or(0) * SLOTS_PER_WRITER;
+            let base = i64::try_from(w).expect("a writer index fits in i64") * SLOTS_PER_WRITER;
             tokio::spawn(async move {
                 let mut n = 0;
                 while started.elapsed() < duration {

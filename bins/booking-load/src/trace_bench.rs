@@ -230,7 +230,9 @@ async fn run_on(
                 let start = chrono::DateTime::parse_from_rfc3339("2031-01-01T00:00:00Z")
                     .expect("a fixed instant")
                     .to_utc()
-                    + chrono::Duration::minutes(30 * i64::try_from(k / n).unwrap_or(0));
+                    + chrono::Duration::minutes(
+                        30 * i64::try_from(k / n).expect("a slot index fits in i64"),
+                    );
                 let body = json!({
                     "branch_id": branch,
                     "resource_id": resource,

@@ -44,7 +44,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use auth::Caller;
@@ -79,88 +79,77 @@ pub fn router(state: AppState) -> Router {
 
 /// [`router`] plus `extra` routes (the WebSocket stream) behind the same
 /// edges: request ids, request spans, problem+json fallbacks, body limit.
+///
+/// The `/v1` routes and the OpenAPI document are built from one list
+/// ([`api`]): a handler is routed exactly where it is documented.
 pub fn router_with(state: AppState, extra: Router) -> Router {
-    let v1 = Router::new()
-        .route(
-            "/branches",
-            post(catalog::create_branch).get(catalog::list_branches),
-        )
-        .route(
-            "/branches/{id}",
-            get(catalog::get_branch)
-                .put(catalog::update_branch)
-                .delete(catalog::delete_branch),
-        )
-        .route("/branches/{id}/catalog", get(catalog::branch_catalog))
-        .route(
-            "/resources",
-            post(catalog::create_resource).get(catalog::list_resources),
-        )
-        .route(
-            "/resources/{id}",
-            get(catalog::get_resource)
-                .put(catalog::update_resource)
-                .delete(catalog::delete_resource),
-        )
-        .route(
-            "/resources/{id}/branches/{branch_id}",
-            put(catalog::link_resource),
-        )
-        .route(
-            "/services",
-            post(catalog::create_service).get(catalog::list_services),
-        )
-        .route(
-            "/services/{id}",
-            get(catalog::get_service)
-                .put(catalog::update_service)
-                .delete(catalog::delete_service),
-        )
-        .route(
-            "/services/{id}/branches/{branch_id}",
-            put(catalog::price_service),
-        )
-        .route(
-            "/products",
-            post(catalog::create_product).get(catalog::list_products),
-        )
-        .route(
-            "/products/{id}",
-            get(catalog::get_product)
-                .put(catalog::update_product)
-                .delete(catalog::delete_product),
-        )
-        .route(
-            "/products/{id}/branches/{branch_id}",
-            put(catalog::set_stock),
-        )
-        .route(
-            "/products/{id}/branches/{branch_id}/restock",
-            post(catalog::restock),
-        )
-        .route(
-            "/reservations",
-            post(reservations::create).get(reservations::list),
-        )
-        .route(
-            "/reservations/{id}",
-            get(reservations::get).patch(reservations::move_reservation),
-        )
-        .route("/reservations/{id}/confirm", post(reservations::confirm))
-        .route("/reservations/{id}/cancel", post(reservations::cancel))
-        .route("/reservations/{id}/complete", post(reservations::complete))
-        .route("/reservations/{id}/events", get(reservations::history))
-        .route("/events", get(events::since))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::idempotency,
-        ));
-    let routes = Router::new()
-        .nest("/v1", v1)
+    let (v1, doc) = api().split_for_parts();
+    // Rendered once: the document does not change while the process runs.
+    let doc =
+        axum::body::Bytes::from(serde_json::to_vec(&doc).expect("the OpenAPI document serializes"));
+    let v1 = v1.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::idempotency,
+    ));
+    let routes = v1
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::document));
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc,
+                    )
+                }
+            }),
+        );
     with_edges(routes.with_state(state).merge(extra))
+}
+
+/// The documented API: every `/v1` operation with its handler. Handlers of
+/// one path share a `routes!`.
+fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(catalog::create_branch, catalog::list_branches))
+        .routes(routes!(
+            catalog::get_branch,
+            catalog::update_branch,
+            catalog::delete_branch
+        ))
+        .routes(routes!(catalog::branch_catalog))
+        .routes(routes!(catalog::create_resource, catalog::list_resources))
+        .routes(routes!(
+            catalog::get_resource,
+            catalog::update_resource,
+            catalog::delete_resource
+        ))
+        .routes(routes!(catalog::link_resource))
+        .routes(routes!(catalog::create_service, catalog::list_services))
+        .routes(routes!(
+            catalog::get_service,
+            catalog::update_service,
+            catalog::delete_service
+        ))
+        .routes(routes!(catalog::price_service))
+        .routes(routes!(catalog::create_product, catalog::list_products))
+        .routes(routes!(
+            catalog::get_product,
+            catalog::update_product,
+            catalog::delete_product
+        ))
+        .routes(routes!(catalog::set_stock))
+        .routes(routes!(catalog::restock))
+        .routes(routes!(reservations::create, reservations::list))
+        .routes(routes!(reservations::get, reservations::move_reservation))
+        .routes(routes!(reservations::confirm))
+        .routes(routes!(reservations::cancel))
+        .routes(routes!(reservations::complete))
+        .routes(routes!(reservations::history))
+        .routes(routes!(events::since))
 }
 
 /// `GET /metrics`, to merge into the API with [`router_with`] or to serve

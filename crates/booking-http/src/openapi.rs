@@ -1,7 +1,8 @@
-//! The OpenAPI document, generated from the handlers' annotations and the
-//! request types, served at `/openapi.json`.
+//! The OpenAPI document's frame: title, security scheme and the request
+//! types. The operations are added with their routes (`crate::api`), so
+//! the document lists exactly what is routed; it is served at
+//! `/openapi.json`.
 
-use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -9,7 +10,6 @@ use crate::dto::{
     BranchBody, LineBody, MoneyBody, MoveBody, PriceBody, ProductBody, ReservationBody,
     ResourceBody, RestockBody, ScheduleBody, ServiceBody, StockBody,
 };
-use crate::routes::{catalog, events, reservations};
 
 struct BearerKey;
 
@@ -28,6 +28,8 @@ impl Modify for BearerKey {
     }
 }
 
+/// What the document says besides its operations (which come with their
+/// routes, see `crate::api`).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -35,28 +37,15 @@ impl Modify for BearerKey {
         description = "Multi-tenant booking of resources with per-branch stock and prices. \
                        Refusals are RFC 9457 problem+json with a stable `type`."
     ),
-    paths(
-        catalog::create_branch, catalog::list_branches, catalog::get_branch, catalog::update_branch,
-        catalog::branch_catalog,
-        catalog::create_resource, catalog::list_resources, catalog::get_resource, catalog::update_resource,
-        catalog::link_resource,
-        catalog::create_service, catalog::list_services, catalog::get_service, catalog::update_service,
-        catalog::price_service,
-        catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
-        catalog::set_stock, catalog::restock,
-        catalog::delete_branch, catalog::delete_resource, catalog::delete_service, catalog::delete_product,
-        reservations::create, reservations::list, reservations::get, reservations::move_reservation,
-        reservations::confirm, reservations::cancel, reservations::complete, reservations::history,
-        events::since,
-    ),
     components(schemas(
         BranchBody, ResourceBody, ScheduleBody, ServiceBody, PriceBody, ProductBody, StockBody,
         RestockBody, MoneyBody, ReservationBody, LineBody, MoveBody
     )),
     modifiers(&BearerKey)
 )]
-pub(crate) struct ApiDoc;
+struct ApiDoc;
 
-pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document before operations are added.
+pub(crate) fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

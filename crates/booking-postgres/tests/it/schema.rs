@@ -148,3 +148,39 @@ async fn a_resource_can_only_be_booked_where_it_works_even_in_raw_sql() {
     let db = err.as_database_error().expect("a database error");
     assert_eq!(db.constraint(), Some("reservations_resource_at_branch"));
 }
+
+/// A rival row that does not decode is an error, never a free slot: the
+/// write is refused as a store failure and nothing is written.
+#[tokio::test]
+async fn a_corrupt_rival_is_an_error_not_a_free_slot() {
+    let (pool, _) = fresh_pool(4).await;
+    let store = PgStore::from_pool(pool.clone());
+    let c = Clinic::setup(&store).await;
+    apply(
+        &store,
+        c.create(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0)))),
+    )
+    .await
+    .unwrap();
+    // An actor the domain refuses (empty), written behind the store's back.
+    pool.execute("UPDATE reservations SET created_by = ''")
+        .await
+        .unwrap();
+    let rival = apply(
+        &store,
+        c.create(c.draft(c.dentist, c.madrid, range((10, 30), (11, 30)))),
+    )
+    .await;
+    assert!(
+        matches!(
+            rival,
+            Err(ApplyError::Store(booking_core::StoreError::Internal(ref m))) if m.contains("corrupt")
+        ),
+        "got {rival:?}"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "nothing written");
+}

@@ -1,0 +1,184 @@
+//! Branches, and what a branch offers.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use booking_core::{Branch, BranchId, CatalogItem, CatalogRecord, PutMode};
+
+use super::super::created;
+use super::{branch_id, put, remove};
+use crate::auth::Caller;
+use crate::dto::{self, BranchBody};
+use crate::json::Body;
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::views::{BranchView, Items, OfferView};
+
+#[utoipa::path(
+    post,
+    path = "/v1/branches",
+    tag = "catalog",
+    summary = "Create a branch",
+    request_body = BranchBody,
+    responses(
+        (status = 201, description = "Success", body = BranchView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn create_branch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<BranchBody>,
+) -> Result<Response, Problem> {
+    caller.must_administer()?;
+    let branch = Branch {
+        id: BranchId::generate(),
+        tenant_id: caller.0.tenant_id,
+        name: dto::name("name", &b.name)?,
+        time_zone: b.time_zone()?,
+    };
+    put(&s, CatalogRecord::Branch(branch.clone()), PutMode::Create).await?;
+    Ok(created(&BranchView::from(&branch)))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/branches/{id}",
+    tag = "catalog",
+    summary = "Update a branch",
+    params(("id" = String, Path, description = "The id")),
+    request_body = BranchBody,
+    responses(
+        (status = 200, description = "Success", body = BranchView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn update_branch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Body(b): Body<BranchBody>,
+) -> Result<Json<BranchView>, Problem> {
+    caller.must_administer()?;
+    let current = s
+        .services
+        .catalog()
+        .branch(caller.0.tenant_id, branch_id(&raw)?)
+        .await?;
+    let branch = Branch {
+        name: dto::name("name", &b.name)?,
+        time_zone: b.time_zone()?,
+        ..current
+    };
+    put(&s, CatalogRecord::Branch(branch.clone()), PutMode::Update).await?;
+    Ok(Json(BranchView::from(&branch)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/branches",
+    tag = "catalog",
+    summary = "List branches",
+    responses(
+        (status = 200, description = "Success", body = Items<BranchView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn list_branches(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<BranchView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .branches(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/branches/{id}",
+    tag = "catalog",
+    summary = "Get a branch",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = BranchView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn get_branch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<BranchView>, Problem> {
+    Ok(Json(
+        (&s.services
+            .catalog()
+            .branch(caller.0.tenant_id, branch_id(&raw)?)
+            .await?)
+            .into(),
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/branches/{id}",
+    tag = "catalog",
+    summary = "Delete a branch no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_branch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Branch(branch_id(&raw)?)).await
+}
+
+/// What staff see after picking a branch: who works there (with hours),
+/// services at the branch's price, products with the branch's stock and
+/// price.
+#[utoipa::path(
+    get,
+    path = "/v1/branches/{id}/catalog",
+    tag = "catalog",
+    summary = "What a branch offers: resources, services and products at its prices",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = OfferView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn branch_catalog(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<OfferView>, Problem> {
+    let offer = s
+        .services
+        .catalog()
+        .branch_offer(caller.0.tenant_id, branch_id(&raw)?)
+        .await?;
+    Ok(Json((&offer).into()))
+}

@@ -1,0 +1,237 @@
+//! Products, and their stock and price at each branch.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use booking_core::{
+    CatalogItem, CatalogRecord, Product, ProductId, PutMode, Quantity, StockChange, StockOp,
+};
+
+use super::super::created;
+use super::{branch_id, product_id, put, remove};
+use crate::auth::Caller;
+use crate::dto::{self, ProductBody, RestockBody, StockBody};
+use crate::json::Body;
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::views::{Items, ProductView, StockChangedView};
+
+#[utoipa::path(
+    post,
+    path = "/v1/products",
+    tag = "catalog",
+    summary = "Create a product",
+    request_body = ProductBody,
+    responses(
+        (status = 201, description = "Success", body = ProductView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn create_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<ProductBody>,
+) -> Result<Response, Problem> {
+    caller.must_administer()?;
+    let product = Product {
+        id: ProductId::generate(),
+        tenant_id: caller.0.tenant_id,
+        name: dto::name("name", &b.name)?,
+        price: b.price.parse("price")?,
+    };
+    put(&s, CatalogRecord::Product(product.clone()), PutMode::Create).await?;
+    Ok(created(&ProductView::from(&product)))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/products/{id}",
+    tag = "catalog",
+    summary = "Update a product",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ProductBody,
+    responses(
+        (status = 200, description = "Success", body = ProductView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn update_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Body(b): Body<ProductBody>,
+) -> Result<Json<ProductView>, Problem> {
+    caller.must_administer()?;
+    let current = s
+        .services
+        .catalog()
+        .product(caller.0.tenant_id, product_id(&raw)?)
+        .await?;
+    let product = Product {
+        name: dto::name("name", &b.name)?,
+        price: b.price.parse("price")?,
+        ..current
+    };
+    put(&s, CatalogRecord::Product(product.clone()), PutMode::Update).await?;
+    Ok(Json(ProductView::from(&product)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/products",
+    tag = "catalog",
+    summary = "List products",
+    responses(
+        (status = 200, description = "Success", body = Items<ProductView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn list_products(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<ProductView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .products(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/products/{id}",
+    tag = "catalog",
+    summary = "Get a product",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = ProductView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn get_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<ProductView>, Problem> {
+    Ok(Json(
+        (&s.services
+            .catalog()
+            .product(caller.0.tenant_id, product_id(&raw)?)
+            .await?)
+            .into(),
+    ))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/products/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Set stock (and price) at a branch",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = StockBody,
+    responses(
+        (status = 200, description = "Success", body = StockChangedView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn set_stock(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw_product, raw_branch)): Path<(String, String)>,
+    Body(b): Body<StockBody>,
+) -> Result<Json<StockChangedView>, Problem> {
+    caller.must_administer()?;
+    let price = b.price.as_ref().map(|p| p.parse("price")).transpose()?;
+    let op = StockOp::Set {
+        stock: b.stock()?,
+        price,
+    };
+    adjust(&s, &caller, &raw_product, &raw_branch, op).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/products/{id}/branches/{branch_id}/restock",
+    tag = "catalog",
+    summary = "Add delivered units at a branch",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = RestockBody,
+    responses(
+        (status = 200, description = "Success", body = StockChangedView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn restock(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw_product, raw_branch)): Path<(String, String)>,
+    Body(b): Body<RestockBody>,
+) -> Result<Json<StockChangedView>, Problem> {
+    caller.must_administer()?;
+    let quantity = Quantity::new(b.quantity).map_err(|e| Problem::invalid("quantity", e))?;
+    adjust(
+        &s,
+        &caller,
+        &raw_product,
+        &raw_branch,
+        StockOp::Restock { quantity },
+    )
+    .await
+}
+
+async fn adjust(
+    s: &AppState,
+    caller: &Caller,
+    raw_product: &str,
+    raw_branch: &str,
+    op: StockOp,
+) -> Result<Json<StockChangedView>, Problem> {
+    let change = StockChange {
+        tenant_id: caller.0.tenant_id,
+        product_id: product_id(raw_product)?,
+        branch_id: branch_id(raw_branch)?,
+        op,
+        actor: caller.0.actor.clone(),
+        at: s.services.catalog().now(),
+    };
+    let (record, event) = s.services.catalog().adjust_stock(&change).await?;
+    Ok(Json(StockChangedView::new(&record, event.seq.0)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/products/{id}",
+    tag = "catalog",
+    summary = "Delete a product no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Product(product_id(&raw)?)).await
+}

@@ -1,0 +1,198 @@
+//! Resources, and where (and when) they work.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use booking_core::{
+    CatalogItem, CatalogRecord, PutMode, Resource, ResourceBranch, ResourceId, ResourceKind,
+};
+
+use super::super::created;
+use super::{branch_id, put, remove, resource_id};
+use crate::auth::Caller;
+use crate::dto::{self, ResourceBody, ScheduleBody};
+use crate::json::Body;
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::views::{Items, ResourceView, ScheduleLinkView};
+
+#[utoipa::path(
+    post,
+    path = "/v1/resources",
+    tag = "catalog",
+    summary = "Create a resource",
+    request_body = ResourceBody,
+    responses(
+        (status = 201, description = "Success", body = ResourceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn create_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<ResourceBody>,
+) -> Result<Response, Problem> {
+    caller.must_administer()?;
+    let resource = Resource {
+        id: ResourceId::generate(),
+        tenant_id: caller.0.tenant_id,
+        name: dto::name("name", &b.name)?,
+        kind: b.kind.unwrap_or(ResourceKind::Staff),
+    };
+    put(
+        &s,
+        CatalogRecord::Resource(resource.clone()),
+        PutMode::Create,
+    )
+    .await?;
+    Ok(created(&ResourceView::from(&resource)))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/resources/{id}",
+    tag = "catalog",
+    summary = "Update a resource",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ResourceBody,
+    responses(
+        (status = 200, description = "Success", body = ResourceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn update_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Body(b): Body<ResourceBody>,
+) -> Result<Json<ResourceView>, Problem> {
+    caller.must_administer()?;
+    let current = s
+        .services
+        .catalog()
+        .resource(caller.0.tenant_id, resource_id(&raw)?)
+        .await?;
+    let resource = Resource {
+        name: dto::name("name", &b.name)?,
+        kind: b.kind.unwrap_or(current.kind),
+        ..current
+    };
+    put(
+        &s,
+        CatalogRecord::Resource(resource.clone()),
+        PutMode::Update,
+    )
+    .await?;
+    Ok(Json(ResourceView::from(&resource)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/resources",
+    tag = "catalog",
+    summary = "List resources",
+    responses(
+        (status = 200, description = "Success", body = Items<ResourceView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn list_resources(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<ResourceView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .resources(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/resources/{id}",
+    tag = "catalog",
+    summary = "Get a resource",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = ResourceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn get_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<ResourceView>, Problem> {
+    Ok(Json(
+        (&s.services
+            .catalog()
+            .resource(caller.0.tenant_id, resource_id(&raw)?)
+            .await?)
+            .into(),
+    ))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/resources/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Link a resource to a branch with working hours",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = ScheduleBody,
+    responses(
+        (status = 200, description = "Success", body = ScheduleLinkView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn link_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw_resource, raw_branch)): Path<(String, String)>,
+    Body(b): Body<ScheduleBody>,
+) -> Result<Json<ScheduleLinkView>, Problem> {
+    caller.must_administer()?;
+    let link = ResourceBranch {
+        tenant_id: caller.0.tenant_id,
+        resource_id: resource_id(&raw_resource)?,
+        branch_id: branch_id(&raw_branch)?,
+        schedule: b.parse()?,
+    };
+    put(&s, CatalogRecord::Schedule(link.clone()), PutMode::Upsert).await?;
+    Ok(Json((&link).into()))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/resources/{id}",
+    tag = "catalog",
+    summary = "Delete a resource no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Resource(resource_id(&raw)?)).await
+}

@@ -1,0 +1,199 @@
+//! Services, and their price at each branch.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use booking_core::{
+    CatalogItem, CatalogRecord, PutMode, ServiceId, ServiceItem, ServiceItemBranch,
+};
+
+use super::super::created;
+use super::{branch_id, put, remove, service_id};
+use crate::auth::Caller;
+use crate::dto::{self, PriceBody, ServiceBody};
+use crate::json::Body;
+use crate::problem::Problem;
+use crate::state::AppState;
+use crate::views::{Items, ServicePriceView, ServiceView};
+
+#[utoipa::path(
+    post,
+    path = "/v1/services",
+    tag = "catalog",
+    summary = "Create a service",
+    request_body = ServiceBody,
+    responses(
+        (status = 201, description = "Success", body = ServiceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn create_service(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<ServiceBody>,
+) -> Result<Response, Problem> {
+    caller.must_administer()?;
+    let service = service_from(ServiceId::generate(), &caller, &b)?;
+    put(&s, CatalogRecord::Service(service.clone()), PutMode::Create).await?;
+    Ok(created(&ServiceView::from(&service)))
+}
+
+fn service_from(id: ServiceId, caller: &Caller, b: &ServiceBody) -> Result<ServiceItem, Problem> {
+    Ok(ServiceItem {
+        id,
+        tenant_id: caller.0.tenant_id,
+        name: dto::name("name", &b.name)?,
+        duration: dto::minutes("duration_minutes", b.duration_minutes)?,
+        price: b.price.parse("price")?,
+        buffer_before: dto::minutes(
+            "buffer_before_minutes",
+            b.buffer_before_minutes.unwrap_or(0),
+        )?,
+        buffer_after: dto::minutes("buffer_after_minutes", b.buffer_after_minutes.unwrap_or(0))?,
+    })
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/services/{id}",
+    tag = "catalog",
+    summary = "Update a service",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ServiceBody,
+    responses(
+        (status = 200, description = "Success", body = ServiceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn update_service(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Body(b): Body<ServiceBody>,
+) -> Result<Json<ServiceView>, Problem> {
+    caller.must_administer()?;
+    let current = s
+        .services
+        .catalog()
+        .service(caller.0.tenant_id, service_id(&raw)?)
+        .await?;
+    let service = service_from(current.id, &caller, &b)?;
+    put(&s, CatalogRecord::Service(service.clone()), PutMode::Update).await?;
+    Ok(Json(ServiceView::from(&service)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/services",
+    tag = "catalog",
+    summary = "List services",
+    responses(
+        (status = 200, description = "Success", body = Items<ServiceView>),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn list_services(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<ServiceView>>, Problem> {
+    Ok(Json(Items {
+        items: s
+            .services
+            .catalog()
+            .services(caller.0.tenant_id)
+            .await?
+            .iter()
+            .map(Into::into)
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/services/{id}",
+    tag = "catalog",
+    summary = "Get a service",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 200, description = "Success", body = ServiceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn get_service(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<ServiceView>, Problem> {
+    Ok(Json(
+        (&s.services
+            .catalog()
+            .service(caller.0.tenant_id, service_id(&raw)?)
+            .await?)
+            .into(),
+    ))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/services/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Set a branch price for a service",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    request_body = PriceBody,
+    responses(
+        (status = 200, description = "Success", body = ServicePriceView),
+        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
+        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn price_service(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw_service, raw_branch)): Path<(String, String)>,
+    Body(b): Body<PriceBody>,
+) -> Result<Json<ServicePriceView>, Problem> {
+    caller.must_administer()?;
+    let price = ServiceItemBranch {
+        tenant_id: caller.0.tenant_id,
+        service_id: service_id(&raw_service)?,
+        branch_id: branch_id(&raw_branch)?,
+        price: b.price.parse("price")?,
+    };
+    put(
+        &s,
+        CatalogRecord::ServicePrice(price.clone()),
+        PutMode::Upsert,
+    )
+    .await?;
+    Ok(Json((&price).into()))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/services/{id}",
+    tag = "catalog",
+    summary = "Delete a service no reservation uses, with its links",
+    params(("id" = String, Path, description = "The id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn delete_service(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, Problem> {
+    remove(&s, &caller, CatalogItem::Service(service_id(&raw)?)).await
+}
