@@ -67,16 +67,19 @@
 //! simple; the cost is one boxed future per port call, which is noise next
 //! to a database round trip.
 //!
-//! A store implements reads ([`CatalogStore`], [`ReservationStore`],
-//! [`AccessStore`]) and a transaction made of small primitives
-//! ([`WriteStore`], [`WriteTx`]): lock these rows, insert this row, append
-//! these events. It never decides whether a write is allowed; the engine
-//! does, once, for every store.
+//! A store implements reads ([`CatalogStore`]: a tenant, a record by key and
+//! a [`CatalogList`], with every typed read written once on top of them;
+//! [`ReservationStore`]; [`AccessStore`]) and a transaction made of small
+//! primitives ([`WriteStore`], [`WriteTx`]): lock these rows, insert this
+//! row, append these events. It never decides whether a write is allowed;
+//! the engine does, once, for every store. (The two SQL stores share their
+//! catalog SQL and row decoding through `booking-sql`.)
 //!
 //! To implement a port, read each method's `# Errors` section: it says what
 //! the implementation MUST return, and driver errors must be translated
 //! (never leaked). Then run the contract suite from `booking-testkit`
-//! (`store_contract_tests!`, `lock_contract_tests!`) against your adapter:
+//! (`store_contract_tests!`, `store_race_tests!`, `lock_contract_tests!`)
+//! against your adapter:
 //! the in-memory adapters pass the same suites.
 //!
 //! ## Layout

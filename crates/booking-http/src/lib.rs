@@ -81,7 +81,7 @@ pub fn router(state: AppState) -> Router {
 /// edges: request ids, request spans, problem+json fallbacks, body limit.
 ///
 /// The `/v1` routes and the OpenAPI document are built from one list
-/// ([`api`]): a handler is routed exactly where it is documented.
+/// (`api()` in this file): a handler is routed exactly where it is documented.
 pub fn router_with(state: AppState, extra: Router) -> Router {
     let (v1, doc) = api().split_for_parts();
     // Rendered once: the document does not change while the process runs.

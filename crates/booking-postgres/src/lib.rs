@@ -11,11 +11,11 @@
 //!
 //! - **No overlap**: an `EXCLUDE USING gist (resource_id WITH =, occupied
 //!   WITH &&)` constraint over active statuses (`reservations_no_overlap`).
-//!   Each write first expires, in its own transaction, the stale holds in
-//!   its way (the engine decides which), so an expired hold never blocks.
-//! - **No oversell**: stock rows are locked in key order, then changed with
-//!   `UPDATE … SET stock = stock - q WHERE stock >= q`, with `CHECK (stock
-//!   >= 0)` behind it.
+//!   Each write locks and expires, in the same transaction, the stale holds
+//!   in its way (the engine decides which), so an expired hold never blocks.
+//! - **No oversell**: stock rows are locked in key order, then moved in one
+//!   statement for every key, each only while `stock + delta >= 0`, with
+//!   `CHECK (stock >= 0)` behind it.
 //! - **Tenant isolation**: composite `(tenant_id, id)` foreign keys, so no
 //!   row can reference another tenant's records.
 //! - **Gapless, commit-ordered events**: the tenant row's `last_event_seq`
@@ -35,8 +35,9 @@
 //! ## Layout
 //!
 //! `settings.rs` connection settings; `error.rs` driver errors → domain
-//! errors; `rows.rs` rows → domain types; `catalog.rs` catalog records
-//! (reads, and the transaction's catalog primitives); `reservations.rs`
+//! errors; `rows.rs` rows and arguments for `booking-sql` (which decodes
+//! rows and writes the catalog's SQL for both SQL stores); `catalog.rs`
+//! catalog records (reads, and the transaction's catalog primitives); `reservations.rs`
 //! reservation reads and the event log; `access.rs` keys and idempotency;
 //! `write.rs` the transaction; `events.rs` numbering and appending events.
 

@@ -5,7 +5,8 @@
 //! production crate `booking-memory`):
 //!
 //! - [`contract`]: the port contract suites every adapter must pass
-//!   unchanged ([`store_contract_tests!`], [`lock_contract_tests!`]).
+//!   unchanged ([`store_contract_tests!`], [`store_race_tests!`] over
+//!   several handles on one database, [`lock_contract_tests!`]).
 //! - [`invariants`]: a checker for every DESIGN.md invariant, reading a
 //!   store through the port only.
 //! - [`strategies`]: proptest strategies for the domain types.
@@ -16,10 +17,9 @@
 //!
 //! ## Layout
 //!
-//! `src/contract/` one suite per port;
-//! `tests/` this crate's own tests (contracts on the in-memory adapters,
-//! the state-machine and concurrency property tests, service tests);
-//! `examples/embed.rs` shows embedding.
+//! `src/contract/` one suite per port (`store/races.rs` the race suite).
+//! The suites run in each adapter's own tests; the use-case tests and
+//! property tests of the core are in `booking-core/tests`.
 
 #![forbid(unsafe_code)]
 
