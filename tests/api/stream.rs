@@ -329,7 +329,6 @@ async fn a_stalled_client_does_not_delay_the_others() {
     let start = head(&*n.store, &c).await;
     let _stalled = connect(&n.url, &format!("?since={start}"), &secret).await; // never read
     let mut reader = connect(&n.url, &format!("?since={start}"), &secret).await;
-    let started = std::time::Instant::now();
     for i in 0..200 {
         n.service
             .create(request(&c, i, c.madrid, c.dentist))
@@ -337,8 +336,7 @@ async fn a_stalled_client_does_not_delay_the_others() {
             .unwrap();
     }
     let got = drain(&mut reader, Duration::from_millis(500)).await;
-    assert_eq!(got.len(), 200);
-    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(got.len(), 200, "the reader got everything while one stalls");
     assert_eq!(
         n.hub.clients(),
         2,

@@ -294,14 +294,13 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
         s,
         "SELECT EXISTS (SELECT 1 FROM branches WHERE tenant_id = '{t}' AND id = '{b}'), EXISTS (SELECT 1 FROM resources WHERE tenant_id = '{t}' AND id = '{r}'), TRUE, EXISTS (SELECT 1 FROM resource_branches WHERE tenant_id = '{t}' AND resource_id = '{r}' AND branch_id = '{b}'), ARRAY(SELECT product_id FROM product_branches WHERE tenant_id = '{t}' AND branch_id = '{b}' AND product_id = ANY(ARRAY['{p}'::uuid]));"
     );
-    let _ = writeln!(s, "SELECT * FROM reservations WHERE id = :rid FOR UPDATE;");
     let _ = writeln!(
         s,
         "SELECT * FROM reservations WHERE tenant_id = '{t}' AND resource_id = '{r}' AND id <> :rid AND occupied && {range} AND status IN ('held', 'confirmed', 'completed');"
     );
     let _ = writeln!(
         s,
-        "SELECT * FROM reservations r WHERE r.tenant_id = '{t}' AND r.status = 'held' AND r.hold_expires_at <= now() AND r.id <> :rid AND ((r.resource_id = '{r}' AND r.occupied && {range}) OR EXISTS (SELECT 1 FROM reservation_lines l WHERE l.reservation_id = r.id AND (l.product_id, l.branch_id) IN (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid])))) ORDER BY r.id FOR UPDATE;"
+        "WITH stale AS MATERIALIZED (SELECT id FROM reservations WHERE status = 'held' AND hold_expires_at <= now()) SELECT r.* FROM stale JOIN reservations r ON r.id = stale.id WHERE r.tenant_id = '{t}' AND r.status = 'held' AND r.hold_expires_at <= now() AND r.id <> :rid AND ((r.resource_id = '{r}' AND r.occupied && {range}) OR EXISTS (SELECT 1 FROM jsonb_array_elements(r.lines) e JOIN UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid]) AS k(product_id, branch_id) ON (e.value ->> 'product_id')::uuid = k.product_id AND k.branch_id = r.branch_id)) FOR UPDATE OF r;"
     );
     let _ = writeln!(
         s,

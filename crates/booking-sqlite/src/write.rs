@@ -227,12 +227,11 @@ impl WriteTx for SqliteTx {
             .await
             .map_err(tx_fail)?;
             if level != Some(i64::from(m.after)) {
-                // Nothing else writes under the write lock: a bug, not a race.
-                return Err(StoreError::Internal(format!(
+                // Not under the write lock, but as the port says: run again.
+                return Err(TxError::Retry(format!(
                     "stock of {:?} was {level:?} after the move, planned {}",
                     m.key, m.after
-                ))
-                .into());
+                )));
             }
         }
         Ok(())
