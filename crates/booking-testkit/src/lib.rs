@@ -11,7 +11,6 @@
 //!   store through the port only.
 //! - [`strategies`]: proptest strategies for the domain types.
 //! - [`fixture`]: a small clinic chain to test against.
-//! - [`engine`]: every use case wired to the in-memory adapters.
 //! - [`tracing_capture`]: a test's own subscriber that sibling tests cannot
 //!   blind.
 //!
@@ -24,7 +23,6 @@
 #![forbid(unsafe_code)]
 
 pub mod contract;
-pub mod engine;
 pub mod fixture;
 pub mod invariants;
 pub mod strategies;

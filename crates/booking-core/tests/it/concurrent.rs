@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::engine::InMemoryEngine;
 use booking_core::{
     BookingService, CreateError, NewReservation, ProductLine, Quantity, RangeLimits, TimeRange,
     TransitionError,
 };
-use booking_testkit::engine::InMemoryEngine;
 use booking_testkit::fixture::{Clinic, t};
 use booking_testkit::invariants::check_store;
 use chrono::Duration;

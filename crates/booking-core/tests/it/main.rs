@@ -1,8 +1,9 @@
 //! The use cases and rules of booking-core, run on the in-memory adapters
-//! (`booking-memory`) through `booking-testkit`. One test binary; this file
-//! only declares modules.
+//! (`booking-memory`, wired in `engine.rs`) with `booking-testkit`'s
+//! fixture and checkers. One test binary; this file only declares modules.
 
 mod concurrent;
+mod engine;
 mod rules;
 mod service;
 mod spans;

@@ -3,13 +3,13 @@
 
 use std::time::Duration as StdDuration;
 
+use crate::engine::InMemoryEngine;
 use booking_core::{
     Action, Actor, BookingPolicy, Busy, CatalogRecord, CreateError, Entity, LockKey, LockRequest,
     LockService, Money, MoveError, MoveReservation, Name, NewReservation, Product, ProductId,
     ProductLine, PutMode, Quantity, RangeLimits, Status, StockChange, StockOp, TimeRange,
     TransitionError,
 };
-use booking_testkit::engine::InMemoryEngine;
 use booking_testkit::fixture::{Clinic, range, t};
 use booking_testkit::invariants::check_store;
 use chrono::Duration;

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::engine::InMemoryEngine;
 use booking_core::{NewReservation, ProductLine, Quantity};
-use booking_testkit::engine::InMemoryEngine;
 use booking_testkit::fixture::{Clinic, range, t};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

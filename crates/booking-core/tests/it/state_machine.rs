@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
+use crate::engine::InMemoryEngine;
 use booking_core::{
     BookingService, Clock, CreateError, MoveError, MoveReservation, NewReservation, ProductLine,
     Quantity, RangeLimits, ReservationId, ReservationStore, Status, TimeRange, TransitionError,
 };
-use booking_testkit::engine::InMemoryEngine;
 use booking_testkit::fixture::{Clinic, t};
 use booking_testkit::invariants::check_store;
 use chrono::{DateTime, Duration, Utc};

@@ -1,4 +1,4 @@
-//! [`InMemoryEngine`]: every use case wired to the in-memory adapters,
+//! `InMemoryEngine`: every use case wired to the in-memory adapters,
 //! with handles on each so tests can look inside or inject faults.
 
 use std::sync::Arc;
@@ -9,29 +9,29 @@ use chrono::{DateTime, Utc};
 
 /// The use cases over in-memory adapters and a manual clock.
 #[derive(Clone, Debug)]
-pub struct InMemoryEngine {
+pub(crate) struct InMemoryEngine {
     /// The use cases.
-    pub services: Services,
+    pub(crate) services: Services,
     /// The store behind them.
-    pub store: Arc<InMemoryStore>,
+    pub(crate) store: Arc<InMemoryStore>,
     /// The lock service (switch it off to test degraded mode).
-    pub locks: Arc<InMemoryLocks>,
+    pub(crate) locks: Arc<InMemoryLocks>,
     /// The broadcaster (subscribe to see published events).
-    pub broadcaster: Arc<InMemoryBroadcaster>,
+    pub(crate) broadcaster: Arc<InMemoryBroadcaster>,
     /// The clock (advance it to expire holds).
-    pub clock: Arc<ManualClock>,
+    pub(crate) clock: Arc<ManualClock>,
 }
 
 impl InMemoryEngine {
     /// An engine with the default policy whose clock shows `now`.
     #[must_use]
-    pub fn new(now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(now: DateTime<Utc>) -> Self {
         Self::with_policy(now, BookingPolicy::default())
     }
 
     /// An engine with a custom policy.
     #[must_use]
-    pub fn with_policy(now: DateTime<Utc>, policy: BookingPolicy) -> Self {
+    pub(crate) fn with_policy(now: DateTime<Utc>, policy: BookingPolicy) -> Self {
         let store = Arc::new(InMemoryStore::new());
         let locks = Arc::new(InMemoryLocks::new());
         let broadcaster = Arc::new(InMemoryBroadcaster::default());
@@ -56,13 +56,13 @@ impl InMemoryEngine {
 
     /// The reservation use cases.
     #[must_use]
-    pub fn bookings(&self) -> &BookingService {
+    pub(crate) fn bookings(&self) -> &BookingService {
         self.services.bookings()
     }
 
     /// The catalog use cases.
     #[must_use]
-    pub fn catalog(&self) -> &CatalogService {
+    pub(crate) fn catalog(&self) -> &CatalogService {
         self.services.catalog()
     }
 }
