@@ -67,15 +67,12 @@ pub(crate) async fn update_product(
     Body(b): Body<ProductBody>,
 ) -> Result<Json<ProductView>, Problem> {
     caller.must_administer()?;
-    let current = s
-        .services
-        .catalog()
-        .product(caller.0.tenant_id, product_id(&raw)?)
-        .await?;
+    // Every field is in the body; the write refuses an unknown id.
     let product = Product {
+        id: product_id(&raw)?,
+        tenant_id: caller.0.tenant_id,
         name: dto::name("name", &b.name)?,
         price: b.price.parse("price")?,
-        ..current
     };
     put(&s, CatalogRecord::Product(product.clone()), PutMode::Update).await?;
     Ok(Json(ProductView::from(&product)))
