@@ -178,6 +178,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
         Ok(caller) => caller,
         Err(problem) => return problem.into_response(),
     };
+    parts.extensions.insert(caller.clone());
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return Problem::body_too_large().into_response();
     };
