@@ -76,7 +76,8 @@ pub(crate) struct ScheduleBody {
     exceptions: Option<BTreeMap<NaiveDate, Vec<(String, String)>>>,
 }
 
-const DAYS: [&str; 7] = [
+/// Weekday names as the API spells them, Monday first.
+pub(crate) const DAYS: [&str; 7] = [
     "monday",
     "tuesday",
     "wednesday",

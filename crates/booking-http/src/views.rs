@@ -13,6 +13,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::dto::DAYS;
+
 /// An amount in minor units of an ISO 4217 currency.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MoneyView {
@@ -78,16 +80,6 @@ fn clock_pairs(list: &[DayInterval]) -> Vec<(String, String)> {
     let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
     list.iter().map(|i| (hm(i.open()), hm(i.close()))).collect()
 }
-
-const DAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 
 /// Working hours in the shape they are sent: `{"monday": [["09:00",
 /// "17:00"]]}` (a missing day is closed; no `working_hours` means any time)

@@ -188,7 +188,7 @@ async fn delete_once(
         return Err(Attempt::Done(CatalogError::InUse(item.entity())));
     }
     let mut dependents = Vec::new();
-    for list in CatalogList::dependents_of(key) {
+    for list in dependents_of(key) {
         dependents.extend(
             tx.catalog_records(tenant, list, true)
                 .await
@@ -215,6 +215,25 @@ async fn delete_once(
 
 /// Refuses unless each of `keys` exists for the tenant, naming the first
 /// that does not.
+/// The lists of records that exist only for `item` and go with it when it
+/// is deleted (a branch's or resource's schedules, a service's prices, a
+/// product's stock).
+fn dependents_of(item: CatalogKey) -> Vec<CatalogList> {
+    match item {
+        CatalogKey::Branch(b) => vec![
+            CatalogList::SchedulesAt(b),
+            CatalogList::ServicePricesAt(b),
+            CatalogList::StockAt(b),
+        ],
+        CatalogKey::Resource(r) => vec![CatalogList::SchedulesOf(r)],
+        CatalogKey::Service(s) => vec![CatalogList::ServicePricesOf(s)],
+        CatalogKey::Product(p) => vec![CatalogList::StockOf(p)],
+        CatalogKey::Schedule(..) | CatalogKey::ServicePrice(..) | CatalogKey::Stock(_) => {
+            Vec::new()
+        }
+    }
+}
+
 async fn require(
     tx: &mut dyn WriteTx,
     tenant: TenantId,

@@ -57,28 +57,6 @@ pub enum CatalogList {
     StockOf(ProductId),
 }
 
-impl CatalogList {
-    /// The lists of records that exist only for `item` and go with it when
-    /// it is deleted (a branch's or resource's schedules, a service's
-    /// prices, a product's stock).
-    #[must_use]
-    pub fn dependents_of(item: CatalogKey) -> Vec<Self> {
-        match item {
-            CatalogKey::Branch(b) => vec![
-                Self::SchedulesAt(b),
-                Self::ServicePricesAt(b),
-                Self::StockAt(b),
-            ],
-            CatalogKey::Resource(r) => vec![Self::SchedulesOf(r)],
-            CatalogKey::Service(s) => vec![Self::ServicePricesOf(s)],
-            CatalogKey::Product(p) => vec![Self::StockOf(p)],
-            CatalogKey::Schedule(..) | CatalogKey::ServicePrice(..) | CatalogKey::Stock(_) => {
-                Vec::new()
-            }
-        }
-    }
-}
-
 /// Takes the records of one variant out of a list.
 macro_rules! only {
     ($records:expr, $variant:ident) => {
