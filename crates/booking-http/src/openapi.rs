@@ -41,6 +41,8 @@ impl Modify for BearerKey {
         BranchBody, ResourceBody, ScheduleBody, ServiceBody, PriceBody, ProductBody, StockBody,
         RestockBody, MoneyBody, ReservationBody, LineBody, MoveBody
     )),
+    // Every documented operation needs a key.
+    security(("api_key" = [])),
     modifiers(&BearerKey)
 )]
 struct ApiDoc;

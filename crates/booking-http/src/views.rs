@@ -436,3 +436,16 @@ pub(crate) struct ProblemView {
     /// The request's `x-request-id`, to quote in a report.
     request_id: Option<String>,
 }
+
+/// The refusals and failures every operation may answer, for the OpenAPI
+/// document (`responses(…, Problems)` on each handler).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only documented, never built
+pub(crate) enum Problems {
+    /// A refusal, as problem+json.
+    #[response(status = "4XX", content_type = "application/problem+json")]
+    Refused(ProblemView),
+    /// A failure, as problem+json with the request id.
+    #[response(status = "5XX", content_type = "application/problem+json")]
+    Failed(ProblemView),
+}

@@ -19,10 +19,8 @@ use crate::state::AppState;
     params(("since" = Option<u64>, Query), ("limit" = Option<u32>, Query)),
     responses(
         (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn since(
     State(s): State<AppState>,

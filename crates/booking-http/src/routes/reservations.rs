@@ -81,10 +81,8 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     request_body = ReservationBody,
     responses(
         (status = 201, description = "Booked (or held); `Location` names it, `ETag` is its version", body = ReservationView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn create(
     State(s): State<AppState>,
@@ -119,10 +117,8 @@ pub(crate) async fn create(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = ReservationView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn get(
     State(s): State<AppState>,
@@ -172,10 +168,8 @@ fn query_instant(
     params(("branch_id" = Option<String>, Query), ("resource_id" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, description = "Success", body = ReservationPage),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn list(
     State(s): State<AppState>,
@@ -251,10 +245,8 @@ fn parse_cursor(c: &str) -> Option<ReservationCursor> {
     request_body = MoveBody,
     responses(
         (status = 200, description = "Success", body = ReservationView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn move_reservation(
     State(s): State<AppState>,
@@ -330,10 +322,8 @@ pub(crate) async fn change(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = ReservationView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn confirm(
     State(s): State<AppState>,
@@ -352,10 +342,8 @@ pub(crate) async fn confirm(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = ReservationView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn cancel(
     State(s): State<AppState>,
@@ -374,10 +362,8 @@ pub(crate) async fn cancel(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = ReservationView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn complete(
     State(s): State<AppState>,
@@ -396,10 +382,8 @@ pub(crate) async fn complete(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = Object),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn history(
     State(s): State<AppState>,

@@ -23,10 +23,8 @@ use crate::views::{BranchView, Items, OfferView};
     request_body = BranchBody,
     responses(
         (status = 201, description = "Success", body = BranchView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn create_branch(
     State(s): State<AppState>,
@@ -53,10 +51,8 @@ pub(crate) async fn create_branch(
     request_body = BranchBody,
     responses(
         (status = 200, description = "Success", body = BranchView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn update_branch(
     State(s): State<AppState>,
@@ -84,10 +80,8 @@ pub(crate) async fn update_branch(
     summary = "List branches",
     responses(
         (status = 200, description = "Success", body = Items<BranchView>),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn list_branches(
     State(s): State<AppState>,
@@ -113,10 +107,8 @@ pub(crate) async fn list_branches(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = BranchView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn get_branch(
     State(s): State<AppState>,
@@ -140,9 +132,9 @@ pub(crate) async fn get_branch(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        (status = 409, description = "`in-use`: reservations refer to it", content_type = "application/problem+json", body = crate::views::ProblemView),
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn delete_branch(
     State(s): State<AppState>,
@@ -163,10 +155,8 @@ pub(crate) async fn delete_branch(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = OfferView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn branch_catalog(
     State(s): State<AppState>,

@@ -25,10 +25,8 @@ use crate::views::{Items, ProductView, StockChangedView};
     request_body = ProductBody,
     responses(
         (status = 201, description = "Success", body = ProductView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn create_product(
     State(s): State<AppState>,
@@ -55,10 +53,8 @@ pub(crate) async fn create_product(
     request_body = ProductBody,
     responses(
         (status = 200, description = "Success", body = ProductView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn update_product(
     State(s): State<AppState>,
@@ -85,10 +81,8 @@ pub(crate) async fn update_product(
     summary = "List products",
     responses(
         (status = 200, description = "Success", body = Items<ProductView>),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn list_products(
     State(s): State<AppState>,
@@ -114,10 +108,8 @@ pub(crate) async fn list_products(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = ProductView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn get_product(
     State(s): State<AppState>,
@@ -142,10 +134,8 @@ pub(crate) async fn get_product(
     request_body = StockBody,
     responses(
         (status = 200, description = "Success", body = StockChangedView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn set_stock(
     State(s): State<AppState>,
@@ -171,10 +161,8 @@ pub(crate) async fn set_stock(
     request_body = RestockBody,
     responses(
         (status = 200, description = "Success", body = StockChangedView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn restock(
     State(s): State<AppState>,
@@ -221,9 +209,9 @@ async fn adjust(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        (status = 409, description = "`in-use`: reservations refer to it", content_type = "application/problem+json", body = crate::views::ProblemView),
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn delete_product(
     State(s): State<AppState>,

@@ -25,10 +25,8 @@ use crate::views::{Items, ResourceView, ScheduleLinkView};
     request_body = ResourceBody,
     responses(
         (status = 201, description = "Success", body = ResourceView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn create_resource(
     State(s): State<AppState>,
@@ -60,10 +58,8 @@ pub(crate) async fn create_resource(
     request_body = ResourceBody,
     responses(
         (status = 200, description = "Success", body = ResourceView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn update_resource(
     State(s): State<AppState>,
@@ -98,10 +94,8 @@ pub(crate) async fn update_resource(
     summary = "List resources",
     responses(
         (status = 200, description = "Success", body = Items<ResourceView>),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn list_resources(
     State(s): State<AppState>,
@@ -127,10 +121,8 @@ pub(crate) async fn list_resources(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = ResourceView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn get_resource(
     State(s): State<AppState>,
@@ -155,10 +147,8 @@ pub(crate) async fn get_resource(
     request_body = ScheduleBody,
     responses(
         (status = 200, description = "Success", body = ScheduleLinkView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn link_resource(
     State(s): State<AppState>,
@@ -185,9 +175,9 @@ pub(crate) async fn link_resource(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        (status = 409, description = "`in-use`: reservations refer to it", content_type = "application/problem+json", body = crate::views::ProblemView),
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn delete_resource(
     State(s): State<AppState>,

@@ -25,10 +25,8 @@ use crate::views::{Items, ServicePriceView, ServiceView};
     request_body = ServiceBody,
     responses(
         (status = 201, description = "Success", body = ServiceView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn create_service(
     State(s): State<AppState>,
@@ -65,10 +63,8 @@ fn service_from(id: ServiceId, caller: &Caller, b: &ServiceBody) -> Result<Servi
     request_body = ServiceBody,
     responses(
         (status = 200, description = "Success", body = ServiceView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn update_service(
     State(s): State<AppState>,
@@ -90,10 +86,8 @@ pub(crate) async fn update_service(
     summary = "List services",
     responses(
         (status = 200, description = "Success", body = Items<ServiceView>),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn list_services(
     State(s): State<AppState>,
@@ -119,10 +113,8 @@ pub(crate) async fn list_services(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 200, description = "Success", body = ServiceView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn get_service(
     State(s): State<AppState>,
@@ -147,10 +139,8 @@ pub(crate) async fn get_service(
     request_body = PriceBody,
     responses(
         (status = 200, description = "Success", body = ServicePriceView),
-        (status = "4XX", description = "A refusal, as problem+json", content_type = "application/problem+json", body = crate::views::ProblemView),
-        (status = "5XX", description = "A failure, as problem+json with the request id", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn price_service(
     State(s): State<AppState>,
@@ -182,9 +172,9 @@ pub(crate) async fn price_service(
     params(("id" = String, Path, description = "The id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "A refusal, as problem+json (409 in-use)", content_type = "application/problem+json", body = crate::views::ProblemView),
-    ),
-    security(("api_key" = []))
+        (status = 409, description = "`in-use`: reservations refer to it", content_type = "application/problem+json", body = crate::views::ProblemView),
+        crate::views::Problems,
+    )
 )]
 pub(crate) async fn delete_service(
     State(s): State<AppState>,
