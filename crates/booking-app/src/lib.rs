@@ -135,21 +135,28 @@ impl App {
                         ValkeyLocks::connect(ValkeyLockSettings::new(url.clone()))
                             .map_err(|e| BuildError::Valkey(e.to_string()))?,
                     );
-                    if !valkey.wait_connected(Duration::from_secs(2)).await {
+                    let backplane =
+                        ValkeyBackplane::start(BackplaneSettings::new(url.clone()), hub.clone())
+                            .map_err(|e| BuildError::Valkey(e.to_string()))?;
+                    // Both connect in the background; wait for them together,
+                    // so a node whose Valkey is down starts within one bound.
+                    let bound = Duration::from_secs(2);
+                    let (lock_up, backplane_up) = tokio::join!(
+                        valkey.wait_connected(bound),
+                        backplane.wait_connected(bound)
+                    );
+                    if !lock_up {
                         tracing::warn!(
                             "Valkey is not reachable yet; bookings run degraded until it is"
                         );
                     }
-                    readiness.push(Arc::new(ValkeyReady(valkey.clone())));
-                    let backplane =
-                        ValkeyBackplane::start(BackplaneSettings::new(url.clone()), hub.clone())
-                            .map_err(|e| BuildError::Valkey(e.to_string()))?;
-                    if !backplane.wait_connected(Duration::from_secs(2)).await {
+                    if !backplane_up {
                         tracing::warn!(
                             "the backplane is not subscribed yet; other nodes' streams catch up \
                              from the log until it is"
                         );
                     }
+                    readiness.push(Arc::new(ValkeyReady(valkey.clone())));
                     (valkey, backplane)
                 }
                 None => (Arc::new(InMemoryLocks::new()), hub.clone()),
