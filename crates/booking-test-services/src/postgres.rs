@@ -102,16 +102,40 @@ async fn ensure_template(admin: &mut PgConnection, migrator: &Migrator) -> Strin
             .await
             .expect("migrate the template database");
         pool.close().await;
-        admin
-            .execute(format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"").as_str())
-            .await
-            .expect("publish the template");
+        publish_template(admin, &building, &name).await;
     }
     admin
         .execute("SELECT pg_advisory_unlock(727274001)")
         .await
         .expect("release the template lock");
     name
+}
+
+/// Renames the finished template into place. A closed pool's server
+/// processes exit a moment after the client lets go, and PostgreSQL
+/// refuses to rename a database anyone is still connected to (55006), so
+/// stragglers are ended and the rename is tried again, briefly.
+async fn publish_template(admin: &mut PgConnection, building: &str, name: &str) {
+    let rename = format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"");
+    for attempt in 1.. {
+        match (&mut *admin).execute(rename.as_str()).await {
+            Ok(_) => return,
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("55006") && attempt < 100 =>
+            {
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(building)
+                .execute(&mut *admin)
+                .await
+                .expect("end the template's last sessions");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("publish the template: {e}"),
+        }
+    }
 }
 
 /// Creates a fresh database with `migrator`'s schema and returns a pool on
