@@ -192,8 +192,11 @@ async fn head(services: &Services, staff: &str) -> u64 {
         .unwrap()
         .unwrap();
     services
-        .bookings()
-        .events_since(key.tenant_id, Seq::ZERO, 100_000)
+        .events()
+        .all(
+            key.tenant_id,
+            &booking_core::EventQuery::since(Seq::ZERO, 1000),
+        )
         .await
         .unwrap()
         .last()

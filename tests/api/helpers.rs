@@ -2,7 +2,7 @@
 //! with admin, staff and viewer keys, and request helpers.
 
 use booking_app::{App, Config, Database};
-use booking_core::{Actor, Name, Role, Services, TenantId};
+use booking_core::{Actor, Attribution, KeySpec, Name, Role, Services, TenantId};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -242,9 +242,14 @@ pub(crate) async fn new_key(
     role: Role,
     actor: &str,
 ) -> String {
+    let spec = KeySpec {
+        role,
+        actor: Actor::new(actor).unwrap(),
+        expires_at: None,
+    };
     services
         .access()
-        .create_key(tenant, role, Actor::new(actor).unwrap())
+        .create_key(tenant, spec, &operator())
         .await
         .unwrap()
         .secret
@@ -253,10 +258,19 @@ pub(crate) async fn new_key(
 pub(crate) async fn new_tenant(services: &Services, name: &str) -> (TenantId, String) {
     let made = services
         .access()
-        .provision_tenant(Name::new(name).unwrap(), Actor::new("admin").unwrap())
+        .provision_tenant(
+            Name::new(name).unwrap(),
+            Actor::new("admin").unwrap(),
+            &operator(),
+        )
         .await
         .unwrap();
     (made.tenant.id, made.admin.secret)
+}
+
+/// Who the harness's own changes (tenants, first keys) are made by.
+pub(crate) fn operator() -> Attribution {
+    Attribution::named(Actor::new("test harness").unwrap())
 }
 
 /// Runs each listed test against SQLite and against PostgreSQL.

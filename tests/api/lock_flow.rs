@@ -60,7 +60,7 @@ fn request(c: &Clinic, r: TimeRange) -> NewReservation {
         note: None,
         hold_for: None,
         override_hours: None,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
     }
 }
 

@@ -38,7 +38,7 @@ async fn the_openapi_document_lists_every_route_and_only_real_ones(app: TestApp)
             );
         }
     }
-    assert_eq!(operations, 34, "every /v1 operation is documented");
+    assert_eq!(operations, 46, "every /v1 operation is documented");
     let schemas = &doc.body["components"]["schemas"];
     for name in [
         "ReservationBody",
@@ -49,8 +49,42 @@ async fn the_openapi_document_lists_every_route_and_only_real_ones(app: TestApp)
         "OfferView",
         "StockChangedView",
         "ProblemView",
+        "KeyView",
+        "NewKeyView",
+        "EventPage",
     ] {
         assert!(schemas[name].is_object(), "{name} is documented");
+    }
+    // Every event type is documented with its payload struct, chosen by
+    // `type`.
+    let mapping = schemas["Event"]["discriminator"]["mapping"]
+        .as_object()
+        .expect("events are told apart by type");
+    for t in booking_core::EventType::ALL {
+        let target = mapping[t.as_str()].as_str().expect("a documented type");
+        let envelope = &schemas[target.trim_start_matches("#/components/schemas/")];
+        assert!(
+            envelope["properties"]["type"]["enum"]
+                .as_array()
+                .is_some_and(|types| types.contains(&json!(t.as_str()))),
+            "{t}: {envelope}"
+        );
+        let payload = envelope["properties"]["data"]["$ref"]
+            .as_str()
+            .expect("a payload struct");
+        assert!(
+            schemas[payload.trim_start_matches("#/components/schemas/")]["properties"].is_object(),
+            "{t}'s payload {payload} is documented"
+        );
+    }
+    for nested in [
+        "ReservationSnapshot",
+        "Amount",
+        "ScheduleSnapshot",
+        "KeySnapshot",
+        "StockCause",
+    ] {
+        assert!(schemas[nested].is_object(), "{nested} is documented");
     }
     let created = &doc.body["paths"]["/v1/reservations"]["post"]["responses"]["201"];
     assert_eq!(

@@ -128,11 +128,20 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let service_a: BookingService = services_a.bookings().clone();
     let secret = services_a
         .access()
-        .create_key(c.tenant, Role::Viewer, booking_core::Actor::new("bench")?)
+        .create_key(
+            c.tenant,
+            booking_core::KeySpec {
+                role: Role::Viewer,
+                actor: booking_core::Actor::new("bench")?,
+                expires_at: None,
+            },
+            &c.by,
+        )
         .await?
         .secret;
-    let head = service_a
-        .events_since(c.tenant, Seq::ZERO, 1000)
+    let head = services_a
+        .events()
+        .all(c.tenant, &booking_core::EventQuery::since(Seq::ZERO, 1000))
         .await?
         .last()
         .map_or(0, |e| e.seq.0);
@@ -189,7 +198,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 note: None,
                 hold_for: None,
                 override_hours: OverrideHours::for_role(Role::Admin),
-                actor: c.actor.clone(),
+                by: c.by.clone(),
             })
             .await;
         bookings += u64::from(booked.is_ok());

@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use booking_core::engine::{self, apply};
+use booking_core::engine::{self, CatalogWrite, apply};
 use booking_core::{
-    CatalogRecord, Name, ProductBranch, PutMode, RangeLimits, ReservationStore, Resource,
-    ResourceBranch, ResourceId, ResourceKind, Schedule, StockChange, StockOp, TimeRange,
+    CatalogRecord, EventQuery, EventType, Name, ProductBranch, PutMode, RangeLimits,
+    ReservationStore, Resource, ResourceBranch, ResourceId, ResourceKind, Schedule, StockChange,
+    StockOp, TimeRange,
 };
 use booking_postgres::{PgSettings, PgStore};
 use booking_testkit::fixture::{Clinic, day};
@@ -112,7 +113,7 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
                 stock: ProductBranch::MAX_STOCK,
                 price: None,
             },
-            actor: c.actor.clone(),
+            by: c.by.clone(),
             at: day(),
         },
     )
@@ -167,7 +168,7 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     let ours = f64::midpoint(first, second);
     println!("warm-up {warmup:.0} tx/s; store runs {first:.0} and {second:.0} tx/s");
     let check = store
-        .events_since(c.tenant, booking_core::Seq::ZERO, 1)
+        .events(c.tenant, &EventQuery::since(booking_core::Seq::ZERO, 1))
         .await?;
     assert!(!check.is_empty(), "the store wrote events");
 
@@ -203,14 +204,18 @@ async fn bench_resource(
         name: Name::new("Bench chair")?,
         kind: ResourceKind::Room,
     });
-    engine::put(store, &resource, PutMode::Create).await?;
+    let write = CatalogWrite {
+        by: c.by.clone(),
+        at: day(),
+    };
+    engine::put(store, &resource, PutMode::Create, &write).await?;
     let link = CatalogRecord::Schedule(ResourceBranch {
         tenant_id: c.tenant,
         resource_id: id,
         branch_id: c.madrid,
         schedule: Schedule::unrestricted(),
     });
-    engine::put(store, &link, PutMode::Create).await?;
+    engine::put(store, &link, PutMode::Create, &write).await?;
     Ok(id)
 }
 
@@ -253,26 +258,51 @@ async fn run_store(
     Ok(f64::from(u32::try_from(done.load(Ordering::Relaxed))?) / secs)
 }
 
-/// The JSON the store really writes, so pgbench moves the same bytes.
-async fn sample_payload(
-    store: &PgStore,
-    c: &Clinic,
-) -> Result<(String, String, String), Box<dyn std::error::Error>> {
+/// The JSON documents the store really writes for a booking with one
+/// product line (the reservation event's and the stock event's payloads,
+/// the lines, the price), so pgbench moves the same bytes.
+struct Sample {
+    reservation: String,
+    stock: String,
+    lines: String,
+    price: String,
+}
+
+async fn sample_payload(store: &PgStore, c: &Clinic) -> Result<Sample, Box<dyn std::error::Error>> {
     let events = store
-        .events_since(c.tenant, booking_core::Seq::ZERO, 10)
+        .events(
+            c.tenant,
+            &EventQuery {
+                types: vec![EventType::ReservationCreated, EventType::StockChanged],
+                ..EventQuery::since(booking_core::Seq::ZERO, 1000)
+            },
+        )
         .await?;
-    let (event, after) = events
-        .iter()
-        .find_map(|e| match &e.payload {
-            booking_core::EventPayload::Reservation { after, .. } => Some((e, after)),
-            booking_core::EventPayload::StockAdjusted { .. } => None,
-        })
-        .ok_or("no reservation event to copy")?;
-    Ok((
-        serde_json::to_string(&event.payload)?,
-        serde_json::to_string(&after.lines)?,
-        serde_json::to_string(&after.price)?,
-    ))
+    let of_type = |t| {
+        events
+            .iter()
+            .find(|e| e.payload.event_type() == t)
+            .ok_or(format!("no {t} event to copy"))
+    };
+    let booked = of_type(EventType::ReservationCreated)?;
+    let change = booked
+        .payload
+        .reservation_change()
+        .ok_or("a reservation event")?;
+    Ok(Sample {
+        reservation: booked.payload.data().to_string(),
+        // The booking's own stock event is the last (the fixture's come first).
+        stock: events
+            .iter()
+            .rev()
+            .find(|e| e.payload.event_type() == EventType::StockChanged)
+            .ok_or("no stock event to copy")?
+            .payload
+            .data()
+            .to_string(),
+        lines: serde_json::to_string(&change.after.lines)?,
+        price: serde_json::to_string(&change.after.price)?,
+    })
 }
 
 /// The statements the engine runs on `PgStore` for a create with one product line,
@@ -281,6 +311,14 @@ async fn sample_payload(
 /// would read `:null` inside a literal as a variable.
 fn script(c: &Clinic, resource: ResourceId) -> String {
     let (t, b, r, p) = (c.tenant, c.madrid, resource, c.kit);
+    let key =
+        c.by.key_id
+            .map(|k| format!("'{k}'"))
+            .unwrap_or("NULL".into());
+    let request =
+        c.by.request_id
+            .as_ref()
+            .map_or("NULL".into(), |r| format!("'{r}'"));
     let range = "tstzrange('2030-01-07'::timestamptz + (:slot + 1) * interval '15 minutes', \
                  '2030-01-07'::timestamptz + (:slot + 2) * interval '15 minutes')";
     let mut s = String::new();
@@ -316,7 +354,7 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
     );
     let _ = writeln!(
         s,
-        "WITH counter AS (UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq) INSERT INTO reservation_events (tenant_id, seq, at, actor, type, reservation_id, payload) SELECT '{t}', counter.last_event_seq - 2 + e.ord, now(), 'bench', e.type, e.rid, e.payload FROM counter, UNNEST(ARRAY['ReservationCreated', 'StockAdjusted'], ARRAY[:rid::uuid, NULL], ARRAY[(:payload)::jsonb, '{{\"type\":\"stock_adjusted\"}}'::jsonb]) WITH ORDINALITY AS e(type, rid, payload, ord) RETURNING seq;"
+        "WITH counter AS (UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq), subjects AS (INSERT INTO event_subjects (tenant_id, entity_id, seq) SELECT '{t}', s.entity_id, counter.last_event_seq - 2 + s.ord FROM counter, UNNEST(ARRAY[:rid::uuid, '{p}'::uuid, '{b}'::uuid], ARRAY[1, 2, 2]::bigint[]) AS s(entity_id, ord)) INSERT INTO events (tenant_id, seq, at, actor, actor_key_id, request_id, type, version, reservation_id, payload) SELECT '{t}', counter.last_event_seq - 2 + e.ord, now(), 'bench', {key}::uuid, {request}, e.type, 1, e.rid, e.payload FROM counter, UNNEST(ARRAY['ReservationCreated', 'StockChanged'], ARRAY[:rid::uuid, NULL], ARRAY[(:payload)::jsonb, (:stock)::jsonb]) WITH ORDINALITY AS e(type, rid, payload, ord) RETURNING seq;"
     );
     let _ = writeln!(s, "COMMIT;");
     s
@@ -328,7 +366,7 @@ fn run_pgbench(
     url: &str,
     c: &Clinic,
     resource: ResourceId,
-    payload: &(String, String, String),
+    payload: &Sample,
     duration: Duration,
 ) -> Result<f64, Box<dyn std::error::Error>> {
     let file = std::env::temp_dir().join(format!(
@@ -336,7 +374,12 @@ fn run_pgbench(
         uuid::Uuid::new_v4().simple()
     ));
     std::fs::write(&file, script(c, resource))?;
-    let (event, lines, price) = payload;
+    let Sample {
+        reservation,
+        stock,
+        lines,
+        price,
+    } = payload;
     let output = Command::new("pgbench")
         .args([
             "-n",
@@ -352,7 +395,9 @@ fn run_pgbench(
         ])
         .arg(&file)
         .args(["-D", "n=0", "-D"])
-        .arg(format!("payload={event}"))
+        .arg(format!("payload={reservation}"))
+        .arg("-D")
+        .arg(format!("stock={stock}"))
         .arg("-D")
         .arg(format!("lines={lines}"))
         .arg("-D")

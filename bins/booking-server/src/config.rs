@@ -176,6 +176,9 @@ pub(crate) enum TenantCommand {
         /// The business's name.
         #[arg(long)]
         name: String,
+        /// The name the admin key's changes are recorded under.
+        #[arg(long, default_value = "admin")]
+        admin_actor: String,
     },
 }
 
@@ -192,5 +195,9 @@ pub(crate) enum KeyCommand {
         /// The name recorded on every change it makes.
         #[arg(long)]
         actor: String,
+        /// When the key stops working, RFC 3339 (e.g. 2031-01-01T00:00:00Z);
+        /// by default never.
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
     },
 }

@@ -17,7 +17,7 @@ mod config;
 mod telemetry;
 
 use booking_app::App;
-use booking_core::{Actor, Name};
+use booking_core::{Actor, Attribution, KeySpec, Name};
 use booking_http::MetricsText;
 use clap::Parser;
 
@@ -31,12 +31,15 @@ async fn main() -> Result<(), AnyError> {
     let telemetry = telemetry::install(&cli.telemetry)?;
     let result = match cli.command {
         None => serve(&cli, &telemetry).await,
-        Some(Command::Tenant(TenantCommand::Create { ref name })) => {
+        Some(Command::Tenant(TenantCommand::Create {
+            ref name,
+            ref admin_actor,
+        })) => {
             let app = App::build(cli.database.config()).await?;
             let made = app
                 .services()
                 .access()
-                .provision_tenant(Name::new(name)?, Actor::new("admin")?)
+                .provision_tenant(Name::new(name)?, Actor::new(admin_actor)?, &operator()?)
                 .await?;
             banner::say(
                 &serde_json::json!({
@@ -52,12 +55,18 @@ async fn main() -> Result<(), AnyError> {
             tenant,
             role,
             ref actor,
+            expires_at,
         })) => {
             let app = App::build(cli.database.config()).await?;
+            let spec = KeySpec {
+                role,
+                actor: Actor::new(actor)?,
+                expires_at,
+            };
             let made = app
                 .services()
                 .access()
-                .create_key(tenant, role, Actor::new(actor)?)
+                .create_key(tenant, spec, &operator()?)
                 .await?;
             let key = &made.key;
             banner::say(
@@ -75,6 +84,19 @@ async fn main() -> Result<(), AnyError> {
     };
     telemetry.shutdown();
     result
+}
+
+/// Who the command line's changes are recorded as made by: it has no key
+/// (it bootstraps tenants and their first keys), so events name the
+/// operator's account, or `cli`.
+fn operator() -> Result<Attribution, AnyError> {
+    let user = std::env::var("USER").unwrap_or_default();
+    let name = if user.is_empty() {
+        "cli".to_owned()
+    } else {
+        format!("cli ({user})")
+    };
+    Ok(Attribution::named(Actor::new(&name)?))
 }
 
 /// Serves the API until asked to stop.

@@ -3,9 +3,10 @@
 //! and validated the same way).
 
 use booking_core::{
-    Actor, Branch, BranchId, CatalogRecord, DayInterval, Minutes, Money, Name, Product, ProductId,
-    PutMode, Resource, ResourceBranch, ResourceId, ResourceKind, Role, Schedule, ServiceId,
-    ServiceItem, ServiceItemBranch, Services, StockChange, StockOp, TenantId, WeeklyHours,
+    Actor, Attribution, Branch, BranchId, CatalogRecord, DayInterval, KeySpec, Minutes, Money,
+    Name, Product, ProductId, PutMode, Resource, ResourceBranch, ResourceId, ResourceKind, Role,
+    Schedule, ServiceId, ServiceItem, ServiceItemBranch, Services, StockChange, StockOp, TenantId,
+    WeeklyHours,
 };
 
 /// What the demo created: the ids and the keys to try it with.
@@ -47,18 +48,29 @@ pub(crate) fn fail(e: impl std::fmt::Display) -> DemoError {
 pub(crate) async fn seed(services: &Services) -> Result<Demo, DemoError> {
     let access = services.access();
     let catalog = services.catalog();
+    // Recorded as the demo's doing, not any key's.
+    let by = Attribution::named(actor("demo")?);
+    let by = &by;
     let provisioned = access
-        .provision_tenant(Name::new("Demo Dental").map_err(fail)?, actor("admin")?)
+        .provision_tenant(Name::new("Demo Dental").map_err(fail)?, actor("admin")?, by)
         .await
         .map_err(fail)?;
     let tenant = provisioned.tenant.id;
     let staff = access
-        .create_key(tenant, Role::Staff, actor("reception")?)
+        .create_key(
+            tenant,
+            KeySpec {
+                role: Role::Staff,
+                actor: actor("reception")?,
+                expires_at: None,
+            },
+            by,
+        )
         .await
         .map_err(fail)?;
     let put = |record: CatalogRecord| async move {
         catalog
-            .put(&record, PutMode::Create)
+            .put(&record, PutMode::Create, by)
             .await
             .map(drop)
             .map_err(fail)
@@ -140,7 +152,6 @@ pub(crate) async fn seed(services: &Services) -> Result<Demo, DemoError> {
         price: eur(5500)?,
     }))
     .await?;
-    let demo = actor("demo")?;
     for (product, price, stock) in [
         ("Whitening kit", 2500, [20, 8]),
         ("Soft toothbrush", 500, [100, 50]),
@@ -163,7 +174,7 @@ pub(crate) async fn seed(services: &Services) -> Result<Demo, DemoError> {
                         stock: units,
                         price: None,
                     },
-                    actor: demo.clone(),
+                    by: by.clone(),
                     at: catalog.now(),
                 })
                 .await

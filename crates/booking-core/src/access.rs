@@ -40,6 +40,13 @@ impl Role {
         matches!(self, Self::Admin | Self::Staff)
     }
 
+    /// Whether the role may read events of this type: events about
+    /// tenants and keys are for administrators only.
+    #[must_use]
+    pub const fn may_read(self, event: crate::EventType) -> bool {
+        !event.is_access() || self.may_administer()
+    }
+
     /// The role's name as stored and shown.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -147,6 +154,19 @@ pub struct ApiKey {
     pub actor: Actor,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// When it stops working by itself, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When an administrator revoked it; it works no more.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// Whether the key lets its holder in at `now`: not revoked, not
+    /// expired.
+    #[must_use]
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| now < t)
+    }
 }
 
 /// A client's `Idempotency-Key`: 1–255 visible ASCII characters.

@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::{BranchId, ProductId, ReservationId, ResourceId, ServiceId, TenantId, TimeRange};
+use crate::{
+    ApiKeyId, BranchId, ProductId, ReservationId, ResourceId, ServiceId, TenantId, TimeRange,
+};
 
 /// A record that does not exist for the tenant asking. A record of another
 /// tenant is reported exactly like a missing one.
@@ -26,6 +28,8 @@ pub enum Entity {
     ProductAtBranch(ProductId, BranchId),
     /// A reservation.
     Reservation(ReservationId),
+    /// An API key.
+    ApiKey(ApiKeyId),
 }
 
 impl fmt::Display for Entity {
@@ -38,6 +42,7 @@ impl fmt::Display for Entity {
             Self::Product(id) => write!(f, "product {id}"),
             Self::ProductAtBranch(p, b) => write!(f, "product {p} at branch {b}"),
             Self::Reservation(id) => write!(f, "reservation {id}"),
+            Self::ApiKey(id) => write!(f, "API key {id}"),
         }
     }
 }

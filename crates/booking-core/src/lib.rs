@@ -123,13 +123,15 @@ pub use catalog::{
     Branch, Product, ProductBranch, Resource, ResourceBranch, ResourceKind, ServiceItem,
     ServiceItemBranch, Tenant,
 };
-pub use engine::{CatalogError, CatalogItem, PutMode, StockChange, StockOp};
+pub use engine::{CatalogError, CatalogWrite, KeyError, KeyUpdate, PutMode, StockChange, StockOp};
 pub use error::{
     Entity, InvalidInput, OutOfStock, OutsideWorkingHours, ResourceNotAtBranch, SlotTaken,
     StaleVersion, StoreError,
 };
+pub use event::payload::StockCause;
 pub use event::{
-    Event, EventPayload, NewEvent, ProjectionError, ReservationEventKind, Seq, StockCause, project,
+    Attribution, Event, EventDecodeError, EventPayload, EventType, NewEvent, PAYLOAD_VERSION,
+    ProjectionError, ReservationEventKind, Seq, catalog_events, project,
 };
 pub use ids::{ApiKeyId, BranchId, ProductId, ReservationId, ResourceId, ServiceId, TenantId};
 pub use money::{Currency, Money, MoneyError};
@@ -143,9 +145,9 @@ pub use reservation::{
 pub use schedule::{DayInterval, Schedule, ScheduleError, WeeklyHours};
 pub use service::{
     AccessService, Booked, BookingPolicy, BookingService, BranchOffer, Busy, CatalogService,
-    CreateError, MoveError, MoveReservation, NewKey, NewReservation, OfferedProduct,
-    OfferedResource, OfferedService, Ports, Provisioned, Services, TransitionError,
+    CreateError, EventLog, KeySpec, MoveError, MoveReservation, NewKey, NewReservation,
+    OfferedProduct, OfferedResource, OfferedService, Ports, Provisioned, Services, TransitionError,
 };
 pub use stock::{StockKey, StockMovement};
-pub use text::{Actor, Name, Note, TextError};
+pub use text::{Actor, Name, Note, RequestId, TextError};
 pub use time::{Minutes, MinutesError, RangeError, RangeLimits, TimeRange};

@@ -70,6 +70,39 @@ impl DayInterval {
     }
 }
 
+impl DayInterval {
+    /// The interval as wall-clock times, `("09:00", "17:30")`; the close
+    /// of a whole day is `"24:00"`.
+    #[must_use]
+    pub fn clock(&self) -> (String, String) {
+        let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        (hm(self.open), hm(self.close))
+    }
+
+    /// Parses a wall-clock time `HH:MM` (`00:00` to `24:00`) into minutes
+    /// after midnight.
+    #[must_use]
+    pub fn minute_of(clock: &str) -> Option<u16> {
+        clock
+            .split_once(':')
+            .and_then(|(h, m)| Some((h.parse::<u16>().ok()?, m.parse::<u16>().ok()?)))
+            .filter(|(h, m)| *m < 60 && (*h < 24 || (*h == 24 && *m == 0)))
+            .map(|(h, m)| h * 60 + m)
+    }
+}
+
+/// Weekday names as the API and the event log spell them, Monday first
+/// (the order of [`WeeklyHours::day`]).
+pub const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
 impl TryFrom<(u16, u16)> for DayInterval {
     type Error = ScheduleError;
     fn try_from((open, close): (u16, u16)) -> Result<Self, Self::Error> {

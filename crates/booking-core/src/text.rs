@@ -107,6 +107,59 @@ impl Actor {
     }
 }
 
+/// A request's id (its `x-request-id`), recorded on the events it caused:
+/// 1–128 visible ASCII characters, so it is safe in logs and headers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// The longest accepted id.
+    pub const MAX_LEN: usize = 128;
+
+    /// Checks an id.
+    ///
+    /// # Errors
+    /// [`TextError`] if empty, too long or not visible ASCII.
+    pub fn new(value: &str) -> Result<Self, TextError> {
+        if value.is_empty() {
+            return Err(TextError::Empty);
+        }
+        if value.len() > Self::MAX_LEN {
+            return Err(TextError::TooLong { max: Self::MAX_LEN });
+        }
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(TextError::ControlCharacter);
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The id.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RequestId {
+    type Error = TextError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(&value)
+    }
+}
+
+impl From<RequestId> for String {
+    fn from(value: RequestId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +179,14 @@ mod tests {
         assert_eq!(Name::new("a\u{0}b"), Err(TextError::ControlCharacter));
         assert!(Note::new("line one\nline two").is_ok());
         assert_eq!(Name::new("line\nbreak"), Err(TextError::ControlCharacter));
+    }
+
+    #[test]
+    fn request_ids_are_short_visible_ascii() {
+        assert!(RequestId::new("9106aef6-2b1c-4f0e-8c51-2f6c1d8e0a11").is_ok());
+        assert_eq!(RequestId::new(""), Err(TextError::Empty));
+        assert_eq!(RequestId::new("a b"), Err(TextError::ControlCharacter));
+        assert_eq!(RequestId::new("ü"), Err(TextError::ControlCharacter));
+        assert!(RequestId::new(&"r".repeat(129)).is_err());
     }
 }

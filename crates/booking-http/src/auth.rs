@@ -1,28 +1,52 @@
 //! API keys: `Authorization: Bearer bk_<64 hex>`, checked by the access use
-//! case (only the SHA-256 of a key is stored).
+//! case (only the SHA-256 of a key is stored; a revoked or expired key is
+//! refused like an unknown one, on every node, from its next request).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use booking_core::{ApiKey, OverrideHours, Role};
+use booking_core::{ApiKey, Attribution, OverrideHours, RequestId, Role, TenantId};
 
+use crate::middleware::REQUEST_ID;
 use crate::problem::Problem;
 use crate::state::AppState;
 
-/// The authenticated caller.
+/// The authenticated caller: an active key, and the request it sent.
 #[derive(Clone, Debug)]
-pub struct Caller(pub ApiKey);
+pub struct Caller {
+    key: ApiKey,
+    request_id: Option<RequestId>,
+}
 
 impl Caller {
+    /// The caller's key.
+    #[must_use]
+    pub fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    /// The tenant the key acts for: every read and write is scoped to it.
+    #[must_use]
+    pub fn tenant(&self) -> TenantId {
+        self.key.tenant_id
+    }
+
+    /// Who the changes of this request are recorded as made by: the key's
+    /// actor name and id, and the request id.
+    #[must_use]
+    pub fn by(&self) -> Attribution {
+        Attribution::key(&self.key, self.request_id.clone())
+    }
+
     /// Refuses unless the key may change the catalog and keys.
     ///
     /// # Errors
     /// 403.
     pub fn must_administer(&self) -> Result<(), Problem> {
-        if self.0.role.may_administer() {
+        if self.key.role.may_administer() {
             Ok(())
         } else {
-            Err(Problem::forbidden(self.0.role, "change the catalog"))
+            Err(Problem::forbidden(self.key.role, "change the catalog"))
         }
     }
 
@@ -31,11 +55,11 @@ impl Caller {
     /// # Errors
     /// 403.
     pub fn must_book(&self) -> Result<(), Problem> {
-        if self.0.role.may_book() {
+        if self.key.role.may_book() {
             Ok(())
         } else {
             Err(Problem::forbidden(
-                self.0.role,
+                self.key.role,
                 "make or change reservations",
             ))
         }
@@ -44,7 +68,7 @@ impl Caller {
     /// The key's role.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.0.role
+        self.key.role
     }
 
     /// Permission to book outside working hours, if the request asks for it.
@@ -55,9 +79,9 @@ impl Caller {
         if !asked {
             return Ok(None);
         }
-        OverrideHours::for_role(self.0.role)
+        OverrideHours::for_role(self.key.role)
             .map(Some)
-            .ok_or_else(|| Problem::forbidden(self.0.role, "book outside working hours"))
+            .ok_or_else(|| Problem::forbidden(self.key.role, "book outside working hours"))
     }
 }
 
@@ -87,6 +111,13 @@ impl FromRequestParts<AppState> for Caller {
             .authenticate(secret)
             .await?
             .ok_or_else(Problem::unauthorized)?;
-        Ok(Self(key))
+        // Set (or generated) by the request-id layer before any handler;
+        // one that is not short visible ASCII is not recorded.
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| RequestId::new(v).ok());
+        Ok(Self { key, request_id })
     }
 }

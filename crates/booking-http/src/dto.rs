@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use booking_core::{
     DayInterval, Minutes, Money, Name, Note, ProductLine, Quantity, RangeLimits, ResourceKind,
-    Schedule, TimeRange, WeeklyHours,
+    Role, Schedule, TimeRange, WeeklyHours, schedule::WEEKDAYS,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -76,24 +76,8 @@ pub(crate) struct ScheduleBody {
     exceptions: Option<BTreeMap<NaiveDate, Vec<(String, String)>>>,
 }
 
-/// Weekday names as the API spells them, Monday first.
-pub(crate) const DAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
-
 fn clock(field: &str, value: &str) -> Result<u16, Problem> {
-    let parsed = value
-        .split_once(':')
-        .and_then(|(h, m)| Some((h.parse::<u16>().ok()?, m.parse::<u16>().ok()?)))
-        .filter(|(h, m)| *m < 60 && (*h < 24 || (*h == 24 && *m == 0)));
-    parsed
-        .map(|(h, m)| h * 60 + m)
+    DayInterval::minute_of(value)
         .ok_or_else(|| Problem::invalid(field, "use HH:MM between 00:00 and 24:00"))
 }
 
@@ -113,14 +97,14 @@ impl ScheduleBody {
         let weekly = match &self.working_hours {
             None => None,
             Some(days) => {
-                if let Some(unknown) = days.keys().find(|d| !DAYS.contains(&d.as_str())) {
+                if let Some(unknown) = days.keys().find(|d| !WEEKDAYS.contains(&d.as_str())) {
                     return Err(Problem::invalid(
                         format!("working_hours.{unknown}"),
                         "use a weekday name such as monday",
                     ));
                 }
                 let mut week: [Vec<DayInterval>; 7] = Default::default();
-                for (i, day) in DAYS.iter().enumerate() {
+                for (i, day) in WEEKDAYS.iter().enumerate() {
                     if let Some(list) = days.get(*day) {
                         week[i] = intervals(&format!("working_hours.{day}"), list)?;
                     }
@@ -265,4 +249,26 @@ pub(crate) struct MoveBody {
     pub(crate) ends_at: Option<DateTime<Utc>>,
     pub(crate) resource_id: Option<Uuid>,
     pub(crate) allow_outside_hours: Option<bool>,
+}
+
+/// `POST /v1/keys`: a new API key.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyBody {
+    /// `admin`, `staff` or `viewer`.
+    #[schema(value_type = String)]
+    pub(crate) role: Role,
+    /// The name recorded on the key's events, e.g. `front desk Madrid`.
+    pub(crate) actor: String,
+    /// When the key stops working by itself (in the future); absent: never.
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+}
+
+/// `PATCH /v1/keys/{id}`: another role for a key.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyRoleBody {
+    /// `admin`, `staff` or `viewer`.
+    #[schema(value_type = String)]
+    pub(crate) role: Role,
 }

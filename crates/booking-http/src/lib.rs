@@ -52,7 +52,7 @@ pub use middleware::{BODY_LIMIT, REQUEST_ID};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use state::{AppState, MetricsText, Readiness};
 
-use routes::{catalog, events, health, reservations};
+use routes::{catalog, events, health, keys, reservations};
 
 async fn no_route() -> impl IntoResponse {
     Problem::new(
@@ -121,27 +121,34 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
             catalog::delete_branch
         ))
         .routes(routes!(catalog::branch_catalog))
+        .routes(routes!(catalog::branch_events))
         .routes(routes!(catalog::create_resource, catalog::list_resources))
         .routes(routes!(
             catalog::get_resource,
             catalog::update_resource,
             catalog::delete_resource
         ))
-        .routes(routes!(catalog::link_resource))
+        .routes(routes!(catalog::link_resource, catalog::unlink_resource))
+        .routes(routes!(catalog::resource_events))
         .routes(routes!(catalog::create_service, catalog::list_services))
         .routes(routes!(
             catalog::get_service,
             catalog::update_service,
             catalog::delete_service
         ))
-        .routes(routes!(catalog::price_service))
+        .routes(routes!(
+            catalog::price_service,
+            catalog::clear_service_price
+        ))
+        .routes(routes!(catalog::service_events))
         .routes(routes!(catalog::create_product, catalog::list_products))
         .routes(routes!(
             catalog::get_product,
             catalog::update_product,
             catalog::delete_product
         ))
-        .routes(routes!(catalog::set_stock))
+        .routes(routes!(catalog::set_stock, catalog::stop_selling))
+        .routes(routes!(catalog::product_events))
         .routes(routes!(catalog::restock))
         .routes(routes!(reservations::create, reservations::list))
         .routes(routes!(reservations::get, reservations::move_reservation))
@@ -150,6 +157,8 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(reservations::complete))
         .routes(routes!(reservations::history))
         .routes(routes!(events::since))
+        .routes(routes!(keys::create_key, keys::list_keys))
+        .routes(routes!(keys::get_key, keys::change_role, keys::revoke_key))
 }
 
 /// `GET /metrics`, to merge into the API with [`router_with`] or to serve

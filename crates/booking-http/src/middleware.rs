@@ -189,7 +189,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
     hasher.update(b"\n");
     hasher.update(&bytes);
     let fingerprint = hex::encode(hasher.finalize());
-    let tenant = caller.0.tenant_id;
+    let tenant = caller.tenant();
     let access = s.services.access();
 
     let started = Instant::now();

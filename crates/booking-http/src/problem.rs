@@ -5,7 +5,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use booking_core::{
-    Busy, CatalogError, CreateError, Entity, InvalidInput, MoveError, StoreError, TransitionError,
+    Busy, CatalogError, CreateError, Entity, InvalidInput, KeyError, MoveError, StoreError,
+    TransitionError,
 };
 use serde_json::{Map, Value, json};
 
@@ -63,6 +64,12 @@ impl Problem {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The field a 422 names, if any.
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        self.extra.get("field").and_then(Value::as_str)
     }
 
     /// 422 naming the field and what is wrong with it.
@@ -211,6 +218,34 @@ impl From<CatalogError> for Problem {
             .with("entity", entity),
             CatalogError::Busy(b) => busy(b),
             CatalogError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<KeyError> for Problem {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::NotFound(entity) => Self::not_found(entity),
+            KeyError::LastAdmin(id) => Self::new(
+                StatusCode::CONFLICT,
+                "last-admin-key",
+                "The tenant's last admin key",
+                format!(
+                    "key {id} is the tenant's last active admin key: revoking or demoting it \
+                     would lock the tenant out; create another admin key first"
+                ),
+            )
+            .with("key_id", id),
+            KeyError::Revoked(id) => Self::new(
+                StatusCode::CONFLICT,
+                "key-revoked",
+                "The key is revoked",
+                format!("key {id} is revoked and cannot be changed; create a new key"),
+            )
+            .with("key_id", id),
+            KeyError::Invalid(e) => e.into(),
+            KeyError::Busy(b) => busy(b),
+            KeyError::Store(e) => e.into(),
         }
     }
 }

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use booking_core::{
-    Actor, BookingPolicy, Branch, BranchId, CatalogRecord, CreateError, DayInterval, Minutes,
-    Money, Name, NewReservation, Ports, Product, ProductId, ProductLine, PutMode, Quantity,
-    RangeLimits, Resource, ResourceBranch, ResourceId, ResourceKind, Schedule, ServiceId,
+    Actor, Attribution, BookingPolicy, Branch, BranchId, CatalogRecord, CreateError, DayInterval,
+    Minutes, Money, Name, NewReservation, Ports, Product, ProductId, ProductLine, PutMode,
+    Quantity, RangeLimits, Resource, ResourceBranch, ResourceId, ResourceKind, Schedule, ServiceId,
     ServiceItem, Services, StockChange, StockOp, SystemClock, TimeRange, WeeklyHours,
 };
 use booking_memory::{InMemoryBroadcaster, InMemoryLocks, InMemoryStore};
@@ -35,9 +35,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. The catalog: one clinic, one branch, one dentist, a service, a
     //    product. Every change goes through the use cases.
+    // Who does what: every change is recorded with it (an embedding
+    // program names its own users; the HTTP API uses the caller's key).
+    let admin = Attribution::named(Actor::new("admin@smile")?);
     let clinic = services
         .access()
-        .provision_tenant(Name::new("Smile Dental")?, Actor::new("admin@smile")?)
+        .provision_tenant(
+            Name::new("Smile Dental")?,
+            Actor::new("admin@smile")?,
+            &admin,
+        )
         .await?;
     let tenant = clinic.tenant.id;
     let catalog = services.catalog();
@@ -80,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             price: Money::from_code(2500, "EUR")?,
         }),
     ] {
-        catalog.put(&record, PutMode::Create).await?;
+        catalog.put(&record, PutMode::Create, &admin).await?;
     }
     catalog
         .adjust_stock(&StockChange {
@@ -91,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 stock: 5,
                 price: None,
             },
-            actor: Actor::new("admin@smile")?,
+            by: admin.clone(),
             at: Utc::now(),
         })
         .await?;
@@ -106,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         monday + Duration::minutes(30),
         &RangeLimits::bookings(),
     )?;
-    let reception = Actor::new("reception@smile")?;
+    let reception = Attribution::named(Actor::new("reception@smile")?);
     let request = NewReservation {
         tenant_id: tenant,
         branch_id: branch,
@@ -120,7 +127,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         note: None,
         hold_for: None,
         override_hours: None,
-        actor: reception.clone(),
+        by: reception.clone(),
     };
     let booked = services.bookings().create(request.clone()).await?;
     let total = booked.reservation.price.total.ok_or("priced")?;
@@ -141,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "event #{} {} by {}",
             event.seq,
             event.type_name(),
-            event.actor
+            event.by.actor
         );
     }
     Ok(())

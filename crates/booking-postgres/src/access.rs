@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use booking_core::{AccessStore, ApiKey, Claim, IdempotencyKey, KeyHash, StoreError, TenantId};
-use booking_sql::decode;
+use booking_sql::{API_KEY_COLUMNS, decode};
 use chrono::{DateTime, Utc};
 
 use crate::PgStore;
 use crate::error::store_error;
-use crate::rows::Row;
+use crate::rows::{Row, all};
 
 #[async_trait]
 impl AccessStore for PgStore {
@@ -19,14 +19,25 @@ impl AccessStore for PgStore {
     }
 
     async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, tenant_id, role, actor, created_at FROM api_keys WHERE key_hash = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"
+        ))
         .bind(hash.as_str())
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
         row.map(|row| decode::api_key(&Row(&row))).transpose()
+    }
+
+    async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY id"
+        ))
+        .bind(tenant.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        all(&rows, |r| decode::api_key(r))
     }
 
     async fn claim_idempotency(

@@ -41,10 +41,10 @@ impl Row<'_> {
     /// `integer` or `bigint`, whichever the column is.
     fn any_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
         let kind = self.0.try_column(column).map_err(store_error)?;
-        if kind.type_info().name() == "INT4" {
-            Ok(self.get::<Option<i32>>(column)?.map(i64::from))
-        } else {
-            self.get(column)
+        match kind.type_info().name() {
+            "INT2" => Ok(self.get::<Option<i16>>(column)?.map(i64::from)),
+            "INT4" => Ok(self.get::<Option<i32>>(column)?.map(i64::from)),
+            _ => self.get(column),
         }
     }
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::error::{store_error, tx_error, tx_fail};
 use crate::rows::{self, RESERVATION_COLUMNS, int, pg_range};
 use crate::{PgStore, catalog, events};
-use booking_sql::decode;
+use booking_sql::{API_KEY_COLUMNS, decode};
 
 /// The statuses that block the calendar: the `WHERE` of the exclusion
 /// constraint `reservations_no_overlap`. Whether a hold is still active at
@@ -361,8 +361,8 @@ impl WriteTx for PgTx {
 
     async fn insert_api_key(&mut self, key: &ApiKey, hash: &KeyHash) -> Result<(), TxError> {
         sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, key_hash, role, actor, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (id, tenant_id, key_hash, role, actor, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(key.id.as_uuid())
         .bind(key.tenant_id.as_uuid())
@@ -370,6 +370,7 @@ impl WriteTx for PgTx {
         .bind(key.role.as_str())
         .bind(key.actor.as_str())
         .bind(key.created_at)
+        .bind(key.expires_at)
         .execute(&mut *self.tx)
         .await
         .map_err(|e| {
@@ -379,6 +380,35 @@ impl WriteTx for PgTx {
             })
         })?;
         Ok(())
+    }
+
+    async fn lock_api_keys(&mut self, tenant: TenantId) -> Result<Vec<ApiKey>, TxError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY id FOR UPDATE"
+        ))
+        .bind(tenant.as_uuid())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(tx_fail)?;
+        Ok(rows::all(&rows, |r| decode::api_key(r))?)
+    }
+
+    async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), TxError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET role = $3, revoked_at = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(key.tenant_id.as_uuid())
+        .bind(key.id.as_uuid())
+        .bind(key.role.as_str())
+        .bind(key.revoked_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(tx_fail)?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(Refusal::NotFound(Entity::ApiKey(key.id)).into())
+        }
     }
 
     async fn append(

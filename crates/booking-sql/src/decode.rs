@@ -2,11 +2,11 @@
 //! domain constructors; one that fails is reported as corrupt.
 
 use booking_core::{
-    Actor, ApiKey, ApiKeyId, Branch, BranchId, CatalogKey, CatalogList, CatalogRecord, Event,
-    EventPayload, Minutes, Money, Name, Note, PriceSnapshot, Product, ProductBranch, ProductId,
-    ProductLine, RangeLimits, Reservation, ReservationId, Resource, ResourceBranch, ResourceId,
-    Schedule, Seq, ServiceId, ServiceItem, ServiceItemBranch, StoreError, Tenant, TenantId,
-    TimeRange,
+    Actor, ApiKey, ApiKeyId, Attribution, Branch, BranchId, CatalogKey, CatalogList, CatalogRecord,
+    Event, EventPayload, Minutes, Money, Name, Note, PriceSnapshot, Product, ProductBranch,
+    ProductId, ProductLine, RangeLimits, RequestId, Reservation, ReservationId, Resource,
+    ResourceBranch, ResourceId, Schedule, Seq, ServiceId, ServiceItem, ServiceItemBranch,
+    StoreError, Tenant, TenantId, TimeRange,
 };
 
 use crate::{Columns, corrupt, int};
@@ -244,21 +244,35 @@ pub fn reservation(row: &impl Columns) -> Result<Reservation, StoreError> {
     })
 }
 
-/// A `reservation_events` row.
+/// An `events` row. The payload is read with the schema version it was
+/// written with ([`EventPayload::decode`]), so rows of every version stay
+/// readable.
 ///
 /// # Errors
-/// A missing column or a value the domain refuses.
+/// A missing column or a value the domain refuses; an event this code
+/// cannot decode is reported, never skipped.
 pub fn event(row: &impl Columns) -> Result<Event, StoreError> {
+    let version: u16 = int(row.int("version")?, "event payload version")?;
+    let payload = EventPayload::decode(&row.text("type")?, version, row.json("payload")?)
+        .map_err(|e| corrupt("event", e))?;
     Ok(Event {
         seq: Seq(int(row.int("seq")?, "seq")?),
         tenant_id: tenant_id(row)?,
         at: row.instant("at")?,
-        actor: actor(row, "actor")?,
-        payload: row.json::<EventPayload>("payload")?,
+        by: Attribution {
+            actor: actor(row, "actor")?,
+            key_id: row.opt_uuid("actor_key_id")?.map(ApiKeyId::from_uuid),
+            request_id: row
+                .opt_text("request_id")?
+                .map(|id| RequestId::new(&id).map_err(|e| corrupt("request id", e)))
+                .transpose()?,
+        },
+        payload,
     })
 }
 
-/// An `api_keys` row (`id, tenant_id, role, actor, created_at`).
+/// An `api_keys` row (`id, tenant_id, role, actor, created_at,
+/// expires_at, revoked_at`).
 ///
 /// # Errors
 /// A missing column or a value the domain refuses.
@@ -269,5 +283,7 @@ pub fn api_key(row: &impl Columns) -> Result<ApiKey, StoreError> {
         role: row.text("role")?.parse().map_err(|e| corrupt("role", e))?,
         actor: actor(row, "actor")?,
         created_at: row.instant("created_at")?,
+        expires_at: row.opt_instant("expires_at")?,
+        revoked_at: row.opt_instant("revoked_at")?,
     })
 }

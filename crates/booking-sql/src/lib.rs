@@ -28,6 +28,9 @@ pub mod decode;
 
 pub use columns::{Arg, Columns, Dialect, corrupt, int};
 
+/// The columns [`decode::api_key`] reads.
+pub const API_KEY_COLUMNS: &str = "id, tenant_id, role, actor, created_at, expires_at, revoked_at";
+
 /// The columns [`decode::reservation`] reads, in order.
 pub const RESERVATION_COLUMNS: &str = "id, tenant_id, branch_id, resource_id, service_id, \
     starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, lines, price, status, \

@@ -1,8 +1,9 @@
 //! Numbering and appending events inside a write: the tenant's counter
-//! moves and the events are inserted under the write lock, so numbers are
+//! moves and the events (with their subjects) are inserted under the write
+//! lock, so numbers are
 //! gapless and in commit order, and a rollback takes both back.
 
-use booking_core::{Entity, Event, NewEvent, Refusal, Seq, TenantId, TxError};
+use booking_core::{Entity, Event, NewEvent, PAYLOAD_VERSION, Refusal, Seq, TenantId, TxError};
 use sqlx::SqliteConnection;
 use sqlx::types::Json;
 
@@ -33,20 +34,36 @@ pub(crate) async fn append(
     let mut out = Vec::with_capacity(events.len());
     for (e, seq) in events.into_iter().zip(first..) {
         let event = Event::commit(e, tenant, Seq(seq));
+        let seq: i64 = int(seq, "event seq")?;
         sqlx::query(
-            "INSERT INTO reservation_events (tenant_id, seq, at, actor, type, reservation_id, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (tenant_id, seq, at, actor, actor_key_id, request_id, type,
+                                 version, reservation_id, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .bind(tenant.as_uuid())
-        .bind(int::<_, i64>(seq, "event seq")?)
+        .bind(seq)
         .bind(micros(event.at))
-        .bind(event.actor.as_str().to_owned())
+        .bind(event.by.actor.as_str().to_owned())
+        .bind(event.by.key_id.map(|k| k.as_uuid()))
+        .bind(event.by.request_id.as_ref().map(|r| r.as_str().to_owned()))
         .bind(event.payload.type_name())
+        .bind(i64::from(PAYLOAD_VERSION))
         .bind(event.payload.reservation_id().map(|id| id.as_uuid()))
-        .bind(Json(&event.payload))
+        .bind(Json(event.payload.data()))
         .execute(&mut *conn)
         .await
         .map_err(tx_fail)?;
+        for subject in event.payload.subjects() {
+            sqlx::query(
+                "INSERT INTO event_subjects (tenant_id, entity_id, seq) VALUES (?1, ?2, ?3)",
+            )
+            .bind(tenant.as_uuid())
+            .bind(subject)
+            .bind(seq)
+            .execute(&mut *conn)
+            .await
+            .map_err(tx_fail)?;
+        }
         out.push(event);
     }
     Ok(out)

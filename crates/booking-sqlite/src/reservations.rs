@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    Entity, Event, Reservation, ReservationId, ReservationQuery, ReservationStore, Seq, StoreError,
-    TenantId,
+    Entity, Event, EventQuery, EventType, Reservation, ReservationId, ReservationQuery,
+    ReservationStore, StoreError, TenantId,
 };
 use chrono::{DateTime, Utc};
 
@@ -81,35 +81,41 @@ impl ReservationStore for SqliteStore {
         all(&rows, |r| decode::reservation(r))
     }
 
-    async fn reservation_events(
-        &self,
-        tenant: TenantId,
-        id: ReservationId,
-    ) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM reservation_events WHERE tenant_id = ? AND reservation_id = ? ORDER BY seq")
-            .bind(tenant.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_all(&self.reader)
-            .await
-            .map_err(store_error)?;
-        all(&rows, |r| decode::event(r))
-    }
-
-    async fn events_since(
-        &self,
-        tenant: TenantId,
-        after: Seq,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM reservation_events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
+    async fn events(&self, tenant: TenantId, q: &EventQuery) -> Result<Vec<Event>, StoreError> {
+        // An item's history starts from its subjects (an index range);
+        // everything else walks the log from `after` in order. Type lists
+        // are bound as JSON arrays.
+        let from = if q.entity.is_some() {
+            "event_subjects s JOIN events e ON e.tenant_id = s.tenant_id AND e.seq = s.seq
+             WHERE s.tenant_id = ?1 AND s.entity_id = ?6 AND s.seq > ?2"
+        } else {
+            "events e WHERE e.tenant_id = ?1 AND e.seq > ?2"
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT e.* FROM {from}
+               AND (json_array_length(?3) = 0 OR e.type IN (SELECT value FROM json_each(?3)))
+               AND (?4 OR e.type NOT IN (SELECT value FROM json_each(?5)))
+               AND (?7 IS NULL OR e.actor_key_id = ?7)
+             ORDER BY e.seq LIMIT ?8"
+        ))
         .bind(tenant.as_uuid())
-        .bind(int::<_, i64>(after.0, "seq")?)
-        .bind(int::<_, i64>(limit, "limit")?)
+        .bind(int::<_, i64>(q.after.0, "seq")?)
+        .bind(type_names(q.types.iter().copied()))
+        .bind(q.include_access)
+        .bind(type_names(
+            EventType::ALL.iter().copied().filter(|t| t.is_access()),
+        ))
+        .bind(q.entity)
+        .bind(q.actor_key.map(|k| k.as_uuid()))
+        .bind(int::<_, i64>(q.limit.clamp(1, 1000), "limit")?)
         .fetch_all(&self.reader)
         .await
         .map_err(store_error)?;
         all(&rows, |r| decode::event(r))
     }
+}
+
+/// Type names as a JSON array, for `json_each`.
+fn type_names(types: impl Iterator<Item = EventType>) -> String {
+    serde_json::Value::from(types.map(EventType::as_str).collect::<Vec<_>>()).to_string()
 }

@@ -8,12 +8,14 @@
 //!   killed when dropped.
 //! - [`postgres::scratch_database`]: a fresh database on a real PostgreSQL
 //!   server, cloned from a template migrated once per schema version.
+//! - [`migrations::first`]: a schema as it was, to write old rows with.
 //!
 //! ## Layout
 //!
-//! One file per service: `valkey.rs`, `postgres.rs`.
+//! One file per service: `valkey.rs`, `postgres.rs`; `migrations.rs`.
 
 #![forbid(unsafe_code)]
 
+pub mod migrations;
 pub mod postgres;
 pub mod valkey;

@@ -3,13 +3,13 @@
 //! chair at one, a service with a buffer and a branch price, a product with
 //! stock at both branches.
 
-use booking_core::engine::{self, PutMode};
+use booking_core::engine::{self, CatalogWrite, PutMode};
 use booking_core::{
-    Actor, Branch, BranchId, CatalogRecord, DayInterval, Minutes, Money, Name, PriceSnapshot,
-    Product, ProductId, ProductLine, Quantity, RangeLimits, Reservation, ReservationEventKind,
-    ReservationId, ReservationWrite, Resource, ResourceBranch, ResourceId, ResourceKind, Schedule,
-    ServiceId, ServiceItem, ServiceItemBranch, Status, StockChange, StockOp, Tenant, TenantId,
-    TimeRange, WeeklyHours, WriteStore,
+    Actor, ApiKeyId, Attribution, Branch, BranchId, CatalogRecord, DayInterval, Minutes, Money,
+    Name, PriceSnapshot, Product, ProductId, ProductLine, Quantity, RangeLimits, RequestId,
+    Reservation, ReservationEventKind, ReservationId, ReservationWrite, Resource, ResourceBranch,
+    ResourceId, ResourceKind, Schedule, ServiceId, ServiceItem, ServiceItemBranch, Status,
+    StockChange, StockOp, Tenant, TenantId, TimeRange, WeeklyHours, WriteStore,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -63,8 +63,11 @@ pub struct Clinic {
     pub cleaning: ServiceId,
     /// Whitening kit: 25.00 EUR; 10 in stock in Madrid, 3 in Lisbon.
     pub kit: ProductId,
-    /// The staff member acting in tests.
+    /// The staff member acting in tests (the actor name of [`Self::by`]).
     pub actor: Actor,
+    /// Who the fixture's writes are made by: a key of the staff member, in
+    /// a request, so stores must keep both ids.
+    pub by: Attribution,
 }
 
 impl Clinic {
@@ -91,10 +94,20 @@ impl Clinic {
             cleaning: ServiceId::generate(),
             kit: ProductId::generate(),
             actor: Actor::new("reception@smile").expect("valid actor"),
+            by: Attribution {
+                actor: Actor::new("reception@smile").expect("valid actor"),
+                key_id: Some(ApiKeyId::generate()),
+                request_id: Some(RequestId::new("fixture-request").expect("valid request id")),
+            },
         };
         let ok = "fixture setup must succeed";
+        let write = CatalogWrite {
+            by: c.by.clone(),
+            at: t(6, 0),
+        };
+        let write = &write;
         let put = |record: CatalogRecord| async move {
-            engine::put(store, &record, PutMode::Upsert)
+            engine::put(store, &record, PutMode::Upsert, write)
                 .await
                 .expect("fixture setup must succeed");
         };
@@ -105,6 +118,8 @@ impl Clinic {
                 name: name(tenant_name),
             },
             &[],
+            &c.by,
+            t(6, 0),
         )
         .await
         .expect(ok);
@@ -182,7 +197,7 @@ impl Clinic {
                     product_id: c.kit,
                     branch_id: branch,
                     op: StockOp::Set { stock, price: None },
-                    actor: c.actor.clone(),
+                    by: c.by.clone(),
                     at: t(6, 0),
                 },
             )
@@ -241,7 +256,7 @@ impl Clinic {
             reservation: draft,
             expected_version: None,
             kind,
-            actor: self.actor.clone(),
+            by: self.by.clone(),
         }
     }
 
@@ -258,7 +273,7 @@ impl Clinic {
             reservation: after,
             expected_version: Some(stored.version),
             kind,
-            actor: self.actor.clone(),
+            by: self.by.clone(),
             at,
         }
     }

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use booking_core::{
-    BookingStore, Event, EventPayload, ReservationId, ReservationQuery, Seq, StockCause, StockKey,
-    TenantId, project,
+    BookingStore, CatalogList, Event, EventPayload, EventQuery, ReservationId, ReservationQuery,
+    Seq, StockCause, StockKey, TenantId, project,
 };
 use chrono::{DateTime, Utc};
+
+use crate::catalog_log::CatalogState;
 
 /// Everything a tenant's store holds that the invariants speak about.
 #[derive(Debug)]
@@ -16,8 +18,8 @@ pub struct Snapshot {
     pub reservations: Vec<booking_core::Reservation>,
     /// The whole event log, in order.
     pub events: Vec<Event>,
-    /// Stock per (product, branch).
-    pub stock: BTreeMap<StockKey, u32>,
+    /// The catalog, stock included.
+    pub catalog: CatalogState,
 }
 
 /// Reads a tenant's whole state through the port.
@@ -43,41 +45,47 @@ pub async fn snapshot(store: &dyn BookingStore, tenant: TenantId) -> Result<Snap
     let mut events: Vec<Event> = Vec::new();
     loop {
         let after = events.last().map_or(Seq::ZERO, |e| e.seq);
-        let page = store.events_since(tenant, after, 500).await.map_err(err)?;
+        let page = store
+            .events(tenant, &EventQuery::since(after, 500))
+            .await
+            .map_err(err)?;
         if page.is_empty() {
             break;
         }
         events.extend(page);
     }
-    let mut stock = BTreeMap::new();
+    let mut records = Vec::new();
+    for list in [
+        CatalogList::Branches,
+        CatalogList::Resources,
+        CatalogList::Services,
+        CatalogList::Products,
+    ] {
+        records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
+    }
     for branch in store.branches(tenant).await.map_err(err)? {
-        for pb in store
-            .branch_products(tenant, branch.id)
-            .await
-            .map_err(err)?
-        {
-            stock.insert(
-                StockKey {
-                    product_id: pb.product_id,
-                    branch_id: pb.branch_id,
-                },
-                pb.stock,
-            );
+        for list in [
+            CatalogList::SchedulesAt(branch.id),
+            CatalogList::ServicePricesAt(branch.id),
+            CatalogList::StockAt(branch.id),
+        ] {
+            records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
         }
     }
     Ok(Snapshot {
         reservations,
         events,
-        stock,
+        catalog: CatalogState::of_records(records),
     })
 }
 
 /// Checks, at `now`:
 /// 1. no two active reservations of one resource overlap (any branch);
-/// 2. every stock level equals the replay of its stock events, each event
-///    continues from the last, and each reservation's net stock movement is
-///    exactly its lines while it holds stock and zero otherwise
-///    (conservation);
+/// 2. the catalog — every branch, resource, service, product, link,
+///    branch price and stock level — equals the fold of its events, each
+///    continuing from the last (every change is an event), and each
+///    reservation's net stock movement is exactly its lines while it holds
+///    stock and zero otherwise (conservation);
 /// 3. sequence numbers are 1, 2, 3, … without gaps;
 /// 4. each reservation equals the projection of its events, and every
 ///    transition in its history is allowed (terminal stays terminal).
@@ -110,40 +118,24 @@ pub fn check(s: &Snapshot, now: DateTime<Utc>) -> Result<(), String> {
         }
     }
 
-    let mut replayed: BTreeMap<StockKey, u32> = BTreeMap::new();
+    let told = CatalogState::of_events(&s.events)?;
+    if told != s.catalog {
+        return Err(format!(
+            "the catalog differs from what its events tell:\n held: {:?}\n told: {told:?}",
+            s.catalog
+        ));
+    }
     let mut net: BTreeMap<(ReservationId, StockKey), i64> = BTreeMap::new();
     for e in &s.events {
-        if let EventPayload::StockAdjusted {
-            product_id,
-            branch_id,
-            before,
-            after,
-            cause,
-        } = &e.payload
+        if let EventPayload::StockChanged(c) = &e.payload
+            && let StockCause::Reservation(id) = c.cause
         {
             let key = StockKey {
-                product_id: *product_id,
-                branch_id: *branch_id,
+                product_id: booking_core::ProductId::from_uuid(c.product_id),
+                branch_id: booking_core::BranchId::from_uuid(c.branch_id),
             };
-            let current = replayed.get(&key).copied().unwrap_or(0);
-            if *before != current {
-                return Err(format!(
-                    "stock event {} starts at {before} but the level was {current}",
-                    e.seq
-                ));
-            }
-            replayed.insert(key, *after);
-            if let StockCause::Reservation(id) = cause {
-                *net.entry((*id, key)).or_default() += i64::from(*after) - i64::from(*before);
-            }
-        }
-    }
-    for (key, level) in &s.stock {
-        let replay = replayed.get(key).copied().unwrap_or(0);
-        if replay != *level {
-            return Err(format!(
-                "stock of {key:?} is {level} but its events add up to {replay}"
-            ));
+            *net.entry((ReservationId::from_uuid(id), key)).or_default() +=
+                i64::from(c.after) - i64::from(c.before);
         }
     }
     for r in &s.reservations {
@@ -170,7 +162,7 @@ pub fn check(s: &Snapshot, now: DateTime<Utc>) -> Result<(), String> {
     for r in &s.reservations {
         let mine = s.events.iter().filter(|e| e.reservation_id() == Some(r.id));
         match project(mine) {
-            Ok(Some(p)) if p == *r => {}
+            Ok(Some(p)) if p == r.into() => {}
             Ok(other) => {
                 return Err(format!(
                     "reservation {} differs from the projection of its events: {other:?}",

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking_core::{
-    Actor, BranchId, Broadcaster, Event, EventPayload, ProductId, Seq, StockCause, TenantId,
-};
+use booking_core::event::payload::StockLevelChange;
+use booking_core::{Attribution, Broadcaster, Event, EventPayload, Seq, StockCause, TenantId};
 use booking_test_services::valkey::ValkeyServer;
 use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
 
@@ -59,14 +58,14 @@ async fn events_arriving_over_valkey_are_measured_by_age() {
         seq: Seq(1),
         tenant_id: TenantId::generate(),
         at: chrono::Utc::now() - chrono::Duration::seconds(2),
-        actor: Actor::system(),
-        payload: EventPayload::StockAdjusted {
-            product_id: ProductId::generate(),
-            branch_id: BranchId::generate(),
+        by: Attribution::system(),
+        payload: EventPayload::StockChanged(StockLevelChange {
+            product_id: booking_core::ProductId::generate().as_uuid(),
+            branch_id: booking_core::BranchId::generate().as_uuid(),
             before: 0,
             after: 1,
             cause: StockCause::Set,
-        },
+        }),
     };
     // B's subscription may still be settling: publish until it arrives.
     let mut received = None;

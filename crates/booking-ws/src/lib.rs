@@ -11,8 +11,11 @@
 //! - `GET /v1/stream?since=N[&branch_id=…]` ([`router`]): upgrades to a
 //!   WebSocket. The API key comes as `Authorization: Bearer …` or, from
 //!   browsers (which cannot set headers), as the subprotocol `bearer.<key>`
-//!   next to `booking.v1`; keys never go in URLs. Messages are JSON
-//!   `{seq, type, at, actor, data}`, `seq` being the tenant's event number.
+//!   next to `booking.v1`; keys never go in URLs. Messages are the events
+//!   in the log's JSON envelope ([`booking_core::Event`]), `seq` being the
+//!   tenant's event number; events about keys and tenants go to admin
+//!   keys only. A stream closes (1008) when its key is revoked (on any
+//!   node) or expires.
 //!
 //! ## Layout
 //!
@@ -141,16 +144,9 @@ async fn stream(
     upgrade
         .protocols([PROTOCOL])
         .on_upgrade(move |socket| async move {
-            Session::new(
-                socket,
-                state.services,
-                key.tenant_id,
-                branch,
-                since,
-                state.heartbeat,
-            )
-            .run(&hub)
-            .await;
+            Session::new(socket, state.services, key, branch, since, state.heartbeat)
+                .run(&hub)
+                .await;
         })
 }
 

@@ -1,20 +1,15 @@
-//! What clients receive: `{"seq", "type", "at", "data"}` per event, and
-//! control messages.
+//! What clients receive: each event in the log's envelope (`{"seq",
+//! "type", "version", "at", "actor", "actor_key_id", "request_id", "data",
+//! …}`, see [`booking_core::Event`]), and control messages.
 
-use booking_core::{Event, EventPayload};
+use booking_core::Event;
 use serde_json::{Value, json};
 
 /// An event as a client sees it.
 #[must_use]
 pub(crate) fn event(e: &Event) -> String {
-    json!({
-        "seq": e.seq.0,
-        "type": e.type_name(),
-        "at": e.at,
-        "actor": e.actor,
-        "data": e.payload,
-    })
-    .to_string()
+    // An event is plain data (ids, text, numbers, instants): it serializes.
+    serde_json::to_string(e).unwrap_or_default()
 }
 
 /// Tells a client it fell behind: reconnect with `since` = its last seq.
@@ -22,15 +17,6 @@ pub(crate) fn event(e: &Event) -> String {
 pub(crate) fn resync(last_sent: u64) -> String {
     json!({ "type": "resync", "reason": "the client fell behind", "last_seq": last_sent })
         .to_string()
-}
-
-/// The branch an event concerns, for `branch_id` filtering.
-#[must_use]
-pub(crate) fn branch_of(e: &Event) -> Option<booking_core::BranchId> {
-    match &e.payload {
-        EventPayload::Reservation { after, .. } => Some(after.branch_id),
-        EventPayload::StockAdjusted { branch_id, .. } => Some(*branch_id),
-    }
 }
 
 /// A parsed client message we do not act on, kept for the log.

@@ -4,12 +4,18 @@
 //! the log, skipping what it already sent, and checking the log on every
 //! heartbeat for a gap at the tail. Dead clients are closed; a client that
 //! fell behind gets `resync` and is closed.
+//!
+//! The session reads every event of the tenant, in order, whatever it
+//! sends: so it sees its own key revoked (`ApiKeyRevoked`, from whichever
+//! node) and closes at once, follows a role change, and sends events about
+//! keys and tenants to administrators only. A key that expires closes its
+//! stream when it does.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use booking_core::{BranchId, Event, Seq, Services, TenantId};
+use booking_core::{ApiKey, BranchId, Event, EventPayload, EventQuery, Seq, Services, TenantId};
 
 use crate::hub::{Hub, Subscription};
 use crate::message;
@@ -21,6 +27,8 @@ pub(crate) struct Session {
     pub(crate) socket: WebSocket,
     pub(crate) services: Services,
     pub(crate) tenant: TenantId,
+    /// The key the client connected with, as it is now.
+    pub(crate) key: ApiKey,
     pub(crate) branch: Option<BranchId>,
     pub(crate) heartbeat: std::time::Duration,
     /// The next sequence number the client expects (`None`: live only, from
@@ -28,14 +36,19 @@ pub(crate) struct Session {
     next: Option<u64>,
 }
 
-/// The client went away or the socket failed: stop quietly.
-struct Gone;
+/// Why the stream stops.
+enum Gone {
+    /// The client went away or the socket failed: stop quietly.
+    Away,
+    /// The key was revoked: tell the client, then stop.
+    Revoked,
+}
 
 impl Session {
     pub(crate) fn new(
         socket: WebSocket,
         services: Services,
-        tenant: TenantId,
+        key: ApiKey,
         branch: Option<BranchId>,
         since: Option<u64>,
         heartbeat: std::time::Duration,
@@ -43,7 +56,8 @@ impl Session {
         Self {
             socket,
             services,
-            tenant,
+            tenant: key.tenant_id,
+            key,
             branch,
             heartbeat,
             next: since.map(|s| s + 1),
@@ -51,16 +65,27 @@ impl Session {
     }
 
     async fn send(&mut self, event: &Event) -> Result<(), Gone> {
-        if self
+        self.next = Some(event.seq.0 + 1);
+        match &event.payload {
+            EventPayload::ApiKeyRevoked(c) if c.after.id == self.key.id.as_uuid() => {
+                return Err(Gone::Revoked);
+            }
+            EventPayload::ApiKeyRoleChanged(c) if c.after.id == self.key.id.as_uuid() => {
+                self.key.role = c.after.role;
+            }
+            _ => {}
+        }
+        // Tenant-wide changes (a renamed resource, a product's price) reach
+        // every branch's calendar.
+        let at_branch = self
             .branch
-            .is_none_or(|b| message::branch_of(event) == Some(b))
-        {
+            .is_none_or(|b| event.payload.branch_id().is_none_or(|e| e == b));
+        if at_branch && self.key.role.may_read(event.payload.event_type()) {
             self.socket
                 .send(Message::Text(message::event(event).into()))
                 .await
-                .map_err(|_| Gone)?;
+                .map_err(|_| Gone::Away)?;
         }
-        self.next = Some(event.seq.0 + 1);
         Ok(())
     }
 
@@ -73,8 +98,8 @@ impl Session {
         loop {
             let page = match self
                 .services
-                .bookings()
-                .events_since(self.tenant, Seq(from - 1), PAGE)
+                .events()
+                .all(self.tenant, &EventQuery::since(Seq(from - 1), PAGE))
                 .await
             {
                 Ok(page) => page,
@@ -121,13 +146,27 @@ impl Session {
     }
 
     pub(crate) async fn run(mut self, hub: &Arc<Hub>) {
+        match self.stream(hub).await {
+            Gone::Away => {}
+            Gone::Revoked => self.close(1008, "the API key was revoked").await,
+        }
+    }
+
+    async fn stream(&mut self, hub: &Arc<Hub>) -> Gone {
         let mut live: Subscription = hub.subscribe(self.tenant);
-        if self.catch_up(None).await.is_err() {
-            return;
+        if let Err(gone) = self.catch_up(None).await {
+            return gone;
         }
         let mut heartbeat = tokio::time::interval(self.heartbeat);
         heartbeat.tick().await;
         let mut last_heard = Instant::now();
+        let expiry = self.key.expires_at.map_or(std::time::Duration::MAX, |t| {
+            (t - self.services.bookings().now())
+                .to_std()
+                .unwrap_or_default()
+        });
+        let expired = tokio::time::sleep(expiry);
+        tokio::pin!(expired);
         loop {
             let step = tokio::select! {
                 event = live.recv() => match event {
@@ -138,22 +177,26 @@ impl Session {
                             let _ = self.socket.send(Message::Text(message::resync(last).into())).await;
                             self.close(1013, "fell behind; reconnect with since").await;
                         }
-                        return;
+                        return Gone::Away;
                     }
                 },
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > self.heartbeat * 3 {
                         self.close(1001, "no answer to heartbeats").await;
-                        return;
+                        return Gone::Away;
                     }
                     if self.socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                        return;
+                        return Gone::Away;
                     }
                     // A gap at the tail shows no later event; look.
                     self.catch_up(None).await
                 },
+                () = &mut expired => {
+                    self.close(1008, "the API key expired").await;
+                    return Gone::Away;
+                },
                 incoming = self.socket.recv() => match incoming {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Gone::Away,
                     Some(Ok(Message::Text(text))) => {
                         tracing::debug!(message = %message::ignored(&text), "client message ignored");
                         last_heard = Instant::now();
@@ -165,8 +208,8 @@ impl Session {
                     }
                 },
             };
-            if step.is_err() {
-                return;
+            if let Err(gone) = step {
+                return gone;
             }
         }
     }

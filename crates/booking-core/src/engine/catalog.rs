@@ -5,13 +5,16 @@
 //! or branch price needs both ends to exist; an item a reservation refers
 //! to is not deleted (reservations and their history keep every reference
 //! they were made with), and an item's dependent records (links, branch
-//! prices, stock) go with it.
+//! prices, stock) go with it. Every record that changes is recorded by the
+//! events of [`catalog_events`], appended in the same transaction.
+
+use chrono::{DateTime, Utc};
 
 use super::{Attempt, retrying};
-use crate::BranchId;
+use crate::time::to_micros;
 use crate::{
-    Busy, CatalogKey, CatalogList, CatalogRecord, Entity, ProductId, Refusal, ResourceId,
-    ServiceId, StoreError, TenantId, TxError, WriteStore, WriteTx,
+    Attribution, Busy, CatalogKey, CatalogList, CatalogRecord, Entity, Event, NewEvent, Refusal,
+    StockCause, StoreError, TenantId, TxError, WriteStore, WriteTx, catalog_events,
 };
 
 /// Why a catalog write was refused.
@@ -45,38 +48,6 @@ impl From<StoreError> for CatalogError {
             StoreError::NotFound(entity) => Self::NotFound(entity),
             other => Self::Store(other),
         }
-    }
-}
-
-/// A catalog item that can be deleted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CatalogItem {
-    /// A branch.
-    Branch(BranchId),
-    /// A resource.
-    Resource(ResourceId),
-    /// A service.
-    Service(ServiceId),
-    /// A product.
-    Product(ProductId),
-}
-
-impl CatalogItem {
-    /// The item's record key.
-    #[must_use]
-    pub const fn key(self) -> CatalogKey {
-        match self {
-            Self::Branch(id) => CatalogKey::Branch(id),
-            Self::Resource(id) => CatalogKey::Resource(id),
-            Self::Service(id) => CatalogKey::Service(id),
-            Self::Product(id) => CatalogKey::Product(id),
-        }
-    }
-
-    /// The item as an [`Entity`] (for "not found").
-    #[must_use]
-    pub const fn entity(self) -> Entity {
-        self.key().entity()
     }
 }
 
@@ -115,8 +86,35 @@ fn parents(record: &CatalogRecord) -> Vec<CatalogKey> {
     }
 }
 
-/// Inserts or replaces a catalog record of `record`'s tenant; returns the
-/// record it replaced.
+/// Who writes the catalog, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogWrite {
+    /// Who.
+    pub by: Attribution,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl CatalogWrite {
+    fn events(
+        &self,
+        changes: &[(Option<&CatalogRecord>, Option<&CatalogRecord>)],
+        cause: &StockCause,
+    ) -> Vec<NewEvent> {
+        changes
+            .iter()
+            .flat_map(|(before, after)| catalog_events(*before, *after, cause))
+            .map(|payload| NewEvent {
+                at: to_micros(self.at),
+                by: self.by.clone(),
+                payload,
+            })
+            .collect()
+    }
+}
+
+/// Inserts or replaces a catalog record of `record`'s tenant, recording
+/// the change; returns the record it replaced and the events.
 ///
 /// # Errors
 /// [`CatalogError::NotFound`] if an update's record, a link's end or the
@@ -125,9 +123,10 @@ pub async fn put(
     store: &dyn WriteStore,
     record: &CatalogRecord,
     mode: PutMode,
-) -> Result<Option<CatalogRecord>, CatalogError> {
+    write: &CatalogWrite,
+) -> Result<(Option<CatalogRecord>, Vec<Event>), CatalogError> {
     retrying(
-        || Box::pin(put_once(store, record, mode)),
+        || Box::pin(put_once(store, record, mode, write)),
         CatalogError::Busy(Busy::Store),
     )
     .await
@@ -137,7 +136,8 @@ async fn put_once(
     store: &dyn WriteStore,
     record: &CatalogRecord,
     mode: PutMode,
-) -> Result<Option<CatalogRecord>, Attempt<CatalogError>> {
+    write: &CatalogWrite,
+) -> Result<(Option<CatalogRecord>, Vec<Event>), Attempt<CatalogError>> {
     let t = record.tenant_id();
     let key = record.key();
     let mut tx = store.begin().await.map_err(|e| failed(e.into()))?;
@@ -147,23 +147,28 @@ async fn put_once(
         return Err(Attempt::Done(CatalogError::NotFound(key.entity())));
     }
     tx.put_catalog_record(record).await.map_err(failed)?;
+    let events = write.events(&[(before.as_ref(), Some(record))], &StockCause::Set);
+    let events = tx.append(t, events).await.map_err(failed)?;
     tx.commit().await.map_err(failed)?;
-    Ok(before)
+    Ok((before, events))
 }
 
-/// Deletes an item no reservation refers to, with its dependent records;
-/// returns those records.
+/// Deletes a record no reservation refers to — an item with its
+/// dependent records (a branch's or resource's links, a service's branch
+/// prices, a product's stock), or one link, branch price or stock record —
+/// recording each removal; returns the events.
 ///
 /// # Errors
-/// - [`CatalogError::NotFound`] if the item is not the tenant's;
+/// - [`CatalogError::NotFound`] if the record is not the tenant's;
 /// - [`CatalogError::InUse`] if a reservation refers to it.
 pub async fn delete(
     store: &dyn WriteStore,
     tenant: TenantId,
-    item: CatalogItem,
-) -> Result<Vec<CatalogRecord>, CatalogError> {
+    key: CatalogKey,
+    write: &CatalogWrite,
+) -> Result<Vec<Event>, CatalogError> {
     retrying(
-        || Box::pin(delete_once(store, tenant, item)),
+        || Box::pin(delete_once(store, tenant, key, write)),
         CatalogError::Busy(Busy::Store),
     )
     .await
@@ -172,20 +177,15 @@ pub async fn delete(
 async fn delete_once(
     store: &dyn WriteStore,
     tenant: TenantId,
-    item: CatalogItem,
-) -> Result<Vec<CatalogRecord>, Attempt<CatalogError>> {
-    let key = item.key();
+    key: CatalogKey,
+    write: &CatalogWrite,
+) -> Result<Vec<Event>, Attempt<CatalogError>> {
     let mut tx = store.begin().await.map_err(|e| failed(e.into()))?;
-    if tx
-        .catalog_record(tenant, key, true)
-        .await
-        .map_err(failed)?
-        .is_none()
-    {
-        return Err(Attempt::Done(CatalogError::NotFound(item.entity())));
-    }
+    let Some(item) = tx.catalog_record(tenant, key, true).await.map_err(failed)? else {
+        return Err(Attempt::Done(CatalogError::NotFound(key.entity())));
+    };
     if tx.referenced(tenant, key).await.map_err(failed)? {
-        return Err(Attempt::Done(CatalogError::InUse(item.entity())));
+        return Err(Attempt::Done(CatalogError::InUse(key.entity())));
     }
     let mut dependents = Vec::new();
     for list in dependents_of(key) {
@@ -204,17 +204,20 @@ async fn delete_once(
         .await
         .map_err(|e| match e {
             // A reservation made meanwhile refers to it after all.
-            TxError::Refused(Refusal::InUse(_)) => {
-                Attempt::Done(CatalogError::InUse(item.entity()))
-            }
+            TxError::Refused(Refusal::InUse(_)) => Attempt::Done(CatalogError::InUse(key.entity())),
             other => failed(other),
         })?;
+    let removed: Vec<_> = dependents
+        .iter()
+        .chain(std::iter::once(&item))
+        .map(|r| (Some(r), None))
+        .collect();
+    let events = write.events(&removed, &StockCause::Removed);
+    let events = tx.append(tenant, events).await.map_err(failed)?;
     tx.commit().await.map_err(failed)?;
-    Ok(dependents)
+    Ok(events)
 }
 
-/// Refuses unless each of `keys` exists for the tenant, naming the first
-/// that does not.
 /// The lists of records that exist only for `item` and go with it when it
 /// is deleted (a branch's or resource's schedules, a service's prices, a
 /// product's stock).
@@ -234,6 +237,8 @@ fn dependents_of(item: CatalogKey) -> Vec<CatalogList> {
     }
 }
 
+/// Refuses unless each of `keys` exists for the tenant, naming the first
+/// that does not.
 async fn require(
     tx: &mut dyn WriteTx,
     tenant: TenantId,
@@ -268,7 +273,7 @@ pub(super) fn failed(e: TxError) -> Attempt<CatalogError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ResourceBranch, Schedule};
+    use crate::{BranchId, ResourceBranch, ResourceId, Schedule};
 
     #[test]
     fn a_link_needs_both_of_its_ends() {
@@ -291,8 +296,18 @@ mod tests {
     }
 
     #[test]
-    fn an_item_names_itself_when_not_found() {
-        let id = ProductId::generate();
-        assert_eq!(CatalogItem::Product(id).entity(), Entity::Product(id));
+    fn a_deleted_product_takes_its_stock_and_a_link_takes_nothing() {
+        let p = crate::ProductId::generate();
+        assert_eq!(
+            dependents_of(CatalogKey::Product(p)),
+            vec![CatalogList::StockOf(p)]
+        );
+        assert!(
+            dependents_of(CatalogKey::Schedule(
+                ResourceId::generate(),
+                BranchId::generate()
+            ))
+            .is_empty()
+        );
     }
 }

@@ -34,8 +34,8 @@ mod stock;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use access::{insert_api_key, insert_tenant};
-pub use catalog::{CatalogError, CatalogItem, PutMode, delete, put};
+pub use access::{KeyError, KeyUpdate, change_key, insert_api_key, insert_tenant, plan_key_change};
+pub use catalog::{CatalogError, CatalogWrite, PutMode, delete, put};
 pub use reservation::apply;
 pub use stock::{StockChange, StockOp, adjust_stock, plan_adjustment};
 

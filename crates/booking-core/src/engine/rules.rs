@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::event::payload::StockLevelChange;
 use crate::time::to_micros;
 use crate::{
-    Actor, ApplyError, Entity, EventPayload, InvalidTransition, NewEvent, OutOfStock, Reservation,
-    ReservationEventKind, ReservationWrite, SlotTaken, StaleVersion, Status, StockCause, StockKey,
-    StockMove, action_of, immutable_field_changed, status_change_allowed, stock,
+    ApplyError, Attribution, Entity, EventPayload, InvalidTransition, NewEvent, OutOfStock,
+    Reservation, ReservationEventKind, ReservationWrite, SlotTaken, StaleVersion, Status,
+    StockCause, StockKey, StockMove, action_of, immutable_field_changed, status_change_allowed,
+    stock,
 };
 
 /// Checks a write against the stored state and returns the reservation to
@@ -211,7 +213,7 @@ pub fn plan(
     let mut touched: BTreeMap<StockKey, u32> = BTreeMap::new();
     let mut events = Vec::new();
     let mut expired = Vec::with_capacity(stale.len());
-    let system = Actor::system();
+    let system = write.by.system_in();
     for hold in stale {
         let exp = self::expired(hold, at);
         events.push(reservation_event(
@@ -233,11 +235,7 @@ pub fn plan(
         expired.push(exp);
     }
     events.push(reservation_event(
-        write.kind,
-        before,
-        &stored,
-        &write.actor,
-        at,
+        write.kind, before, &stored, &write.by, at,
     ));
     move_stock(
         &mut levels,
@@ -245,7 +243,7 @@ pub fn plan(
         &mut events,
         before,
         &stored,
-        &write.actor,
+        &write.by,
         at,
     )?;
     let stock = touched
@@ -268,17 +266,13 @@ fn reservation_event(
     kind: ReservationEventKind,
     before: Option<&Reservation>,
     after: &Reservation,
-    actor: &Actor,
+    by: &Attribution,
     at: DateTime<Utc>,
 ) -> NewEvent {
     NewEvent {
         at,
-        actor: actor.clone(),
-        payload: EventPayload::Reservation {
-            kind,
-            before: before.cloned().map(Box::new),
-            after: Box::new(after.clone()),
-        },
+        by: by.clone(),
+        payload: EventPayload::reservation(kind, before, after),
     }
 }
 
@@ -290,7 +284,7 @@ fn move_stock(
     events: &mut Vec<NewEvent>,
     before: Option<&Reservation>,
     after: &Reservation,
-    actor: &Actor,
+    by: &Attribution,
     at: DateTime<Utc>,
 ) -> Result<(), ApplyError> {
     for m in stock::movements(before, after) {
@@ -310,14 +304,14 @@ fn move_stock(
         levels.insert(m.key, next);
         events.push(NewEvent {
             at,
-            actor: actor.clone(),
-            payload: EventPayload::StockAdjusted {
-                product_id: m.key.product_id,
-                branch_id: m.key.branch_id,
+            by: by.clone(),
+            payload: EventPayload::StockChanged(StockLevelChange {
+                product_id: m.key.product_id.as_uuid(),
+                branch_id: m.key.branch_id.as_uuid(),
                 before: current,
                 after: next,
-                cause: StockCause::Reservation(after.id),
-            },
+                cause: StockCause::Reservation(after.id.as_uuid()),
+            }),
         });
     }
     Ok(())
@@ -327,7 +321,7 @@ fn move_stock(
 mod tests {
     use super::*;
     use crate::testing::reservation_at;
-    use crate::{Actor, ReservationEventKind as K};
+    use crate::{Actor, Attribution, ReservationEventKind as K};
     use chrono::Duration;
 
     fn write(r: &Reservation, expected: Option<u64>, kind: K) -> ReservationWrite {
@@ -335,7 +329,7 @@ mod tests {
             reservation: r.clone(),
             expected_version: expected,
             kind,
-            actor: Actor::new("t").unwrap(),
+            by: Attribution::named(Actor::new("t").unwrap()),
             at: r.created_at,
         }
     }

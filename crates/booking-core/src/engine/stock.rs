@@ -8,8 +8,8 @@ use super::catalog::{CatalogError, failed};
 use super::{Attempt, retrying};
 use crate::time::to_micros;
 use crate::{
-    Actor, BranchId, CatalogKey, CatalogRecord, Entity, Event, EventPayload, Money, NewEvent,
-    ProductBranch, ProductId, Quantity, StockCause, StockKey, TenantId, WriteStore,
+    Attribution, BranchId, CatalogKey, CatalogRecord, Entity, Event, Money, NewEvent,
+    ProductBranch, ProductId, Quantity, StockCause, StockKey, TenantId, WriteStore, catalog_events,
 };
 
 /// A change of stock made by an administrator.
@@ -24,7 +24,7 @@ pub struct StockChange {
     /// What to do.
     pub op: StockOp,
     /// Who did it.
-    pub actor: Actor,
+    pub by: Attribution,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -58,8 +58,9 @@ pub enum StockOp {
     },
 }
 
-/// The record a change leaves and the event that records it, given the
-/// record as it stands (`None`: the product is not sold at the branch).
+/// The record a change leaves and the events that record it (the level,
+/// and the branch price if it changed), given the record as it stands
+/// (`None`: the product is not sold at the branch).
 ///
 /// # Errors
 /// - [`CatalogError::NotFound`] for a restock where the product is not sold;
@@ -68,7 +69,7 @@ pub enum StockOp {
 pub fn plan_adjustment(
     existing: Option<&ProductBranch>,
     change: &StockChange,
-) -> Result<(ProductBranch, NewEvent), CatalogError> {
+) -> Result<(ProductBranch, Vec<NewEvent>), CatalogError> {
     let max = ProductBranch::MAX_STOCK;
     let (record, cause) = match change.op {
         StockOp::Set { stock, price } => {
@@ -100,22 +101,24 @@ pub fn plan_adjustment(
             (record, StockCause::Restock)
         }
     };
-    let event = NewEvent {
+    let events = catalog_events(
+        existing.cloned().map(CatalogRecord::Stock).as_ref(),
+        Some(&CatalogRecord::Stock(record.clone())),
+        &cause,
+    )
+    .into_iter()
+    .map(|payload| NewEvent {
         at: to_micros(change.at),
-        actor: change.actor.clone(),
-        payload: EventPayload::StockAdjusted {
-            product_id: change.product_id,
-            branch_id: change.branch_id,
-            before: existing.map_or(0, |e| e.stock),
-            after: record.stock,
-            cause,
-        },
-    };
-    Ok((record, event))
+        by: change.by.clone(),
+        payload,
+    })
+    .collect();
+    Ok((record, events))
 }
 
-/// Changes a branch's stock atomically and records a `StockAdjusted`
-/// event in the same transaction.
+/// Changes a branch's stock atomically and records it (`StockChanged`,
+/// and `ProductPriceSet` / `ProductPriceCleared` if the branch price
+/// changed) in the same transaction; returns the record and the events.
 ///
 /// # Errors
 /// - [`CatalogError::NotFound`] if the product or branch is not the
@@ -124,7 +127,7 @@ pub fn plan_adjustment(
 pub async fn adjust_stock(
     store: &dyn WriteStore,
     change: &StockChange,
-) -> Result<(ProductBranch, Event), CatalogError> {
+) -> Result<(ProductBranch, Vec<Event>), CatalogError> {
     retrying(
         || Box::pin(attempt(store, change)),
         CatalogError::Busy(crate::Busy::Store),
@@ -135,7 +138,7 @@ pub async fn adjust_stock(
 async fn attempt(
     store: &dyn WriteStore,
     change: &StockChange,
-) -> Result<(ProductBranch, Event), Attempt<CatalogError>> {
+) -> Result<(ProductBranch, Vec<Event>), Attempt<CatalogError>> {
     let t = change.tenant_id;
     let mut tx = store.begin().await.map_err(|e| failed(e.into()))?;
     for parent in [
@@ -159,18 +162,13 @@ async fn attempt(
         Some(CatalogRecord::Stock(record)) => Some(record),
         _ => None,
     };
-    let (record, event) = plan_adjustment(existing.as_ref(), change).map_err(Attempt::Done)?;
+    let (record, events) = plan_adjustment(existing.as_ref(), change).map_err(Attempt::Done)?;
     tx.put_catalog_record(&CatalogRecord::Stock(record.clone()))
         .await
         .map_err(failed)?;
-    let mut events = tx.append(t, vec![event]).await.map_err(failed)?;
+    let events = tx.append(t, events).await.map_err(failed)?;
     tx.commit().await.map_err(failed)?;
-    let event = events.pop().ok_or_else(|| {
-        Attempt::Done(CatalogError::Store(crate::StoreError::Internal(
-            "the store appended no event".into(),
-        )))
-    })?;
-    Ok((record, event))
+    Ok((record, events))
 }
 
 #[cfg(test)]
@@ -183,7 +181,7 @@ mod tests {
             product_id: ProductId::generate(),
             branch_id: BranchId::generate(),
             op,
-            actor: Actor::new("admin").unwrap(),
+            by: Attribution::named(crate::Actor::new("admin").unwrap()),
             at: Utc::now(),
         }
     }
@@ -206,15 +204,14 @@ mod tests {
         });
         let (r, e) = plan_adjustment(None, &c).unwrap();
         assert_eq!(r.stock, 7);
-        assert!(matches!(
-            e.payload,
-            EventPayload::StockAdjusted {
-                before: 0,
-                after: 7,
-                cause: StockCause::Set,
-                ..
-            }
-        ));
+        let [event] = e.as_slice() else {
+            panic!("one event: {e:?}")
+        };
+        let crate::EventPayload::StockChanged(level) = &event.payload else {
+            panic!("a stock event: {event:?}")
+        };
+        assert_eq!((level.before, level.after), (0, 7));
+        assert_eq!(level.cause, StockCause::Set);
     }
 
     #[test]

@@ -14,11 +14,18 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     /// Backend failures only.
     async fn has_tenants(&self) -> Result<bool, StoreError>;
 
-    /// The key whose secret hashes to `hash`, if any.
+    /// The key whose secret hashes to `hash`, if any (whether or not it is
+    /// still active: the caller judges).
     ///
     /// # Errors
     /// Backend failures only.
     async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError>;
+
+    /// The tenant's keys (revoked and expired ones included), by id.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError>;
 
     /// Claims `key` for a request with `fingerprint` (a hash of what the
     /// request asks), atomically: of concurrent claims with one key exactly one

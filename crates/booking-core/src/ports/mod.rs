@@ -24,8 +24,8 @@ pub use catalog::{BranchOfferRows, CatalogList, CatalogStore};
 pub use clock::{Clock, SystemClock};
 pub use lock::{LockError, LockGuard, LockKey, LockRequest, LockService, LockToken};
 pub use reservations::{
-    Applied, ApplyError, BookingStore, ReservationCursor, ReservationQuery, ReservationStore,
-    ReservationWrite,
+    Applied, ApplyError, BookingStore, EventQuery, ReservationCursor, ReservationQuery,
+    ReservationStore, ReservationWrite,
 };
 pub use write::{
     CatalogKey, CatalogRecord, Refusal, Scope, StockMove, TxError, WriteStore, WriteTx,

@@ -6,10 +6,12 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use uuid::Uuid;
+
 use crate::{
-    Actor, BranchId, Entity, Event, InvalidTransition, OutOfStock, Reservation,
-    ReservationEventKind, ReservationId, ResourceId, ResourceNotAtBranch, Seq, SlotTaken,
-    StaleVersion, StoreError, TenantId, TimeRange,
+    ApiKeyId, Attribution, BranchId, Entity, Event, EventType, InvalidTransition, OutOfStock,
+    Reservation, ReservationEventKind, ReservationId, ResourceId, ResourceNotAtBranch, Seq,
+    SlotTaken, StaleVersion, StoreError, TenantId, TimeRange,
 };
 
 /// One reservation change, written atomically with its stock movements and
@@ -25,7 +27,7 @@ pub struct ReservationWrite {
     /// What happened, for the event.
     pub kind: ReservationEventKind,
     /// Who did it.
-    pub actor: Actor,
+    pub by: Attribution,
     /// When; also the instant holds are judged stale against.
     pub at: DateTime<Utc>,
 }
@@ -161,29 +163,66 @@ pub trait ReservationStore: Send + Sync + Debug {
         limit: usize,
     ) -> Result<Vec<Reservation>, StoreError>;
 
-    /// One reservation's events, oldest first; none for an id the tenant
-    /// does not have (the caller tells "absent" from "no events").
+    /// The tenant's events matching `query`, in sequence order: those
+    /// with `seq > query.after`, of one of `query.types` (any if empty),
+    /// about `query.entity` (see [`crate::EventPayload::subjects`]), made
+    /// with `query.actor_key`, leaving out access events (tenants, keys)
+    /// unless `query.include_access`; at most `query.limit` (clamped to
+    /// 1..=1000). Every committed event is returned exactly once across
+    /// pages, and an event is never visible before all events with lower
+    /// numbers are.
     ///
     /// # Errors
-    /// Backend failures only.
-    async fn reservation_events(
-        &self,
-        tenant: TenantId,
-        id: ReservationId,
-    ) -> Result<Vec<Event>, StoreError>;
+    /// Backend failures only; [`StoreError::Internal`] for a stored event
+    /// that does not decode (never skipped).
+    async fn events(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<Event>, StoreError>;
+}
 
-    /// The tenant's events with `seq > after`, in order, at most `limit`.
-    /// Every committed event is returned exactly once across pages, and an
-    /// event is never visible before all events with lower numbers are.
-    ///
-    /// # Errors
-    /// Backend failures only.
-    async fn events_since(
-        &self,
-        tenant: TenantId,
-        after: Seq,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError>;
+/// Which of a tenant's events to read ([`ReservationStore::events`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events after this one.
+    pub after: Seq,
+    /// Only these types (all if empty).
+    pub types: Vec<EventType>,
+    /// Only events about this record (a reservation, branch, resource,
+    /// service, product, key or the tenant).
+    pub entity: Option<Uuid>,
+    /// Only events made with this key.
+    pub actor_key: Option<ApiKeyId>,
+    /// Include events about tenants and keys (for administrators).
+    pub include_access: bool,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl EventQuery {
+    /// Every event after `after`, at most `limit`.
+    #[must_use]
+    pub const fn since(after: Seq, limit: usize) -> Self {
+        Self {
+            after,
+            types: Vec::new(),
+            entity: None,
+            actor_key: None,
+            include_access: true,
+            limit,
+        }
+    }
+
+    /// Whether `event` matches (what every store must return; the
+    /// in-memory store filters with it).
+    #[must_use]
+    pub fn matches(&self, event: &Event) -> bool {
+        let t = event.payload.event_type();
+        event.seq > self.after
+            && (self.types.is_empty() || self.types.contains(&t))
+            && (self.include_access || !t.is_access())
+            && self.actor_key.is_none_or(|k| event.by.key_id == Some(k))
+            && self
+                .entity
+                .is_none_or(|id| event.payload.subjects().contains(&id))
+    }
 }
 
 /// A complete store: catalog and reservation reads, access records, and

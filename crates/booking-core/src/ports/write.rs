@@ -176,6 +176,20 @@ impl CatalogRecord {
 }
 
 impl CatalogKey {
+    /// The id of the item the key names (of the resource, service or
+    /// product for a link, branch price or stock record): what its events
+    /// are found by.
+    #[must_use]
+    pub const fn id(self) -> uuid::Uuid {
+        match self {
+            Self::Branch(id) => id.as_uuid(),
+            Self::Resource(id) | Self::Schedule(id, _) => id.as_uuid(),
+            Self::Service(id) | Self::ServicePrice(id, _) => id.as_uuid(),
+            Self::Product(id) => id.as_uuid(),
+            Self::Stock(k) => k.product_id.as_uuid(),
+        }
+    }
+
     /// The key as an [`Entity`], for "not found".
     #[must_use]
     pub const fn entity(self) -> Entity {
@@ -337,6 +351,22 @@ pub trait WriteTx: Send {
     /// # Errors
     /// [`Refusal::NotFound`] if the tenant does not exist.
     async fn insert_api_key(&mut self, key: &ApiKey, hash: &KeyHash) -> Result<(), TxError>;
+
+    /// Every key of the tenant (revoked and expired ones included), by id,
+    /// locked until the transaction ends: key changes of one tenant run one
+    /// at a time, so two administrators cannot each remove the other's
+    /// last admin key.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn lock_api_keys(&mut self, tenant: TenantId) -> Result<Vec<ApiKey>, TxError>;
+
+    /// Replaces a key's role and revocation (its id, tenant, actor and
+    /// times of creation and expiry never change).
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] if the tenant has no key with this id.
+    async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), TxError>;
 
     /// Numbers `events` from the tenant's counter and appends them. The
     /// engine calls it last: numbers are then gapless and in commit order

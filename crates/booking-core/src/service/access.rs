@@ -1,13 +1,17 @@
-//! [`AccessService`]: tenants, API keys and the idempotency records of
+//! [`AccessService`]: tenants, API keys (made, listed, revoked, given
+//! another role — each an audited event) and the idempotency records of
 //! retried requests. Secrets are made here and shown once; only their hash
 //! is stored.
 
 use std::sync::Arc;
 
-use super::Shared;
+use chrono::{DateTime, Utc};
+
+use super::{Shared, publish};
+use crate::engine::{KeyError, KeyUpdate};
 use crate::{
-    Actor, ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyHash, Name, Role, StoreError, Tenant,
-    TenantId, access, engine,
+    Actor, ApiKey, ApiKeyId, Attribution, Claim, Entity, IdempotencyKey, InvalidInput, KeyHash,
+    Name, Role, StoreError, Tenant, TenantId, access, engine,
 };
 
 /// The access use cases.
@@ -42,22 +46,35 @@ pub struct Provisioned {
     pub admin: NewKey,
 }
 
+/// What a new key is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySpec {
+    /// What it may do.
+    pub role: Role,
+    /// The name recorded on its events.
+    pub actor: Actor,
+    /// When it stops working by itself (must be in the future), if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 impl AccessService {
-    fn new_key(&self, tenant: TenantId, role: Role, actor: Actor) -> (NewKey, KeyHash) {
+    fn new_key(&self, tenant: TenantId, spec: KeySpec) -> (NewKey, KeyHash) {
         let secret = access::new_secret();
         let hash = KeyHash::of_secret(&secret);
         let key = ApiKey {
             id: ApiKeyId::generate(),
             tenant_id: tenant,
-            role,
-            actor,
-            created_at: self.0.ports.clock.now(),
+            role: spec.role,
+            actor: spec.actor,
+            created_at: crate::time::to_micros(self.0.ports.clock.now()),
+            expires_at: spec.expires_at.map(crate::time::to_micros),
+            revoked_at: None,
         };
         (NewKey { key, secret }, hash)
     }
 
     /// Creates a tenant with an admin key (acting as `admin_actor`), in one
-    /// transaction.
+    /// transaction, recorded as `TenantCreated` and `ApiKeyCreated`.
     ///
     /// # Errors
     /// Backend failures only.
@@ -65,46 +82,138 @@ impl AccessService {
         &self,
         name: Name,
         admin_actor: Actor,
+        by: &Attribution,
     ) -> Result<Provisioned, StoreError> {
         let tenant = Tenant {
             id: TenantId::generate(),
             name,
         };
-        let (admin, hash) = self.new_key(tenant.id, Role::Admin, admin_actor);
-        engine::insert_tenant(
+        let spec = KeySpec {
+            role: Role::Admin,
+            actor: admin_actor,
+            expires_at: None,
+        };
+        let (admin, hash) = self.new_key(tenant.id, spec);
+        let events = engine::insert_tenant(
             self.0.ports.store.as_ref(),
             &tenant,
             &[(admin.key.clone(), hash)],
+            by,
+            self.0.ports.clock.now(),
         )
         .await?;
+        publish(&self.0, &events).await;
         Ok(Provisioned { tenant, admin })
     }
 
-    /// Creates a key for an existing tenant.
+    /// Creates a key for an existing tenant, recorded as `ApiKeyCreated`.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] if the tenant does not exist.
+    /// [`KeyError::Invalid`] for an expiry that is not in the future;
+    /// [`KeyError::NotFound`] if the tenant does not exist.
     pub async fn create_key(
         &self,
         tenant: TenantId,
-        role: Role,
-        actor: Actor,
-    ) -> Result<NewKey, StoreError> {
-        let (new, hash) = self.new_key(tenant, role, actor);
-        engine::insert_api_key(self.0.ports.store.as_ref(), &new.key, &hash).await?;
+        spec: KeySpec,
+        by: &Attribution,
+    ) -> Result<NewKey, KeyError> {
+        if spec
+            .expires_at
+            .is_some_and(|t| t <= self.0.ports.clock.now())
+        {
+            return Err(KeyError::Invalid(InvalidInput::new(
+                "expires_at",
+                "must be in the future",
+            )));
+        }
+        let (new, hash) = self.new_key(tenant, spec);
+        let events =
+            engine::insert_api_key(self.0.ports.store.as_ref(), &new.key, &hash, by).await?;
+        publish(&self.0, &events).await;
         Ok(new)
     }
 
-    /// The key whose secret this is, if any.
+    /// The tenant's keys (revoked and expired ones too), by id; never
+    /// their secrets.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    pub async fn keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        self.0.ports.store.api_keys(tenant).await
+    }
+
+    /// One of the tenant's keys.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if absent or another tenant's.
+    pub async fn key(&self, tenant: TenantId, id: ApiKeyId) -> Result<ApiKey, StoreError> {
+        self.keys(tenant)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or(StoreError::NotFound(Entity::ApiKey(id)))
+    }
+
+    /// Revokes a key at once, recorded as `ApiKeyRevoked` and pushed to the
+    /// tenant's streams (so every node closes the key's open streams); the
+    /// key gets 401 from its next request on. Revoking a revoked key
+    /// changes nothing.
+    ///
+    /// # Errors
+    /// [`KeyError::NotFound`], or [`KeyError::LastAdmin`] for the tenant's
+    /// last active admin key.
+    pub async fn revoke_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        by: &Attribution,
+    ) -> Result<ApiKey, KeyError> {
+        self.change_key(tenant, id, KeyUpdate::Revoke, by).await
+    }
+
+    /// Gives a key another role, recorded as `ApiKeyRoleChanged`.
+    ///
+    /// # Errors
+    /// [`KeyError::NotFound`], [`KeyError::Revoked`], or
+    /// [`KeyError::LastAdmin`] when demoting the last active admin key.
+    pub async fn change_role(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        role: Role,
+        by: &Attribution,
+    ) -> Result<ApiKey, KeyError> {
+        self.change_key(tenant, id, KeyUpdate::Role(role), by).await
+    }
+
+    async fn change_key(
+        &self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        update: KeyUpdate,
+        by: &Attribution,
+    ) -> Result<ApiKey, KeyError> {
+        let now = self.0.ports.clock.now();
+        let (key, events) =
+            engine::change_key(self.0.ports.store.as_ref(), tenant, id, update, by, now).await?;
+        publish(&self.0, &events).await;
+        Ok(key)
+    }
+
+    /// The active key whose secret this is, if any: a revoked or expired
+    /// key is refused like an unknown one.
     ///
     /// # Errors
     /// Backend failures only.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, StoreError> {
-        self.0
+        let key = self
+            .0
             .ports
             .store
             .api_key(&KeyHash::of_secret(secret))
-            .await
+            .await?;
+        let now = self.0.ports.clock.now();
+        Ok(key.filter(|k| k.is_active(now)))
     }
 
     /// Whether any tenant exists (a fresh store may get the demo clinic).

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::{Shared, outcome, publish, under_lock};
-use crate::engine::{self, CatalogError, CatalogItem, PutMode, StockChange};
+use crate::engine::{self, CatalogError, CatalogWrite, PutMode, StockChange};
 use crate::{
-    Branch, BranchId, CatalogRecord, Event, LockKey, Money, Product, ProductBranch, ProductId,
-    Resource, ResourceBranch, ResourceId, Schedule, ServiceId, ServiceItem, ServiceItemBranch,
-    StoreError, TenantId, pricing,
+    Attribution, Branch, BranchId, CatalogKey, CatalogRecord, Event, LockKey, Money, Product,
+    ProductBranch, ProductId, Resource, ResourceBranch, ResourceId, Schedule, ServiceId,
+    ServiceItem, ServiceItemBranch, StoreError, TenantId, pricing,
 };
 
 /// The catalog use cases.
@@ -223,7 +223,8 @@ impl CatalogService {
 
     /// Creates, replaces or updates a catalog record (branches, resources,
     /// services, products, a resource's schedule at a branch, a branch's
-    /// service price); returns the record it replaced.
+    /// service price), records the change as events and pushes them;
+    /// returns the record it replaced.
     ///
     /// # Errors
     /// [`CatalogError::NotFound`] if an update's record or a link's end is
@@ -232,42 +233,55 @@ impl CatalogService {
         &self,
         record: &CatalogRecord,
         mode: PutMode,
+        by: &Attribution,
     ) -> Result<Option<CatalogRecord>, CatalogError> {
         let span = tracing::info_span!(
             "catalog.put",
             tenant_id = %record.tenant_id(),
             outcome = tracing::field::Empty,
         );
-        let result = engine::put(self.0.ports.store.as_ref(), record, mode)
+        let write = self.write(by);
+        let result = engine::put(self.0.ports.store.as_ref(), record, mode, &write)
             .instrument(span.clone())
             .await;
         span.record("outcome", outcome::of_catalog(&result));
-        result
+        let (before, events) = result?;
+        publish(&self.0, &events).await;
+        Ok(before)
     }
 
-    /// Deletes an item no reservation refers to, with its links, branch
-    /// prices and stock.
+    /// Deletes a record no reservation refers to: an item with its links,
+    /// branch prices and stock, or one link (a resource stops working at a
+    /// branch), branch price or stock record (a product no longer sold at
+    /// a branch). Each removal is recorded and pushed.
     ///
     /// # Errors
     /// [`CatalogError::NotFound`], or [`CatalogError::InUse`] while a
     /// reservation refers to it.
-    pub async fn delete(&self, tenant: TenantId, item: CatalogItem) -> Result<(), CatalogError> {
+    pub async fn delete(
+        &self,
+        tenant: TenantId,
+        key: CatalogKey,
+        by: &Attribution,
+    ) -> Result<(), CatalogError> {
         let span = tracing::info_span!(
             "catalog.delete",
             tenant_id = %tenant,
             outcome = tracing::field::Empty,
         );
-        let result = engine::delete(self.0.ports.store.as_ref(), tenant, item)
+        let write = self.write(by);
+        let result = engine::delete(self.0.ports.store.as_ref(), tenant, key, &write)
             .instrument(span.clone())
-            .await
-            .map(drop);
+            .await;
         span.record("outcome", outcome::of_catalog(&result));
-        result
+        publish(&self.0, &result?).await;
+        Ok(())
     }
 
     /// Sets or restocks a branch's stock, holding the stock's lock like a
     /// booking does (so the two never race in the database), and publishes
-    /// the `StockAdjusted` event.
+    /// the events that record it (`StockChanged`, and the branch price's
+    /// if it changed).
     ///
     /// # Errors
     /// As [`engine::adjust_stock`], and [`CatalogError::Busy`] if the lock
@@ -275,7 +289,7 @@ impl CatalogService {
     pub async fn adjust_stock(
         &self,
         change: &StockChange,
-    ) -> Result<(ProductBranch, Event), CatalogError> {
+    ) -> Result<(ProductBranch, Vec<Event>), CatalogError> {
         let span = tracing::info_span!(
             "catalog.stock",
             tenant_id = %change.tenant_id,
@@ -295,10 +309,17 @@ impl CatalogService {
         .await
         .map(|(adjusted, _degraded)| adjusted);
         span.record("outcome", outcome::of_catalog(&result));
-        if let Ok((_, event)) = &result {
-            publish(&self.0, std::slice::from_ref(event)).await;
+        if let Ok((_, events)) = &result {
+            publish(&self.0, events).await;
         }
         result
+    }
+
+    fn write(&self, by: &Attribution) -> CatalogWrite {
+        CatalogWrite {
+            by: by.clone(),
+            at: self.0.ports.clock.now(),
+        }
     }
 
     /// The current instant, by the service's clock (for writes' `at`).

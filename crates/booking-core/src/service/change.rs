@@ -1,5 +1,5 @@
 use crate::{
-    Action, Actor, BookingService, InvalidInput, LockKey, OutsideWorkingHours, OverrideHours,
+    Action, Attribution, BookingService, InvalidInput, LockKey, OutsideWorkingHours, OverrideHours,
     Reservation, ReservationEventKind, ReservationId, ReservationWrite, ResourceId,
     ResourceNotAtBranch, StaleVersion, Status, TenantId, TimeRange, transition,
 };
@@ -29,7 +29,7 @@ pub struct MoveReservation {
     /// allows).
     pub override_hours: Option<OverrideHours>,
     /// Who asks.
-    pub actor: Actor,
+    pub by: Attribution,
 }
 
 fn check_version(current: &Reservation, expected: Option<u64>) -> Result<(), StaleVersion> {
@@ -115,7 +115,7 @@ impl BookingService {
             reservation: after,
             expected_version: Some(current.version),
             kind: ReservationEventKind::Moved,
-            actor: req.actor,
+            by: req.by,
             at: now,
         };
         let keys = vec![LockKey::resource(t, resource_id)];
@@ -140,9 +140,9 @@ impl BookingService {
         tenant: TenantId,
         id: ReservationId,
         expected_version: Option<u64>,
-        actor: Actor,
+        by: Attribution,
     ) -> Result<Booked, TransitionError> {
-        self.change_status(tenant, id, expected_version, actor, Action::Confirm)
+        self.change_status(tenant, id, expected_version, by, Action::Confirm)
             .await
     }
 
@@ -155,9 +155,9 @@ impl BookingService {
         tenant: TenantId,
         id: ReservationId,
         expected_version: Option<u64>,
-        actor: Actor,
+        by: Attribution,
     ) -> Result<Booked, TransitionError> {
-        self.change_status(tenant, id, expected_version, actor, Action::Cancel)
+        self.change_status(tenant, id, expected_version, by, Action::Cancel)
             .await
     }
 
@@ -170,9 +170,9 @@ impl BookingService {
         tenant: TenantId,
         id: ReservationId,
         expected_version: Option<u64>,
-        actor: Actor,
+        by: Attribution,
     ) -> Result<Booked, TransitionError> {
-        self.change_status(tenant, id, expected_version, actor, Action::Complete)
+        self.change_status(tenant, id, expected_version, by, Action::Complete)
             .await
     }
 
@@ -191,7 +191,7 @@ impl BookingService {
                 reservation: crate::engine::rules::expired(&hold, now),
                 expected_version: Some(hold.version),
                 kind: ReservationEventKind::Expired,
-                actor: Actor::system(),
+                by: Attribution::system(),
                 at: now,
             };
             match crate::engine::apply(self.0.ports.store.as_ref(), write).await {
@@ -219,7 +219,7 @@ impl BookingService {
         tenant: TenantId,
         id: ReservationId,
         expected_version: Option<u64>,
-        actor: Actor,
+        by: Attribution,
         action: Action,
     ) -> Result<Booked, TransitionError> {
         let name = match action {
@@ -239,7 +239,7 @@ impl BookingService {
             conflict = tracing::field::Empty,
         );
         let result = self
-            .change_status_inner(tenant, id, expected_version, actor, action)
+            .change_status_inner(tenant, id, expected_version, by, action)
             .instrument(span.clone())
             .await;
         super::outcome::record(&span, super::outcome::of_transition(&result));
@@ -251,7 +251,7 @@ impl BookingService {
         tenant: TenantId,
         id: ReservationId,
         expected_version: Option<u64>,
-        actor: Actor,
+        by: Attribution,
         action: Action,
     ) -> Result<Booked, TransitionError> {
         let now = self.0.ports.clock.now();
@@ -282,7 +282,7 @@ impl BookingService {
                 reservation: after,
                 expected_version: Some(current.version),
                 kind,
-                actor,
+                by,
                 at: now,
             },
         )

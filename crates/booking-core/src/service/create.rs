@@ -3,9 +3,10 @@ use std::collections::HashSet;
 use tracing::Instrument;
 
 use crate::{
-    Actor, BookingService, BranchId, Entity, InvalidInput, LockKey, Note, OutsideWorkingHours,
-    OverrideHours, ProductLine, Reservation, ReservationEventKind, ReservationId, ReservationWrite,
-    ResourceId, ResourceNotAtBranch, ServiceId, Status, TenantId, TimeRange, pricing,
+    Attribution, BookingService, BranchId, Entity, InvalidInput, LockKey, Note,
+    OutsideWorkingHours, OverrideHours, ProductLine, Reservation, ReservationEventKind,
+    ReservationId, ReservationWrite, ResourceId, ResourceNotAtBranch, ServiceId, Status, TenantId,
+    TimeRange, pricing,
 };
 
 use super::{Booked, CreateError, publish, traced_apply, under_lock, within_hours};
@@ -33,7 +34,7 @@ pub struct NewReservation {
     /// Book outside working hours (an override the caller's role allows).
     pub override_hours: Option<OverrideHours>,
     /// Who asks.
-    pub actor: Actor,
+    pub by: Attribution,
 }
 
 impl BookingService {
@@ -137,7 +138,7 @@ impl BookingService {
             hold_expires_at,
             note: req.note,
             version: 0,
-            created_by: req.actor.clone(),
+            created_by: req.by.actor.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -152,7 +153,7 @@ impl BookingService {
             reservation,
             expected_version: None,
             kind,
-            actor: req.actor,
+            by: req.by,
             at: now,
         };
         let (applied, degraded) = under_lock(&self.0, keys, || async {

@@ -1,8 +1,10 @@
 //! The use cases, over injected ports: [`BookingService`] (create, move,
 //! confirm, cancel, complete, the hold sweeper and the reservation reads),
-//! [`CatalogService`] (catalog reads and writes, stock, the branch offer)
-//! and [`AccessService`] (tenants, keys, idempotency records). Build all
-//! three at once with [`Services::new`].
+//! [`CatalogService`] (catalog reads and writes, stock, the branch offer),
+//! [`AccessService`] (tenants, keys, idempotency records) and [`EventLog`]
+//! (the audit log). Build them all at once with [`Services::new`]. Every
+//! write is recorded by events in its own transaction, and the events are
+//! pushed to live clients once committed.
 //!
 //! Flow of a change that takes something scarce (a slot, stock):
 //! validate → load the catalog → check branch membership and working hours
@@ -17,6 +19,7 @@ mod catalog;
 mod change;
 mod create;
 mod errors;
+mod events;
 mod outcome;
 mod reads;
 
@@ -26,11 +29,12 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-pub use access::{AccessService, NewKey, Provisioned};
+pub use access::{AccessService, KeySpec, NewKey, Provisioned};
 pub use catalog::{BranchOffer, CatalogService, OfferedProduct, OfferedResource, OfferedService};
 pub use change::MoveReservation;
 pub use create::NewReservation;
 pub use errors::{Busy, CreateError, MoveError, TransitionError};
+pub use events::EventLog;
 
 use crate::{
     Applied, ApplyError, BookingStore, Branch, BranchId, Broadcaster, Clock, Event, LockError,
@@ -88,6 +92,7 @@ pub struct Services {
     bookings: BookingService,
     catalog: CatalogService,
     access: AccessService,
+    events: EventLog,
 }
 
 impl Services {
@@ -98,7 +103,8 @@ impl Services {
         Self {
             bookings: BookingService(shared.clone()),
             catalog: CatalogService(shared.clone()),
-            access: AccessService(shared),
+            access: AccessService(shared.clone()),
+            events: EventLog(shared),
         }
     }
 
@@ -118,6 +124,12 @@ impl Services {
     #[must_use]
     pub fn access(&self) -> &AccessService {
         &self.access
+    }
+
+    /// The audit log: every change, who made it, when.
+    #[must_use]
+    pub fn events(&self) -> &EventLog {
+        &self.events
     }
 }
 

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    BookingPolicy, BookingService, Event, Reservation, ReservationId, ReservationQuery, Seq,
-    StoreError, TenantId,
+    BookingPolicy, BookingService, Event, EventQuery, Reservation, ReservationId, ReservationQuery,
+    Seq, StoreError, TenantId,
 };
 
 impl BookingService {
@@ -44,24 +44,16 @@ impl BookingService {
         let store = &self.0.ports.store;
         // A reservation is never without its creation event, so an empty
         // history means the id is not the tenant's.
-        let events = store.reservation_events(tenant, id).await?;
+        let query = EventQuery {
+            entity: Some(id.as_uuid()),
+            include_access: false,
+            ..EventQuery::since(Seq::ZERO, 1000)
+        };
+        let events = store.events(tenant, &query).await?;
         if events.is_empty() {
             return Err(StoreError::NotFound(crate::Entity::Reservation(id)));
         }
         Ok(events)
-    }
-
-    /// The tenant's events after `after`, in order, at most `limit`.
-    ///
-    /// # Errors
-    /// Backend failures only.
-    pub async fn events_since(
-        &self,
-        tenant: TenantId,
-        after: Seq,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        self.0.ports.store.events_since(tenant, after, limit).await
     }
 
     /// The current instant, by the service's clock.

@@ -72,14 +72,14 @@ fn request(c: &Clinic, o: &Order) -> NewReservation {
         note: None,
         hold_for: o.hold.then(|| Duration::minutes(30)),
         override_hours: None,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
     }
 }
 
 async fn run(service: BookingService, c: Clinic, o: Order) -> Result<(), String> {
     match service.create(request(&c, &o)).await {
         Ok(booked) if o.cancel => match service
-            .cancel(c.tenant, booked.reservation.id, None, c.actor.clone())
+            .cancel(c.tenant, booked.reservation.id, None, c.by.clone())
             .await
         {
             Ok(_) => Ok(()),

@@ -107,6 +107,7 @@ proptest! {
             cleaning: booking_core::ServiceId::generate(),
             kit: ProductId::generate(),
             actor: booking_core::Actor::new("p").unwrap(),
+            by: booking_core::Attribution::named(booking_core::Actor::new("p").unwrap()),
         };
         let base = c.draft(c.dentist, c.madrid, booking_testkit::fixture::range((10, 0), (11, 0)));
         let mut r = Reservation { lines: vec![booking_core::ProductLine { product_id: c.kit, quantity: qty }], ..base };

@@ -5,10 +5,10 @@ use std::time::Duration as StdDuration;
 
 use crate::engine::InMemoryEngine;
 use booking_core::{
-    Action, Actor, BookingPolicy, Busy, CatalogRecord, CreateError, Entity, LockKey, LockRequest,
-    LockService, Money, MoveError, MoveReservation, Name, NewReservation, Product, ProductId,
-    ProductLine, PutMode, Quantity, RangeLimits, Status, StockChange, StockOp, TimeRange,
-    TransitionError,
+    Action, Actor, Attribution, BookingPolicy, Busy, CatalogRecord, CreateError, Entity, LockKey,
+    LockRequest, LockService, Money, MoveError, MoveReservation, Name, NewReservation, Product,
+    ProductId, ProductLine, PutMode, Quantity, RangeLimits, Status, StockChange, StockOp,
+    TimeRange, TransitionError,
 };
 use booking_testkit::fixture::{Clinic, range, t};
 use booking_testkit::invariants::check_store;
@@ -36,7 +36,7 @@ fn request(
         note: None,
         hold_for: None,
         override_hours: None,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
     }
 }
 
@@ -83,7 +83,7 @@ async fn a_booking_snapshots_the_branch_prices_of_its_service_and_products() {
         .unwrap();
     product.price = Money::from_code(9999, "EUR").unwrap();
     e.catalog()
-        .put(&CatalogRecord::Product(product), PutMode::Update)
+        .put(&CatalogRecord::Product(product), PutMode::Update, &c.by)
         .await
         .unwrap();
     let stored = booking_core::ReservationStore::reservation(&*e.store, c.tenant, r.id)
@@ -184,9 +184,7 @@ async fn another_tenants_ids_are_not_found() {
     ));
     let id = theirs.reservation.id;
     assert!(matches!(
-        e.bookings()
-            .cancel(b.tenant, id, None, b.actor.clone())
-            .await,
+        e.bookings().cancel(b.tenant, id, None, b.by.clone()).await,
         Err(TransitionError::NotFound(Entity::Reservation(_)))
     ));
     let mv = MoveReservation {
@@ -196,7 +194,7 @@ async fn another_tenants_ids_are_not_found() {
         resource_id: None,
         expected_version: None,
         override_hours: None,
-        actor: b.actor.clone(),
+        by: b.by.clone(),
     };
     assert!(matches!(
         e.bookings().move_reservation(mv).await,
@@ -236,7 +234,7 @@ async fn malformed_requests_name_the_field_to_fix() {
         resource_id: None,
         expected_version: None,
         override_hours: None,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
     };
     assert!(matches!(
         e.bookings().move_reservation(nothing).await,
@@ -254,7 +252,11 @@ async fn prices_in_different_currencies_cannot_be_combined() {
         price: Money::from_code(500, "USD").unwrap(),
     };
     e.catalog()
-        .put(&CatalogRecord::Product(dollars.clone()), PutMode::Create)
+        .put(
+            &CatalogRecord::Product(dollars.clone()),
+            PutMode::Create,
+            &c.by,
+        )
         .await
         .unwrap();
     e.catalog()
@@ -266,7 +268,7 @@ async fn prices_in_different_currencies_cannot_be_combined() {
                 stock: 5,
                 price: None,
             },
-            actor: c.actor.clone(),
+            by: c.by.clone(),
             at: t(6, 0),
         })
         .await
@@ -310,7 +312,7 @@ async fn a_hold_blocks_until_it_expires_then_frees_slot_and_stock() {
     assert_eq!(stored.status, Status::Expired);
     assert!(matches!(
         e.bookings()
-            .confirm(c.tenant, held.id, None, c.actor.clone())
+            .confirm(c.tenant, held.id, None, c.by.clone())
             .await,
         Err(TransitionError::InvalidTransition(_))
     ));
@@ -325,7 +327,7 @@ async fn a_confirmed_hold_no_longer_expires() {
     let held = e.bookings().create(hold).await.unwrap().reservation;
     let confirmed = e
         .bookings()
-        .confirm(c.tenant, held.id, Some(1), c.actor.clone())
+        .confirm(c.tenant, held.id, Some(1), c.by.clone())
         .await
         .unwrap()
         .reservation;
@@ -367,7 +369,7 @@ async fn a_move_rechecks_overlap_hours_membership_and_version() {
         resource_id: resource,
         expected_version: version,
         override_hours: None,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
     };
     assert!(matches!(
         e.bookings().move_reservation(mv(Some(range((14, 30), (15, 30))), None, None)).await,
@@ -416,17 +418,17 @@ async fn terminal_reservations_cannot_move_cancel_or_complete() {
         .reservation;
     let done = e
         .bookings()
-        .complete(c.tenant, r.id, None, c.actor.clone())
+        .complete(c.tenant, r.id, None, c.by.clone())
         .await
         .unwrap()
         .reservation;
     assert_eq!(done.status, Status::Completed);
     for result in [
         e.bookings()
-            .cancel(c.tenant, r.id, None, c.actor.clone())
+            .cancel(c.tenant, r.id, None, c.by.clone())
             .await,
         e.bookings()
-            .complete(c.tenant, r.id, None, c.actor.clone())
+            .complete(c.tenant, r.id, None, c.by.clone())
             .await,
     ] {
         assert!(matches!(
@@ -441,7 +443,7 @@ async fn terminal_reservations_cannot_move_cancel_or_complete() {
         resource_id: None,
         expected_version: None,
         override_hours: None,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
     };
     assert!(matches!(
         e.bookings().move_reservation(mv).await,
@@ -457,7 +459,7 @@ async fn completing_needs_a_confirmed_reservation() {
     let held = e.bookings().create(hold).await.unwrap().reservation;
     assert!(matches!(
         e.bookings()
-            .complete(c.tenant, held.id, None, c.actor.clone())
+            .complete(c.tenant, held.id, None, c.by.clone())
             .await,
         Err(TransitionError::InvalidTransition(_))
     ));
@@ -536,7 +538,7 @@ async fn committed_events_are_broadcast_in_sequence_order() {
             c.tenant,
             booked.reservation.id,
             None,
-            Actor::new("manager").unwrap(),
+            Attribution::named(Actor::new("manager").unwrap()),
         )
         .await
         .unwrap();

@@ -84,7 +84,7 @@ fn request(c: &Clinic) -> NewReservation {
         note: None,
         hold_for: None,
         override_hours: None,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
     }
 }
 

@@ -218,7 +218,7 @@ impl World {
                     note: None,
                     hold_for: hold.then(|| Duration::minutes(HOLD_MINUTES)),
                     override_hours: None,
-                    actor: c.actor.clone(),
+                    by: c.by.clone(),
                 };
                 let result = self.svc().create(req).await;
                 let actual = match &result {
@@ -286,7 +286,7 @@ impl World {
                         resource_id: resource.map(|r| self.resource(r)),
                         expected_version: None,
                         override_hours: None,
-                        actor: c.actor.clone(),
+                        by: c.by.clone(),
                     })
                     .await;
                 let actual = match &result {
@@ -322,18 +322,14 @@ impl World {
                 };
                 let result = match op {
                     Op::Confirm { .. } => {
-                        self.svc()
-                            .confirm(c.tenant, m.id, None, c.actor.clone())
-                            .await
+                        self.svc().confirm(c.tenant, m.id, None, c.by.clone()).await
                     }
                     Op::Cancel { .. } => {
-                        self.svc()
-                            .cancel(c.tenant, m.id, None, c.actor.clone())
-                            .await
+                        self.svc().cancel(c.tenant, m.id, None, c.by.clone()).await
                     }
                     _ => {
                         self.svc()
-                            .complete(c.tenant, m.id, None, c.actor.clone())
+                            .complete(c.tenant, m.id, None, c.by.clone())
                             .await
                     }
                 };

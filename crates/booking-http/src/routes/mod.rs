@@ -4,6 +4,7 @@
 pub(crate) mod catalog;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod keys;
 pub(crate) mod reservations;
 
 use std::str::FromStr;

@@ -12,7 +12,6 @@ use booking_core::{
     ReservationCursor, ReservationId, ReservationQuery, ResourceId, ServiceId, TimeRange,
 };
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::id;
@@ -21,7 +20,7 @@ use crate::dto::{self, MoveBody, ReservationBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{ReservationPage, ReservationView};
+use crate::views::{EventView, Items, ReservationPage, ReservationView};
 
 fn reservation_id(raw: &str) -> Result<ReservationId, Problem> {
     id(
@@ -92,7 +91,7 @@ pub(crate) async fn create(
     caller.must_book()?;
     let override_hours = caller.override_hours(b.allow_outside_hours.unwrap_or(false))?;
     let request = NewReservation {
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         branch_id: BranchId::from_uuid(b.branch_id),
         resource_id: ResourceId::from_uuid(b.resource_id),
         service_id: b.service_id.map(ServiceId::from_uuid),
@@ -103,7 +102,7 @@ pub(crate) async fn create(
             .hold_minutes
             .map(|m| chrono::Duration::minutes(i64::from(m))),
         override_hours,
-        actor: caller.0.actor.clone(),
+        by: caller.by(),
     };
     let result = s.services.bookings().create(request).await?;
     Ok(created(&result))
@@ -128,7 +127,7 @@ pub(crate) async fn get(
     let r = s
         .services
         .bookings()
-        .reservation(caller.0.tenant_id, reservation_id(&raw)?)
+        .reservation(caller.tenant(), reservation_id(&raw)?)
         .await?;
     Ok(with_etag(StatusCode::OK, &r, false))
 }
@@ -209,7 +208,7 @@ pub(crate) async fn list(
     let items = s
         .services
         .bookings()
-        .reservations(caller.0.tenant_id, &query)
+        .reservations(caller.tenant(), &query)
         .await?;
     let next_cursor = (items.len() == limit)
         .then(|| {
@@ -271,13 +270,13 @@ pub(crate) async fn move_reservation(
         .services
         .bookings()
         .move_reservation(MoveReservation {
-            tenant_id: caller.0.tenant_id,
+            tenant_id: caller.tenant(),
             id: reservation_id(&raw)?,
             range,
             resource_id: b.resource_id.map(ResourceId::from_uuid),
             expected_version: if_match(&headers)?,
             override_hours,
-            actor: caller.0.actor.clone(),
+            by: caller.by(),
         })
         .await?;
     Ok(booked(StatusCode::OK, &result))
@@ -300,10 +299,10 @@ pub(crate) async fn change(
 ) -> Result<Response, Problem> {
     caller.must_book()?;
     let (t, id, v, actor) = (
-        caller.0.tenant_id,
+        caller.tenant(),
         reservation_id(&raw)?,
         if_match(&headers)?,
-        caller.0.actor.clone(),
+        caller.by(),
     );
     let bookings = s.services.bookings();
     let result = match which {
@@ -381,7 +380,7 @@ pub(crate) async fn complete(
     summary = "The reservation's audited history",
     params(("id" = String, Path, description = "The id")),
     responses(
-        (status = 200, description = "Success", body = Object),
+        (status = 200, description = "Success: its events, oldest first", body = Items<EventView>),
         crate::views::Problems,
     )
 )]
@@ -389,11 +388,13 @@ pub(crate) async fn history(
     State(s): State<AppState>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> Result<Response, Problem> {
+) -> Result<Json<Items<EventView>>, Problem> {
     let events = s
         .services
         .bookings()
-        .history(caller.0.tenant_id, reservation_id(&raw)?)
+        .history(caller.tenant(), reservation_id(&raw)?)
         .await?;
-    Ok(Json(json!({ "items": events })).into_response())
+    Ok(Json(Items {
+        items: events.into_iter().map(EventView).collect(),
+    }))
 }

@@ -11,6 +11,18 @@ pub(super) struct Idempotency {
     claimed_at: DateTime<Utc>,
 }
 
+/// The tenant's keys, by id.
+pub(super) fn keys_of(s: &State, tenant: TenantId) -> Vec<ApiKey> {
+    let mut keys: Vec<ApiKey> = s
+        .api_keys
+        .values()
+        .filter(|k| k.tenant_id == tenant)
+        .cloned()
+        .collect();
+    keys.sort_by_key(|k| k.id);
+    keys
+}
+
 #[async_trait]
 impl AccessStore for InMemoryStore {
     async fn has_tenants(&self) -> Result<bool, StoreError> {
@@ -19,6 +31,10 @@ impl AccessStore for InMemoryStore {
 
     async fn api_key(&self, hash: &KeyHash) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.read().await.api_keys.get(hash.as_str()).cloned())
+    }
+
+    async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        Ok(keys_of(&*self.read().await, tenant))
     }
 
     async fn claim_idempotency(

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use booking_core::{
     AccessStore, ApiKey, Branch, BranchId, CatalogKey, CatalogList, CatalogRecord, CatalogStore,
-    Claim, Entity, Event, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch, ProductId,
-    Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
+    Claim, Entity, Event, EventQuery, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch,
+    ProductId, Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
     ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem, ServiceItemBranch, StockKey,
     StockMove, StoreError, Tenant, TenantId, TxError, WriteStore, WriteTx,
 };

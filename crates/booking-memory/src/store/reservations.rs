@@ -61,38 +61,21 @@ impl ReservationStore for InMemoryStore {
         Ok(holds)
     }
 
-    async fn reservation_events(
-        &self,
-        tenant: TenantId,
-        id: ReservationId,
-    ) -> Result<Vec<Event>, StoreError> {
-        let s = self.read().await;
-        Ok(s.events
-            .get(&tenant)
-            .map(|log| {
-                log.iter()
-                    .filter(|e| e.reservation_id() == Some(id))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
-    }
-
-    async fn events_since(
-        &self,
-        tenant: TenantId,
-        after: Seq,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
+    async fn events(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         let s = self.read().await;
         Ok(s.events
             .get(&tenant)
             .map(|log| {
                 // Seqs are 1-based and dense, so `after` is also an index.
-                let start = usize::try_from(after.0)
+                let start = usize::try_from(query.after.0)
                     .unwrap_or(usize::MAX)
                     .min(log.len());
-                log[start..].iter().take(limit).cloned().collect()
+                log[start..]
+                    .iter()
+                    .filter(|e| query.matches(e))
+                    .take(query.limit.clamp(1, 1000))
+                    .cloned()
+                    .collect()
             })
             .unwrap_or_default())
     }

@@ -418,6 +418,33 @@ impl WriteTx for MemoryTx {
         Ok(())
     }
 
+    async fn lock_api_keys(&mut self, tenant: TenantId) -> Result<Vec<ApiKey>, TxError> {
+        self.fault("lock_api_keys")?;
+        Ok(super::access::keys_of(&self.state, tenant))
+    }
+
+    async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), TxError> {
+        self.fault("update_api_key")?;
+        let hash = self
+            .state
+            .api_keys
+            .iter()
+            .find(|(_, k)| k.id == key.id && k.tenant_id == key.tenant_id)
+            .map(|(hash, _)| hash.clone())
+            .ok_or(Refusal::NotFound(Entity::ApiKey(key.id)))?;
+        let stored = self.state.api_keys[&hash].clone();
+        self.set(
+            |s| &mut s.api_keys,
+            hash,
+            Some(ApiKey {
+                role: key.role,
+                revoked_at: key.revoked_at,
+                ..stored
+            }),
+        );
+        Ok(())
+    }
+
     async fn append(
         &mut self,
         tenant: TenantId,

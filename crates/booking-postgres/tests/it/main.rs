@@ -2,4 +2,5 @@
 
 mod contract;
 mod db;
+mod legacy;
 mod schema;

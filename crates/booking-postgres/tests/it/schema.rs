@@ -92,11 +92,20 @@ async fn the_event_log_is_append_only() {
     .await
     .unwrap();
     for sql in [
-        "UPDATE reservation_events SET actor = 'mallory'",
-        "DELETE FROM reservation_events",
-        "TRUNCATE reservation_events",
+        "UPDATE events SET actor = 'mallory'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+        "UPDATE event_subjects SET seq = seq + 1",
+        "DELETE FROM event_subjects",
+        "TRUNCATE event_subjects",
     ] {
-        assert!(pool.execute(sql).await.is_err(), "{sql} was allowed");
+        let refused = pool.execute(sql).await.unwrap_err();
+        let code = refused.as_database_error().and_then(|e| e.code());
+        assert_eq!(
+            code.as_deref(),
+            Some("23001"),
+            "{sql}: refused as append-only, not for another reason: {refused}"
+        );
     }
     check_store(&store, c.tenant, t(8, 0)).await.unwrap();
 }

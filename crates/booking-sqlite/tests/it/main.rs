@@ -3,3 +3,4 @@
 mod contract;
 mod db;
 mod guarantees;
+mod legacy;

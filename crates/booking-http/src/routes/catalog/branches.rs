@@ -1,10 +1,10 @@
 //! Branches, and what a branch offers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use booking_core::{Branch, BranchId, CatalogItem, CatalogRecord, PutMode};
+use booking_core::{Branch, BranchId, CatalogKey, CatalogRecord, PutMode};
 
 use super::super::created;
 use super::{branch_id, put, remove};
@@ -13,7 +13,7 @@ use crate::dto::{self, BranchBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{BranchView, Items, OfferView};
+use crate::views::{BranchView, EventPage, Items, OfferView};
 
 #[utoipa::path(
     post,
@@ -34,11 +34,17 @@ pub(crate) async fn create_branch(
     caller.must_administer()?;
     let branch = Branch {
         id: BranchId::generate(),
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         time_zone: b.time_zone()?,
     };
-    put(&s, CatalogRecord::Branch(branch.clone()), PutMode::Create).await?;
+    put(
+        &s,
+        &caller,
+        CatalogRecord::Branch(branch.clone()),
+        PutMode::Create,
+    )
+    .await?;
     Ok(created(&BranchView::from(&branch)))
 }
 
@@ -65,11 +71,17 @@ pub(crate) async fn update_branch(
     // update of an id the tenant does not have is refused by the write.
     let branch = Branch {
         id: branch_id(&raw)?,
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         time_zone: b.time_zone()?,
     };
-    put(&s, CatalogRecord::Branch(branch.clone()), PutMode::Update).await?;
+    put(
+        &s,
+        &caller,
+        CatalogRecord::Branch(branch.clone()),
+        PutMode::Update,
+    )
+    .await?;
     Ok(Json(BranchView::from(&branch)))
 }
 
@@ -91,7 +103,7 @@ pub(crate) async fn list_branches(
         items: s
             .services
             .catalog()
-            .branches(caller.0.tenant_id)
+            .branches(caller.tenant())
             .await?
             .iter()
             .map(Into::into)
@@ -118,7 +130,7 @@ pub(crate) async fn get_branch(
     Ok(Json(
         (&s.services
             .catalog()
-            .branch(caller.0.tenant_id, branch_id(&raw)?)
+            .branch(caller.tenant(), branch_id(&raw)?)
             .await?)
             .into(),
     ))
@@ -141,7 +153,7 @@ pub(crate) async fn delete_branch(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    remove(&s, &caller, CatalogItem::Branch(branch_id(&raw)?)).await
+    remove(&s, &caller, CatalogKey::Branch(branch_id(&raw)?)).await
 }
 
 /// What staff see after picking a branch: who works there (with hours),
@@ -166,7 +178,35 @@ pub(crate) async fn branch_catalog(
     let offer = s
         .services
         .catalog()
-        .branch_offer(caller.0.tenant_id, branch_id(&raw)?)
+        .branch_offer(caller.tenant(), branch_id(&raw)?)
         .await?;
     Ok(Json((&offer).into()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/branches/{id}/events",
+    tag = "catalog",
+    summary = "The branch's history: every change of it, its links, prices and stock",
+    params(
+        ("id" = String, Path, description = "The id"),
+        ("since" = Option<u64>, Query, description = "Only events after this sequence number"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`"),
+        ("type" = Option<String>, Query, description = "Only events of these types"),
+        ("actor_key_id" = Option<String>, Query, description = "Only events made with this API key"),
+        ("limit" = Option<u32>, Query, description = "At most this many (1 to 1000, default 500)"),
+    ),
+    responses(
+        (status = 200, description = "Success, also once the branch is deleted", body = EventPage),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn branch_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Query(params): crate::routes::events::Params,
+) -> Result<Json<EventPage>, Problem> {
+    crate::routes::events::item_history(&s, &caller, CatalogKey::Branch(branch_id(&raw)?), &params)
+        .await
 }

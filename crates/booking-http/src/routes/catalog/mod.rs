@@ -8,7 +8,7 @@ mod services;
 
 use axum::http::StatusCode;
 use booking_core::{
-    BranchId, CatalogItem, CatalogRecord, Entity, ProductId, PutMode, ResourceId, ServiceId,
+    BranchId, CatalogKey, CatalogRecord, Entity, ProductId, PutMode, ResourceId, ServiceId,
 };
 use uuid::Uuid;
 
@@ -35,22 +35,30 @@ pub(super) fn product_id(raw: &str) -> Result<ProductId, Problem> {
     id(raw, Entity::Product, ProductId::from_uuid(Uuid::nil()))
 }
 
-/// Deletes an unused catalog item (admins only).
+/// Deletes an unused catalog record (admins only).
 pub(super) async fn remove(
     s: &AppState,
     caller: &Caller,
-    item: CatalogItem,
+    key: CatalogKey,
 ) -> Result<StatusCode, Problem> {
     caller.must_administer()?;
     s.services
         .catalog()
-        .delete(caller.0.tenant_id, item)
+        .delete(caller.tenant(), key, &caller.by())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Writes a catalog record through the use case.
-pub(super) async fn put(s: &AppState, record: CatalogRecord, mode: PutMode) -> Result<(), Problem> {
-    s.services.catalog().put(&record, mode).await?;
+/// Writes a catalog record through the use case, as the caller.
+pub(super) async fn put(
+    s: &AppState,
+    caller: &Caller,
+    record: CatalogRecord,
+    mode: PutMode,
+) -> Result<(), Problem> {
+    s.services
+        .catalog()
+        .put(&record, mode, &caller.by())
+        .await?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! Products, and their stock and price at each branch.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
-    CatalogItem, CatalogRecord, Product, ProductId, PutMode, Quantity, StockChange, StockOp,
+    CatalogKey, CatalogRecord, Product, ProductId, PutMode, Quantity, StockChange, StockOp,
 };
 
 use super::super::created;
@@ -15,7 +15,7 @@ use crate::dto::{self, ProductBody, RestockBody, StockBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{Items, ProductView, StockChangedView};
+use crate::views::{EventPage, Items, ProductView, StockChangedView};
 
 #[utoipa::path(
     post,
@@ -36,11 +36,17 @@ pub(crate) async fn create_product(
     caller.must_administer()?;
     let product = Product {
         id: ProductId::generate(),
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         price: b.price.parse("price")?,
     };
-    put(&s, CatalogRecord::Product(product.clone()), PutMode::Create).await?;
+    put(
+        &s,
+        &caller,
+        CatalogRecord::Product(product.clone()),
+        PutMode::Create,
+    )
+    .await?;
     Ok(created(&ProductView::from(&product)))
 }
 
@@ -66,11 +72,17 @@ pub(crate) async fn update_product(
     // Every field is in the body; the write refuses an unknown id.
     let product = Product {
         id: product_id(&raw)?,
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         price: b.price.parse("price")?,
     };
-    put(&s, CatalogRecord::Product(product.clone()), PutMode::Update).await?;
+    put(
+        &s,
+        &caller,
+        CatalogRecord::Product(product.clone()),
+        PutMode::Update,
+    )
+    .await?;
     Ok(Json(ProductView::from(&product)))
 }
 
@@ -92,7 +104,7 @@ pub(crate) async fn list_products(
         items: s
             .services
             .catalog()
-            .products(caller.0.tenant_id)
+            .products(caller.tenant())
             .await?
             .iter()
             .map(Into::into)
@@ -119,7 +131,7 @@ pub(crate) async fn get_product(
     Ok(Json(
         (&s.services
             .catalog()
-            .product(caller.0.tenant_id, product_id(&raw)?)
+            .product(caller.tenant(), product_id(&raw)?)
             .await?)
             .into(),
     ))
@@ -190,15 +202,18 @@ async fn adjust(
     op: StockOp,
 ) -> Result<Json<StockChangedView>, Problem> {
     let change = StockChange {
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         product_id: product_id(raw_product)?,
         branch_id: branch_id(raw_branch)?,
         op,
-        actor: caller.0.actor.clone(),
+        by: caller.by(),
         at: s.services.catalog().now(),
     };
-    let (record, event) = s.services.catalog().adjust_stock(&change).await?;
-    Ok(Json(StockChangedView::new(&record, event.seq.0)))
+    let (record, events) = s.services.catalog().adjust_stock(&change).await?;
+    Ok(Json(StockChangedView::new(
+        &record,
+        events.last().map(|e| e.seq.0),
+    )))
 }
 
 #[utoipa::path(
@@ -218,5 +233,66 @@ pub(crate) async fn delete_product(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    remove(&s, &caller, CatalogItem::Product(product_id(&raw)?)).await
+    remove(&s, &caller, CatalogKey::Product(product_id(&raw)?)).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/products/{id}/events",
+    tag = "catalog",
+    summary = "The product's history: every change of it, its links, prices and stock",
+    params(
+        ("id" = String, Path, description = "The id"),
+        ("since" = Option<u64>, Query, description = "Only events after this sequence number"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`"),
+        ("type" = Option<String>, Query, description = "Only events of these types"),
+        ("actor_key_id" = Option<String>, Query, description = "Only events made with this API key"),
+        ("limit" = Option<u32>, Query, description = "At most this many (1 to 1000, default 500)"),
+    ),
+    responses(
+        (status = 200, description = "Success, also once the product is deleted", body = EventPage),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn product_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Query(params): crate::routes::events::Params,
+) -> Result<Json<EventPage>, Problem> {
+    crate::routes::events::item_history(
+        &s,
+        &caller,
+        CatalogKey::Product(product_id(&raw)?),
+        &params,
+    )
+    .await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/products/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Stop selling a product at a branch, removing its stock there (refused while reservations refer to it)",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 409, description = "`in-use`: reservations refer to it", content_type = "application/problem+json", body = crate::views::ProblemView),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn stop_selling(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw, raw_branch)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    remove(
+        &s,
+        &caller,
+        CatalogKey::Stock(booking_core::StockKey {
+            product_id: product_id(&raw)?,
+            branch_id: branch_id(&raw_branch)?,
+        }),
+    )
+    .await
 }

@@ -1,11 +1,11 @@
 //! Resources, and where (and when) they work.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
-    CatalogItem, CatalogRecord, PutMode, Resource, ResourceBranch, ResourceId, ResourceKind,
+    CatalogKey, CatalogRecord, PutMode, Resource, ResourceBranch, ResourceId, ResourceKind,
 };
 
 use super::super::created;
@@ -15,7 +15,7 @@ use crate::dto::{self, ResourceBody, ScheduleBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{Items, ResourceView, ScheduleLinkView};
+use crate::views::{EventPage, Items, ResourceView, ScheduleLinkView};
 
 #[utoipa::path(
     post,
@@ -36,12 +36,13 @@ pub(crate) async fn create_resource(
     caller.must_administer()?;
     let resource = Resource {
         id: ResourceId::generate(),
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         kind: b.kind.unwrap_or(ResourceKind::Staff),
     };
     put(
         &s,
+        &caller,
         CatalogRecord::Resource(resource.clone()),
         PutMode::Create,
     )
@@ -71,7 +72,7 @@ pub(crate) async fn update_resource(
     let current = s
         .services
         .catalog()
-        .resource(caller.0.tenant_id, resource_id(&raw)?)
+        .resource(caller.tenant(), resource_id(&raw)?)
         .await?;
     let resource = Resource {
         name: dto::name("name", &b.name)?,
@@ -80,6 +81,7 @@ pub(crate) async fn update_resource(
     };
     put(
         &s,
+        &caller,
         CatalogRecord::Resource(resource.clone()),
         PutMode::Update,
     )
@@ -105,7 +107,7 @@ pub(crate) async fn list_resources(
         items: s
             .services
             .catalog()
-            .resources(caller.0.tenant_id)
+            .resources(caller.tenant())
             .await?
             .iter()
             .map(Into::into)
@@ -132,7 +134,7 @@ pub(crate) async fn get_resource(
     Ok(Json(
         (&s.services
             .catalog()
-            .resource(caller.0.tenant_id, resource_id(&raw)?)
+            .resource(caller.tenant(), resource_id(&raw)?)
             .await?)
             .into(),
     ))
@@ -158,12 +160,18 @@ pub(crate) async fn link_resource(
 ) -> Result<Json<ScheduleLinkView>, Problem> {
     caller.must_administer()?;
     let link = ResourceBranch {
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         resource_id: resource_id(&raw_resource)?,
         branch_id: branch_id(&raw_branch)?,
         schedule: b.parse()?,
     };
-    put(&s, CatalogRecord::Schedule(link.clone()), PutMode::Upsert).await?;
+    put(
+        &s,
+        &caller,
+        CatalogRecord::Schedule(link.clone()),
+        PutMode::Upsert,
+    )
+    .await?;
     Ok(Json((&link).into()))
 }
 
@@ -184,5 +192,63 @@ pub(crate) async fn delete_resource(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    remove(&s, &caller, CatalogItem::Resource(resource_id(&raw)?)).await
+    remove(&s, &caller, CatalogKey::Resource(resource_id(&raw)?)).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/resources/{id}/events",
+    tag = "catalog",
+    summary = "The resource's history: every change of it, its links, prices and stock",
+    params(
+        ("id" = String, Path, description = "The id"),
+        ("since" = Option<u64>, Query, description = "Only events after this sequence number"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`"),
+        ("type" = Option<String>, Query, description = "Only events of these types"),
+        ("actor_key_id" = Option<String>, Query, description = "Only events made with this API key"),
+        ("limit" = Option<u32>, Query, description = "At most this many (1 to 1000, default 500)"),
+    ),
+    responses(
+        (status = 200, description = "Success, also once the resource is deleted", body = EventPage),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn resource_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Query(params): crate::routes::events::Params,
+) -> Result<Json<EventPage>, Problem> {
+    crate::routes::events::item_history(
+        &s,
+        &caller,
+        CatalogKey::Resource(resource_id(&raw)?),
+        &params,
+    )
+    .await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/resources/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Stop a resource working at a branch (refused while reservations there refer to it)",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 409, description = "`in-use`: reservations refer to it", content_type = "application/problem+json", body = crate::views::ProblemView),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn unlink_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw, raw_branch)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    remove(
+        &s,
+        &caller,
+        CatalogKey::Schedule(resource_id(&raw)?, branch_id(&raw_branch)?),
+    )
+    .await
 }

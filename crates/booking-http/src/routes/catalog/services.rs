@@ -1,12 +1,10 @@
 //! Services, and their price at each branch.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use booking_core::{
-    CatalogItem, CatalogRecord, PutMode, ServiceId, ServiceItem, ServiceItemBranch,
-};
+use booking_core::{CatalogKey, CatalogRecord, PutMode, ServiceId, ServiceItem, ServiceItemBranch};
 
 use super::super::created;
 use super::{branch_id, put, remove, service_id};
@@ -15,7 +13,7 @@ use crate::dto::{self, PriceBody, ServiceBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{Items, ServicePriceView, ServiceView};
+use crate::views::{EventPage, Items, ServicePriceView, ServiceView};
 
 #[utoipa::path(
     post,
@@ -35,14 +33,20 @@ pub(crate) async fn create_service(
 ) -> Result<Response, Problem> {
     caller.must_administer()?;
     let service = service_from(ServiceId::generate(), &caller, &b)?;
-    put(&s, CatalogRecord::Service(service.clone()), PutMode::Create).await?;
+    put(
+        &s,
+        &caller,
+        CatalogRecord::Service(service.clone()),
+        PutMode::Create,
+    )
+    .await?;
     Ok(created(&ServiceView::from(&service)))
 }
 
 fn service_from(id: ServiceId, caller: &Caller, b: &ServiceBody) -> Result<ServiceItem, Problem> {
     Ok(ServiceItem {
         id,
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         duration: dto::minutes("duration_minutes", b.duration_minutes)?,
         price: b.price.parse("price")?,
@@ -75,7 +79,13 @@ pub(crate) async fn update_service(
     caller.must_administer()?;
     // Every field is in the body; the write refuses an unknown id.
     let service = service_from(service_id(&raw)?, &caller, &b)?;
-    put(&s, CatalogRecord::Service(service.clone()), PutMode::Update).await?;
+    put(
+        &s,
+        &caller,
+        CatalogRecord::Service(service.clone()),
+        PutMode::Update,
+    )
+    .await?;
     Ok(Json(ServiceView::from(&service)))
 }
 
@@ -97,7 +107,7 @@ pub(crate) async fn list_services(
         items: s
             .services
             .catalog()
-            .services(caller.0.tenant_id)
+            .services(caller.tenant())
             .await?
             .iter()
             .map(Into::into)
@@ -124,7 +134,7 @@ pub(crate) async fn get_service(
     Ok(Json(
         (&s.services
             .catalog()
-            .service(caller.0.tenant_id, service_id(&raw)?)
+            .service(caller.tenant(), service_id(&raw)?)
             .await?)
             .into(),
     ))
@@ -150,13 +160,14 @@ pub(crate) async fn price_service(
 ) -> Result<Json<ServicePriceView>, Problem> {
     caller.must_administer()?;
     let price = ServiceItemBranch {
-        tenant_id: caller.0.tenant_id,
+        tenant_id: caller.tenant(),
         service_id: service_id(&raw_service)?,
         branch_id: branch_id(&raw_branch)?,
         price: b.price.parse("price")?,
     };
     put(
         &s,
+        &caller,
         CatalogRecord::ServicePrice(price.clone()),
         PutMode::Upsert,
     )
@@ -181,5 +192,62 @@ pub(crate) async fn delete_service(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    remove(&s, &caller, CatalogItem::Service(service_id(&raw)?)).await
+    remove(&s, &caller, CatalogKey::Service(service_id(&raw)?)).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/services/{id}/events",
+    tag = "catalog",
+    summary = "The service's history: every change of it, its links, prices and stock",
+    params(
+        ("id" = String, Path, description = "The id"),
+        ("since" = Option<u64>, Query, description = "Only events after this sequence number"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`"),
+        ("type" = Option<String>, Query, description = "Only events of these types"),
+        ("actor_key_id" = Option<String>, Query, description = "Only events made with this API key"),
+        ("limit" = Option<u32>, Query, description = "At most this many (1 to 1000, default 500)"),
+    ),
+    responses(
+        (status = 200, description = "Success, also once the service is deleted", body = EventPage),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn service_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Query(params): crate::routes::events::Params,
+) -> Result<Json<EventPage>, Problem> {
+    crate::routes::events::item_history(
+        &s,
+        &caller,
+        CatalogKey::Service(service_id(&raw)?),
+        &params,
+    )
+    .await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/services/{id}/branches/{branch_id}",
+    tag = "catalog",
+    summary = "Clear a branch's own price for a service (the base price applies again)",
+    params(("id" = String, Path, description = "The id"), ("branch_id" = String, Path, description = "The branch")),
+    responses(
+        (status = 204, description = "Removed"),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn clear_service_price(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw, raw_branch)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    remove(
+        &s,
+        &caller,
+        CatalogKey::ServicePrice(service_id(&raw)?, branch_id(&raw_branch)?),
+    )
+    .await
 }

@@ -2,40 +2,107 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use booking_core::{ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyHash, Role};
+use booking_core::{ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyError, KeyHash, KeyUpdate, Role};
 
 fn hash(n: u8) -> KeyHash {
     KeyHash::from_hex(&format!("{n:02x}").repeat(32)).expect("valid hash")
 }
 
 /// Keys are found by the hash of their secret only, and only for an
-/// existing tenant.
-pub async fn api_keys_are_found_by_hash(store: Store) {
+/// existing tenant; a tenant's keys are listed, revoked and given another
+/// role, each change recorded with the key (never its hash) and who made
+/// it; the last active admin key stays.
+pub async fn api_keys_are_found_listed_revoked_and_recorded(store: Store) {
     assert!(
         !store.has_tenants().await.unwrap(),
         "a fresh store has no tenants"
     );
     let c = Clinic::setup(&*store).await;
+    let other = Clinic::setup_named(&*store, "Other").await;
     assert!(store.has_tenants().await.unwrap());
-    let key = ApiKey {
+    let key = |role, expires_at| ApiKey {
         id: ApiKeyId::generate(),
         tenant_id: c.tenant,
-        role: Role::Staff,
+        role,
         actor: c.actor.clone(),
         created_at: t(6, 0),
+        expires_at,
+        revoked_at: None,
     };
-    engine::insert_api_key(&*store, &key, &hash(1))
+    let admin = key(Role::Admin, None);
+    let staff = key(Role::Staff, Some(t(20, 0)));
+    for (k, n) in [(&admin, 1), (&staff, 2)] {
+        let events = engine::insert_api_key(&*store, k, &hash(n), &c.by)
+            .await
+            .unwrap();
+        let [created] = events.as_slice() else {
+            panic!("one event per key: {events:?}")
+        };
+        let EventPayload::ApiKeyCreated(change) = &created.payload else {
+            panic!("ApiKeyCreated: {created:?}")
+        };
+        assert_eq!(change.after.id, k.id.as_uuid());
+        assert_eq!(created.by, c.by, "who made it, with key and request ids");
+        assert!(
+            !serde_json::to_string(created)
+                .unwrap()
+                .contains(hash(n).as_str()),
+            "an event never carries a key's hash"
+        );
+    }
+    assert_eq!(store.api_key(&hash(2)).await.unwrap(), Some(staff.clone()));
+    assert_eq!(store.api_key(&hash(9)).await.unwrap(), None);
+    let mut listed = store.api_keys(c.tenant).await.unwrap();
+    listed.sort_by_key(|k| k.id);
+    let mut expected = vec![admin.clone(), staff.clone()];
+    expected.sort_by_key(|k| k.id);
+    assert_eq!(listed, expected, "listed by id, expiry kept");
+    assert!(store.api_keys(other.tenant).await.unwrap().is_empty());
+
+    let change = |id, update| engine::change_key(&*store, c.tenant, id, update, &c.by, t(9, 0));
+    let (demoted, events) = change(staff.id, KeyUpdate::Role(Role::Viewer))
         .await
         .unwrap();
-    assert_eq!(store.api_key(&hash(1)).await.unwrap(), Some(key.clone()));
-    assert_eq!(store.api_key(&hash(2)).await.unwrap(), None);
+    assert_eq!(demoted.role, Role::Viewer);
+    assert!(matches!(
+        events.as_slice(),
+        [e] if matches!(&e.payload, EventPayload::ApiKeyRoleChanged(k)
+            if k.before.as_ref().map(|b| b.role) == Some(Role::Staff) && k.after.role == Role::Viewer)
+    ));
+    let (revoked, _) = change(staff.id, KeyUpdate::Revoke).await.unwrap();
+    assert_eq!(revoked.revoked_at, Some(t(9, 0)));
+    let stored = store.api_key(&hash(2)).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.role, stored.revoked_at),
+        (Role::Viewer, Some(t(9, 0)))
+    );
+    let (_, again) = change(staff.id, KeyUpdate::Revoke).await.unwrap();
+    assert!(again.is_empty(), "revoking twice records nothing");
+    assert_eq!(
+        change(admin.id, KeyUpdate::Revoke).await.map(drop),
+        Err(KeyError::LastAdmin(admin.id))
+    );
+    assert_eq!(
+        engine::change_key(
+            &*store,
+            other.tenant,
+            admin.id,
+            KeyUpdate::Revoke,
+            &c.by,
+            t(9, 0)
+        )
+        .await
+        .map(drop),
+        Err(KeyError::NotFound(Entity::ApiKey(admin.id))),
+        "another tenant's key is not found"
+    );
     let orphan = ApiKey {
         id: ApiKeyId::generate(),
         tenant_id: booking_core::TenantId::generate(),
-        ..key
+        ..admin
     };
     assert!(matches!(
-        engine::insert_api_key(&*store, &orphan, &hash(3)).await,
+        engine::insert_api_key(&*store, &orphan, &hash(3), &c.by).await,
         Err(StoreError::NotFound(Entity::Tenant(_)))
     ));
 }

@@ -84,6 +84,7 @@ pub async fn catalog_round_trips(store: Store) {
     };
     put(
         &store,
+        &c,
         CatalogRecord::Branch(renamed.clone()),
         PutMode::Update,
     )
@@ -149,9 +150,13 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
         store.reservation(b.tenant, theirs.id).await,
         Err(StoreError::NotFound(Entity::Reservation(_)))
     ));
+    let about_theirs = EventQuery {
+        entity: Some(theirs.id.as_uuid()),
+        ..EventQuery::since(Seq::ZERO, 1000)
+    };
     assert!(
         store
-            .reservation_events(b.tenant, theirs.id)
+            .events(b.tenant, &about_theirs)
             .await
             .unwrap()
             .is_empty(),
@@ -162,7 +167,7 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
     let mut hijack = store.branch(a.tenant, a.madrid).await.unwrap();
     hijack.tenant_id = b.tenant;
     assert!(matches!(
-        put(&store, CatalogRecord::Branch(hijack), PutMode::Update).await,
+        put(&store, &b, CatalogRecord::Branch(hijack), PutMode::Update).await,
         Err(CatalogError::NotFound(_))
     ));
     assert_eq!(
@@ -176,7 +181,7 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
         schedule: booking_core::Schedule::unrestricted(),
     };
     assert!(matches!(
-        put(&store, CatalogRecord::Schedule(link), PutMode::Upsert).await,
+        put(&store, &b, CatalogRecord::Schedule(link), PutMode::Upsert).await,
         Err(CatalogError::NotFound(_))
     ));
 
@@ -209,7 +214,7 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
     );
 
     // Event logs and queries are per tenant.
-    let b_events = store.events_since(b.tenant, Seq::ZERO, 1000).await.unwrap();
+    let b_events = all_events(&store, &b).await;
     assert!(b_events.iter().all(|e| e.tenant_id == b.tenant));
     assert_eq!(b_events.first().map(|e| e.seq), Some(Seq(1)));
     let b_res = store
@@ -231,11 +236,10 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
 /// An item no reservation refers to is deleted with its links; one in use
 /// is refused and stays; another tenant's is not found.
 pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Store) {
-    use booking_core::CatalogItem;
     let c = Clinic::setup(&*store).await;
     let other = Clinic::setup_named(&*store, "Other").await;
     // The chair and the service are unused: they go, with their links.
-    delete(&store, c.tenant, CatalogItem::Resource(c.chair))
+    delete(&store, &c, CatalogKey::Resource(c.chair))
         .await
         .unwrap();
     assert!(matches!(
@@ -250,7 +254,7 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
             .len(),
         1
     );
-    delete(&store, c.tenant, CatalogItem::Service(c.cleaning))
+    delete(&store, &c, CatalogKey::Service(c.cleaning))
         .await
         .unwrap();
     assert!(
@@ -268,21 +272,18 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
     )
     .await;
     for item in [
-        CatalogItem::Resource(c.dentist),
-        CatalogItem::Product(c.kit),
-        CatalogItem::Branch(c.madrid),
+        CatalogKey::Resource(c.dentist),
+        CatalogKey::Product(c.kit),
+        CatalogKey::Branch(c.madrid),
     ] {
         assert!(
-            matches!(
-                delete(&store, c.tenant, item).await,
-                Err(CatalogError::InUse(_))
-            ),
+            matches!(delete(&store, &c, item).await, Err(CatalogError::InUse(_))),
             "{item:?}"
         );
     }
     assert_eq!(stock(&store, &c, c.madrid).await, 9);
     // Lisbon has no reservation: it goes, with its links and stock.
-    delete(&store, c.tenant, CatalogItem::Branch(c.lisbon))
+    delete(&store, &c, CatalogKey::Branch(c.lisbon))
         .await
         .unwrap();
     assert!(
@@ -301,7 +302,7 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
     );
     // Nothing crosses tenants.
     assert!(matches!(
-        delete(&store, other.tenant, CatalogItem::Resource(c.dentist)).await,
+        delete(&store, &other, CatalogKey::Resource(c.dentist)).await,
         Err(CatalogError::NotFound(_))
     ));
     assert!(store.resource(c.tenant, c.dentist).await.is_ok());

@@ -47,7 +47,7 @@ pub async fn a_stale_hold_in_the_way_is_expired_in_the_same_write(store: Store) 
         .expect("the stale hold is no obstacle");
     assert!(matches!(
         &applied.events[0].payload,
-        EventPayload::Reservation { kind: ReservationEventKind::Expired, after, .. } if after.id == h.id
+        EventPayload::ReservationExpired(change) if change.after.id == h.id.as_uuid()
     ));
     assert_eq!(
         store.reservation(c.tenant, h.id).await.unwrap().status,

@@ -132,6 +132,7 @@ pub async fn references_must_exist_where_the_booking_is(store: Store) {
     let floss = ProductId::generate();
     put(
         &store,
+        &c,
         CatalogRecord::Product(Product {
             id: floss,
             tenant_id: c.tenant,
@@ -179,7 +180,7 @@ pub async fn instants_are_kept_to_the_microsecond(store: Store) {
         read.created_at,
         t(7, 0) + chrono::Duration::microseconds(1_234)
     );
-    let (_, event) = adjust_stock(
+    let (_, events) = adjust_stock(
         &store,
         &StockChange {
             tenant_id: c.tenant,
@@ -188,16 +189,21 @@ pub async fn instants_are_kept_to_the_microsecond(store: Store) {
             op: StockOp::Restock {
                 quantity: Quantity::new(1).unwrap(),
             },
-            actor: c.actor.clone(),
+            by: c.by.clone(),
             at: t(7, 30) + fine,
         },
     )
     .await
     .unwrap();
+    let first = events.first().expect("a restock is recorded").seq;
     let logged = store
-        .events_since(c.tenant, Seq(event.seq.0 - 1), 1)
+        .events(c.tenant, &EventQuery::since(Seq(first.0 - 1), 10))
         .await
         .unwrap();
-    assert_eq!(logged, vec![event]);
+    assert_eq!(logged, events);
+    assert_eq!(
+        logged[0].at,
+        t(7, 30) + chrono::Duration::microseconds(1_234)
+    );
     assert_invariants(&store, &c, t(8, 0)).await;
 }

@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use booking_core::engine::{self, CatalogItem};
+use booking_core::engine::{self, CatalogWrite};
 use booking_core::{
-    Applied, ApplyError, BookingStore, Branch, CatalogError, CatalogRecord, Entity, EventPayload,
-    Minutes, Money, Name, Product, ProductBranch, ProductId, PutMode, Quantity, Reservation,
-    ReservationCursor, ReservationEventKind, ReservationQuery, ReservationWrite, Seq, StaleVersion,
-    Status, StockCause, StockChange, StockOp, StoreError,
+    Applied, ApplyError, BookingStore, Branch, CatalogError, CatalogKey, CatalogRecord, Entity,
+    Event, EventPayload, EventQuery, EventType, Minutes, Money, Name, Product, ProductBranch,
+    ProductId, PutMode, Quantity, Reservation, ReservationCursor, ReservationEventKind,
+    ReservationQuery, ReservationWrite, Seq, StaleVersion, Status, StockCause, StockChange,
+    StockOp, StoreError,
 };
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
@@ -31,7 +32,7 @@ mod races;
 mod stock;
 
 pub use access::{
-    api_keys_are_found_by_hash, concurrent_claims_of_one_key_give_one_new,
+    api_keys_are_found_listed_revoked_and_recorded, concurrent_claims_of_one_key_give_one_new,
     idempotency_keys_replay_and_refuse_mismatches, old_idempotency_records_are_purged,
 };
 pub use catalog::{
@@ -56,12 +57,14 @@ pub use overlap::{
     touching_bookings_are_both_accepted,
 };
 pub use queries::{
-    blocking_lists_only_overlapping_calendar_blockers, events_since_pages_in_order_without_gaps,
-    history_projects_to_the_stored_reservation, reservations_can_be_filtered_and_paged,
+    blocking_lists_only_overlapping_calendar_blockers, events_are_found_by_type_subject_and_key,
+    events_since_pages_in_order_without_gaps, history_projects_to_the_stored_reservation,
+    reservations_can_be_filtered_and_paged,
 };
 pub use races::{
-    cancel_racing_a_create_never_leaves_two_active, concurrent_writers_number_events_gaplessly,
-    one_slot_race, orders_never_oversell,
+    cancel_racing_a_create_never_leaves_two_active,
+    concurrent_bookings_and_catalog_writes_number_events_gaplessly, one_slot_race,
+    orders_never_oversell,
 };
 pub use stock::{
     a_refused_write_changes_nothing, short_stock_is_refused_with_the_available_quantity,
@@ -83,12 +86,27 @@ pub(super) async fn stock(store: &Store, c: &Clinic, branch: booking_core::Branc
         .stock
 }
 
+/// Every event of the clinic's tenant, in order.
+pub(super) async fn all_events(store: &Store, c: &Clinic) -> Vec<Event> {
+    let mut all: Vec<Event> = Vec::new();
+    loop {
+        let after = all.last().map_or(Seq::ZERO, |e| e.seq);
+        let page = store
+            .events(c.tenant, &EventQuery::since(after, 1000))
+            .await
+            .expect("events");
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
 pub(super) async fn last_seq(store: &Store, c: &Clinic) -> Seq {
-    let events = store
-        .events_since(c.tenant, Seq::ZERO, 10_000)
+    all_events(store, c)
         .await
-        .expect("events");
-    events.last().map_or(Seq::ZERO, |e| e.seq)
+        .last()
+        .map_or(Seq::ZERO, |e| e.seq)
 }
 
 /// The engine's reservation write on `store`.
@@ -96,29 +114,41 @@ pub(super) async fn apply(store: &Store, w: ReservationWrite) -> Result<Applied,
     engine::apply(&**store, w).await
 }
 
-/// The engine's catalog upsert on `store`.
+/// Who the contract's catalog writes are made by, and when.
+pub(super) fn catalog_write(c: &Clinic) -> CatalogWrite {
+    CatalogWrite {
+        by: c.by.clone(),
+        at: t(6, 30),
+    }
+}
+
+/// The engine's catalog upsert on `store`, by the clinic's staff member.
 pub(super) async fn put(
     store: &Store,
+    c: &Clinic,
     record: CatalogRecord,
     mode: PutMode,
 ) -> Result<Option<CatalogRecord>, CatalogError> {
-    engine::put(&**store, &record, mode).await
+    engine::put(&**store, &record, mode, &catalog_write(c))
+        .await
+        .map(|(before, _events)| before)
 }
 
-/// The engine's catalog deletion on `store`.
+/// The engine's deletion of `key` of the clinic's tenant; returns its
+/// events.
 pub(super) async fn delete(
     store: &Store,
-    tenant: booking_core::TenantId,
-    item: CatalogItem,
-) -> Result<Vec<CatalogRecord>, CatalogError> {
-    engine::delete(&**store, tenant, item).await
+    c: &Clinic,
+    key: CatalogKey,
+) -> Result<Vec<Event>, CatalogError> {
+    engine::delete(&**store, c.tenant, key, &catalog_write(c)).await
 }
 
 /// The engine's stock adjustment on `store`.
 pub(super) async fn adjust_stock(
     store: &Store,
     change: &StockChange,
-) -> Result<(ProductBranch, booking_core::Event), CatalogError> {
+) -> Result<(ProductBranch, Vec<Event>), CatalogError> {
     engine::adjust_stock(&**store, change).await
 }
 
@@ -161,11 +191,12 @@ macro_rules! store_contract_tests {
             a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
             stale_holds_are_listed_soonest_first,
             events_since_pages_in_order_without_gaps,
+            events_are_found_by_type_subject_and_key,
             history_projects_to_the_stored_reservation,
             reservations_can_be_filtered_and_paged,
             blocking_lists_only_overlapping_calendar_blockers,
             stock_can_be_set_and_restocked_with_events,
-            api_keys_are_found_by_hash,
+            api_keys_are_found_listed_revoked_and_recorded,
             idempotency_keys_replay_and_refuse_mismatches,
             concurrent_claims_of_one_key_give_one_new,
             old_idempotency_records_are_purged,

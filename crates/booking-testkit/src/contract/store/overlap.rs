@@ -13,14 +13,10 @@ pub async fn a_create_is_stored_with_version_one_and_a_numbered_event(store: Sto
     assert_eq!(applied.reservation.range, draft.range);
     assert_eq!(applied.events.len(), 1);
     assert_eq!(applied.events[0].seq, before.next());
-    assert_eq!(applied.events[0].actor, c.actor);
+    assert_eq!(applied.events[0].by, c.by, "who: actor, key and request");
     assert!(matches!(
         &applied.events[0].payload,
-        EventPayload::Reservation {
-            kind: ReservationEventKind::Created,
-            before: None,
-            ..
-        }
+        EventPayload::ReservationCreated(change) if change.before.is_none()
     ));
     assert_eq!(
         store.reservation(c.tenant, draft.id).await.unwrap(),

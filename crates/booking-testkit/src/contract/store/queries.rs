@@ -6,6 +6,7 @@ use super::*;
 /// The event log pages in order without gaps or repeats.
 pub async fn events_since_pages_in_order_without_gaps(store: Store) {
     let c = Clinic::setup(&*store).await;
+    let setup = last_seq(&store, &c).await.0;
     for h in 10..15 {
         book(
             &store,
@@ -17,7 +18,10 @@ pub async fn events_since_pages_in_order_without_gaps(store: Store) {
     let mut seen = Vec::new();
     let mut after = Seq::ZERO;
     loop {
-        let page = store.events_since(c.tenant, after, 3).await.unwrap();
+        let page = store
+            .events(c.tenant, &EventQuery::since(after, 3))
+            .await
+            .unwrap();
         assert!(page.len() <= 3);
         let Some(last) = page.last() else { break };
         after = last.seq;
@@ -26,9 +30,9 @@ pub async fn events_since_pages_in_order_without_gaps(store: Store) {
     let expected: Vec<u64> = (1..=seen.len() as u64).collect();
     assert_eq!(seen, expected);
     assert_eq!(
-        seen.len(),
-        2 + 5 * 2,
-        "2 stock sets, then 5 × (booking + stock)"
+        seen.len() as u64,
+        setup + 5 * 2,
+        "the setup's events, then 5 × (booking + stock)"
     );
     assert_invariants(&store, &c, t(8, 0)).await;
 }
@@ -58,24 +62,136 @@ pub async fn history_projects_to_the_stored_reservation(store: Store) {
         .await
         .unwrap()
         .reservation;
-    let history = store.reservation_events(c.tenant, r.id).await.unwrap();
-    let kinds: Vec<_> = history
+    let about_r = EventQuery {
+        entity: Some(r.id.as_uuid()),
+        ..EventQuery::since(Seq::ZERO, 1000)
+    };
+    let history = store.events(c.tenant, &about_r).await.unwrap();
+    let types: Vec<_> = history.iter().map(|e| e.payload.event_type()).collect();
+    assert_eq!(
+        types,
+        [
+            EventType::ReservationCreated,
+            EventType::ReservationMoved,
+            EventType::ReservationCancelled
+        ],
+        "a reservation's history is its own events"
+    );
+    assert_eq!(booking_core::project(&history).unwrap(), Some((&r3).into()));
+    assert_invariants(&store, &c, t(9, 0)).await;
+}
+
+/// The log is found by type, by the record an event is about (an item's
+/// history, its links, prices and stock included) and by the key that made
+/// it, pages within a filter, and keeps events about tenants and keys out
+/// unless asked.
+pub async fn events_are_found_by_type_subject_and_key(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let mut other = c.by.clone();
+    other.key_id = Some(booking_core::ApiKeyId::generate());
+    let booked = apply(
+        &store,
+        ReservationWrite {
+            by: other.clone(),
+            ..c.create(c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 1))
+        },
+    )
+    .await
+    .unwrap();
+    let all = all_events(&store, &c).await;
+    let query = |f: fn(&mut EventQuery)| {
+        let mut q = EventQuery::since(Seq::ZERO, 1000);
+        f(&mut q);
+        q
+    };
+    let found = |q: EventQuery| {
+        let store = Arc::clone(&store);
+        async move { store.events(c.tenant, &q).await.unwrap() }
+    };
+    let expected =
+        |q: &EventQuery| -> Vec<Event> { all.iter().filter(|e| q.matches(e)).cloned().collect() };
+
+    let q = query(|q| q.types = vec![EventType::StockChanged, EventType::ResourceLinked]);
+    let stock_and_links = found(q.clone()).await;
+    assert_eq!(stock_and_links, expected(&q));
+    assert_eq!(
+        stock_and_links.len(),
+        2 + 3 + 1,
+        "2 stock sets, 3 links, 1 booking's kit"
+    );
+
+    let mut q = EventQuery::since(Seq::ZERO, 1000);
+    q.entity = Some(c.kit.as_uuid());
+    let kit = found(q.clone()).await;
+    assert_eq!(kit, expected(&q));
+    assert_eq!(
+        kit.iter()
+            .map(|e| e.payload.event_type())
+            .collect::<Vec<_>>(),
+        [
+            EventType::ProductCreated,
+            EventType::StockChanged,
+            EventType::StockChanged,
+            EventType::StockChanged
+        ],
+        "the kit's history: created, stocked at two branches, one sold"
+    );
+    q.entity = Some(c.lisbon.as_uuid());
+    let lisbon: Vec<_> = found(q.clone())
+        .await
         .iter()
-        .filter_map(|e| match &e.payload {
-            EventPayload::Reservation { kind, .. } => Some(*kind),
-            EventPayload::StockAdjusted { .. } => None,
-        })
+        .map(|e| e.payload.event_type())
         .collect();
     assert_eq!(
-        kinds,
+        lisbon,
         [
-            ReservationEventKind::Created,
-            ReservationEventKind::Moved,
-            ReservationEventKind::Cancelled
+            EventType::BranchCreated,
+            EventType::ResourceLinked,
+            EventType::ServicePriceSet,
+            EventType::StockChanged
         ]
     );
-    assert_eq!(booking_core::project(&history).unwrap(), Some(r3));
-    assert_invariants(&store, &c, t(9, 0)).await;
+    q.entity = Some(booked.reservation.id.as_uuid());
+    assert_eq!(found(q.clone()).await.len(), 1);
+
+    let by_other = EventQuery {
+        actor_key: other.key_id,
+        ..EventQuery::since(Seq::ZERO, 1000)
+    };
+    let made = found(by_other).await;
+    assert_eq!(
+        made, booked.events,
+        "what the other key made, and only that"
+    );
+    assert!(made.iter().all(|e| e.by == other));
+
+    let mut paged = Vec::new();
+    let mut page_q = EventQuery {
+        types: vec![EventType::StockChanged],
+        limit: 2,
+        ..EventQuery::since(Seq::ZERO, 2)
+    };
+    loop {
+        let page = found(page_q.clone()).await;
+        let Some(last) = page.last() else { break };
+        page_q.after = last.seq;
+        paged.extend(page);
+    }
+    assert_eq!(
+        paged,
+        expected(&query(|q| q.types = vec![EventType::StockChanged]))
+    );
+
+    let tenant_created = query(|q| q.types = vec![EventType::TenantCreated]);
+    assert_eq!(found(tenant_created.clone()).await.len(), 1);
+    let hidden = EventQuery {
+        include_access: false,
+        ..tenant_created
+    };
+    assert!(
+        found(hidden).await.is_empty(),
+        "events about tenants and keys only when asked"
+    );
 }
 
 /// Queries filter by branch, resource and window, and page by (start, id).

@@ -65,6 +65,7 @@ pub async fn orders_never_oversell(stores: &[Store]) {
         let id = ResourceId::generate();
         put(
             &stores[0],
+            &c,
             CatalogRecord::Resource(Resource {
                 id,
                 tenant_id: c.tenant,
@@ -77,6 +78,7 @@ pub async fn orders_never_oversell(stores: &[Store]) {
         .expect("a chair");
         put(
             &stores[0],
+            &c,
             CatalogRecord::Schedule(ResourceBranch {
                 tenant_id: c.tenant,
                 resource_id: id,
@@ -161,14 +163,17 @@ pub async fn cancel_racing_a_create_never_leaves_two_active(stores: &[Store], ro
     assert_invariants(&stores[0], &c, t(8, 0)).await;
 }
 
-/// Eight writers over the handles book 200 distinct slots while a reader
-/// polls the log: numbers are gapless and the reader, which must see
-/// exactly the next number each time, misses none.
+/// Eight writers over the handles book 200 distinct slots while two more
+/// change the catalog (new resources linked to a branch, restocks, new
+/// keys) and a reader polls the log: numbers are gapless across bookings
+/// and catalog changes, and the reader, which must see exactly the next
+/// number each time, misses none.
 ///
 /// # Panics
-/// On a gap, a missed event or a refused booking.
-pub async fn concurrent_writers_number_events_gaplessly(stores: &[Store]) {
+/// On a gap, a missed event or a refused write.
+pub async fn concurrent_bookings_and_catalog_writes_number_events_gaplessly(stores: &[Store]) {
     let c = Clinic::setup(&*stores[0]).await;
+    let setup = last_seq(&stores[0], &c).await.0;
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
         let (store, done, tenant) = (Arc::clone(&stores[0]), Arc::clone(&done), c.tenant);
@@ -178,7 +183,7 @@ pub async fn concurrent_writers_number_events_gaplessly(stores: &[Store]) {
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst);
                 let after = seen.last().copied().map_or(Seq::ZERO, Seq);
                 let page = store
-                    .events_since(tenant, after, 50)
+                    .events(tenant, &EventQuery::since(after, 50))
                     .await
                     .expect("read the log");
                 for e in &page {
@@ -196,33 +201,102 @@ pub async fn concurrent_writers_number_events_gaplessly(stores: &[Store]) {
             }
         })
     };
-    let writers = (0..8usize).map(|w| {
+    let bookers = (0..8usize).map(|w| {
         let store = Arc::clone(&stores[w % stores.len()]);
         let c = c.clone();
         tokio::spawn(async move {
+            let mut events = 0;
             for i in 0..25i64 {
                 let when = slot((i64::try_from(w).expect("small") * 25 + i) * 30, 30);
                 let resource = if w % 2 == 0 { c.dentist } else { c.chair };
-                apply(&store, c.create(c.draft(resource, c.madrid, when)))
+                events += apply(&store, c.create(c.draft(resource, c.madrid, when)))
                     .await
-                    .expect("distinct slots");
+                    .expect("distinct slots")
+                    .events
+                    .len();
             }
+            events
         })
     });
-    for w in join_all(writers).await {
-        w.expect("writer");
+    let editors = (0..2usize).map(|w| {
+        let store = Arc::clone(&stores[(w + 1) % stores.len()]);
+        let c = c.clone();
+        tokio::spawn(async move {
+            let mut events = 0;
+            for i in 0..10 {
+                let id = ResourceId::generate();
+                let resource = Resource {
+                    id,
+                    tenant_id: c.tenant,
+                    name: Name::new(&format!("Chair {w}.{i}")).expect("a valid name"),
+                    kind: ResourceKind::Room,
+                };
+                let link = ResourceBranch {
+                    tenant_id: c.tenant,
+                    resource_id: id,
+                    branch_id: c.lisbon,
+                    schedule: Schedule::unrestricted(),
+                };
+                for record in [
+                    CatalogRecord::Resource(resource),
+                    CatalogRecord::Schedule(link),
+                ] {
+                    events += engine::put(&*store, &record, PutMode::Create, &catalog_write(&c))
+                        .await
+                        .expect("a new record")
+                        .1
+                        .len();
+                }
+                let restock = StockChange {
+                    tenant_id: c.tenant,
+                    product_id: c.kit,
+                    branch_id: c.lisbon,
+                    op: StockOp::Restock {
+                        quantity: Quantity::new(1).expect("one"),
+                    },
+                    by: c.by.clone(),
+                    at: t(7, 0),
+                };
+                events += adjust_stock(&store, &restock)
+                    .await
+                    .expect("a restock")
+                    .1
+                    .len();
+                let key = booking_core::ApiKey {
+                    id: booking_core::ApiKeyId::generate(),
+                    tenant_id: c.tenant,
+                    role: booking_core::Role::Viewer,
+                    actor: c.actor.clone(),
+                    created_at: t(7, 0),
+                    expires_at: None,
+                    revoked_at: None,
+                };
+                let hash = booking_core::KeyHash::of_secret(&booking_core::new_secret());
+                events += engine::insert_api_key(&*store, &key, &hash, &c.by)
+                    .await
+                    .expect("a key")
+                    .len();
+            }
+            events
+        })
+    });
+    let mut written = 0;
+    for w in join_all(bookers.chain(editors)).await {
+        written += w.expect("writer");
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = reader.await.expect("reader");
-    let all = stores[0]
-        .events_since(c.tenant, Seq::ZERO, 10_000)
-        .await
-        .expect("read the log");
+    let all = all_events(&stores[0], &c).await;
     assert_eq!(seen.len(), all.len());
     assert_eq!(
         all.len(),
-        2 + 200,
-        "two stock sets, then one event per booking"
+        usize::try_from(setup).expect("small") + written,
+        "the setup's events, then every write's"
+    );
+    assert_eq!(
+        written,
+        200 + 2 * 10 * 4,
+        "one event per booking, four per editor round"
     );
     assert_invariants(&stores[0], &c, t(8, 0)).await;
 }
@@ -254,9 +328,12 @@ macro_rules! store_race_tests {
         }
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn concurrent_writers_number_events_gaplessly() {
+        async fn concurrent_bookings_and_catalog_writes_number_events_gaplessly() {
             let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
-            $crate::contract::store::concurrent_writers_number_events_gaplessly(&stores).await;
+            $crate::contract::store::concurrent_bookings_and_catalog_writes_number_events_gaplessly(
+                        &stores,
+                    )
+                    .await;
         }
     };
 }

@@ -26,8 +26,10 @@ pub async fn stock_is_taken_and_given_back_on_cancel(store: Store) {
     );
     let cancelled = apply(&store, c.cancel(&a, t(8, 0))).await.unwrap();
     assert!(cancelled.events.iter().any(|e| matches!(
-        e.payload,
-        EventPayload::StockAdjusted { before: 5, after: 8, cause: StockCause::Reservation(id), .. } if id == a.id
+        &e.payload,
+        EventPayload::StockChanged(level)
+            if (level.before, level.after) == (5, 8)
+                && level.cause == StockCause::Reservation(a.id.as_uuid())
     )));
     let done = Reservation {
         status: Status::Completed,
@@ -73,6 +75,7 @@ pub async fn a_refused_write_changes_nothing(store: Store) {
     let other = ProductId::generate();
     put(
         &store,
+        &c,
         CatalogRecord::Product(Product {
             id: other,
             tenant_id: c.tenant,
@@ -93,7 +96,7 @@ pub async fn a_refused_write_changes_nothing(store: Store) {
                 stock: 1,
                 price: None,
             },
-            actor: c.actor.clone(),
+            by: c.by.clone(),
             at: t(6, 0),
         },
     )
@@ -128,10 +131,10 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
         product_id: c.kit,
         branch_id: c.madrid,
         op,
-        actor: c.actor.clone(),
+        by: c.by.clone(),
         at: t(9, 0),
     };
-    let (record, event) = adjust_stock(
+    let (record, events) = adjust_stock(
         &store,
         &change(StockOp::Restock {
             quantity: Quantity::new(5).unwrap(),
@@ -141,19 +144,23 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
     .unwrap();
     assert_eq!(record.stock, 15);
     assert!(matches!(
-        event.payload,
-        EventPayload::StockAdjusted {
-            before: 10,
-            after: 15,
-            cause: StockCause::Restock,
-            ..
-        }
+        events.as_slice(),
+        [e] if matches!(&e.payload, EventPayload::StockChanged(level)
+            if (level.before, level.after, &level.cause) == (10, 15, &StockCause::Restock))
     ));
     let price = Some(Money::from_code(2200, "EUR").unwrap());
-    let (record, _) = adjust_stock(&store, &change(StockOp::Set { stock: 7, price }))
+    let (record, events) = adjust_stock(&store, &change(StockOp::Set { stock: 7, price }))
         .await
         .unwrap();
     assert_eq!((record.stock, record.price), (7, price));
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.payload.event_type())
+            .collect::<Vec<_>>(),
+        [EventType::StockChanged, EventType::ProductPriceSet],
+        "a level and a branch price set at once are both recorded"
+    );
     assert_eq!(
         store
             .product_branch(c.tenant, c.kit, c.madrid)
@@ -195,6 +202,7 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
     let floss = ProductId::generate();
     put(
         &store,
+        &c,
         CatalogRecord::Product(Product {
             id: floss,
             tenant_id: c.tenant,

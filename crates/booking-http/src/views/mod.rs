@@ -4,16 +4,21 @@
 
 use std::collections::BTreeMap;
 
+use booking_core::event::payload::ScheduleSnapshot;
 use booking_core::{
-    BranchOffer, DayInterval, Money, PriceLine, PricedItem, Product, ProductBranch, Reservation,
-    Resource, ResourceBranch, Schedule, ServiceItem, ServiceItemBranch,
+    BranchOffer, Money, PriceLine, PricedItem, Product, ProductBranch, Reservation, Resource,
+    ResourceBranch, Schedule, ServiceItem, ServiceItemBranch,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::dto::DAYS;
+mod events;
+mod keys;
+
+pub(crate) use events::{EventPage, EventView};
+pub(crate) use keys::{KeyView, NewKeyView};
 
 /// An amount in minor units of an ISO 4217 currency.
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,38 +80,27 @@ impl From<&Resource> for ResourceView {
     }
 }
 
-/// `["09:00", "17:00"]` for each interval.
-fn clock_pairs(list: &[DayInterval]) -> Vec<(String, String)> {
-    let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-    list.iter().map(|i| (hm(i.open()), hm(i.close()))).collect()
-}
-
 /// Working hours in the shape they are sent: `{"monday": [["09:00",
 /// "17:00"]]}` (a missing day is closed; no `working_hours` means any time)
 /// and dated exceptions (`{"2026-12-24": []}` closes a day).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScheduleView {
     #[schema(value_type = Option<Object>)]
-    working_hours: Option<BTreeMap<&'static str, Vec<(String, String)>>>,
+    working_hours: Option<BTreeMap<String, Vec<(String, String)>>>,
     #[schema(value_type = Object)]
     exceptions: BTreeMap<NaiveDate, Vec<(String, String)>>,
 }
 
 impl From<&Schedule> for ScheduleView {
     fn from(s: &Schedule) -> Self {
+        // The log records schedules in the same shape.
+        let ScheduleSnapshot {
+            working_hours,
+            exceptions,
+        } = s.into();
         Self {
-            working_hours: s.weekly.as_ref().map(|w| {
-                DAYS.iter()
-                    .enumerate()
-                    .filter(|(i, _)| !w.day(*i).is_empty())
-                    .map(|(i, day)| (*day, clock_pairs(w.day(i))))
-                    .collect()
-            }),
-            exceptions: s
-                .exceptions
-                .iter()
-                .map(|(date, list)| (*date, clock_pairs(list)))
-                .collect(),
+            working_hours,
+            exceptions,
         }
     }
 }
@@ -220,12 +214,14 @@ impl From<&ProductBranch> for StockView {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct StockChangedView {
     stock: StockView,
-    /// The `StockAdjusted` event's place in the tenant's log.
-    event_seq: u64,
+    /// The place in the tenant's log of the last event recording the
+    /// change (`StockChanged`, or the branch price's); `null` when nothing
+    /// changed.
+    event_seq: Option<u64>,
 }
 
 impl StockChangedView {
-    pub(crate) fn new(stock: &ProductBranch, event_seq: u64) -> Self {
+    pub(crate) fn new(stock: &ProductBranch, event_seq: Option<u64>) -> Self {
         Self {
             stock: stock.into(),
             event_seq,
