@@ -325,3 +325,90 @@ async fn a_client_of_another_tenant_on_node_b_hears_nothing() {
             .is_empty()
     );
 }
+
+/// A key revoked through node A is refused at once by every node, and its
+/// open streams on nodes B and C are closed (the revocation travels as an
+/// event, like any other change); the streams of other keys stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_through_one_node_is_refused_and_its_streams_closed_on_every_node() {
+    let valkey = ValkeyServer::start();
+    // Heartbeats far apart: the closing comes from the revocation itself.
+    let c = cluster(&valkey, Duration::from_secs(60)).await;
+    let (tenant, admin) = new_tenant(&c.services, "Revoking Dental").await;
+    let other = new_key(&c.services, tenant, Role::Viewer, "display").await;
+    let made: serde_json::Value = c
+        .client
+        .post(format!("{}/v1/keys", c.a.http))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "viewer", "actor": "lost tablet"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (
+        made["id"].as_str().unwrap().to_owned(),
+        made["api_key"].as_str().unwrap().to_owned(),
+    );
+    let since = head(&c.services, &other).await;
+    let mut on_b = subscribe(&c.b, &secret, since).await;
+    let mut on_c = subscribe(&c.c, &secret, since).await;
+    let mut bystander = subscribe(&c.c, &other, since).await;
+    let get = |node: &Node, key: &str| {
+        c.client
+            .get(format!("{}/v1/branches", node.http))
+            .bearer_auth(key)
+            .send()
+    };
+    assert_eq!(get(&c.b, &secret).await.unwrap().status(), 200);
+
+    let revoked = c
+        .client
+        .delete(format!("{}/v1/keys/{id}", c.a.http))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let started = Instant::now();
+    for node in c.nodes() {
+        assert_eq!(
+            get(node, &secret).await.unwrap().status(),
+            401,
+            "refused from the next request, on every node"
+        );
+    }
+    for stream in [&mut on_b, &mut on_c] {
+        assert_eq!(
+            closed_with(stream, Duration::from_secs(5)).await,
+            Some(1008),
+            "the revoked key's stream is closed"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed within seconds: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(get(&c.c, &other).await.unwrap().status(), 200);
+    assert_eq!(
+        closed_with(&mut bystander, Duration::from_millis(500)).await,
+        None,
+        "another key's stream stays open"
+    );
+}
+
+/// The close code the stream ends with within `wait` (events before it are
+/// skipped); `None` if it stays open.
+async fn closed_with(client: &mut Client, wait: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, client.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => return Some(1006),
+        }
+    }
+}

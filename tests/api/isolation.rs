@@ -19,6 +19,7 @@ async fn another_tenants_ids_are_not_found_anywhere(app: TestApp) {
         .await;
     let reservation = created.body["id"].as_str().unwrap().to_owned();
     let (_, other) = new_tenant(&app.services, "Other Clinic").await;
+    let staff_key = crate::keys::key_id(&app, "reception").await;
 
     let reads = [
         format!("/v1/branches/{}", c.branch),
@@ -28,6 +29,11 @@ async fn another_tenants_ids_are_not_found_anywhere(app: TestApp) {
         format!("/v1/products/{}", c.product),
         format!("/v1/reservations/{reservation}"),
         format!("/v1/reservations/{reservation}/events"),
+        format!("/v1/branches/{}/events", c.branch),
+        format!("/v1/resources/{}/events", c.dentist),
+        format!("/v1/services/{}/events", c.service),
+        format!("/v1/products/{}/events", c.product),
+        format!("/v1/keys/{staff_key}"),
     ];
     for path in &reads {
         let r = app.get(path, &other).await;
@@ -38,6 +44,22 @@ async fn another_tenants_ids_are_not_found_anywhere(app: TestApp) {
         );
     }
     let writes = [
+        (
+            Method::PATCH,
+            format!("/v1/keys/{staff_key}"),
+            json!({"role": "admin"}),
+        ),
+        (Method::DELETE, format!("/v1/keys/{staff_key}"), json!({})),
+        (
+            Method::DELETE,
+            format!("/v1/resources/{}/branches/{}", c.dentist, c.branch),
+            json!({}),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/products/{}/branches/{}", c.product, c.branch),
+            json!({}),
+        ),
         (
             Method::PUT,
             format!("/v1/branches/{}", c.branch),
@@ -118,6 +140,13 @@ async fn another_tenants_ids_are_not_found_anywhere(app: TestApp) {
         !events.body.to_string().contains(&c.branch),
         "nothing of tenant A in B's log"
     );
+    for query in [
+        format!("entity_id={}", c.branch),
+        format!("actor_key_id={staff_key}"),
+    ] {
+        let r = app.get(&format!("/v1/events?{query}"), &other).await;
+        assert_eq!(r.body["items"], json!([]), "{query}");
+    }
 
     // Tenant A is untouched.
     let mine = app
@@ -128,4 +157,9 @@ async fn another_tenants_ids_are_not_found_anywhere(app: TestApp) {
         .get(&format!("/v1/branches/{}/catalog", c.branch), &app.viewer)
         .await;
     assert_eq!(catalog.body["products"][0]["stock"], 10);
+    assert_eq!(
+        app.get("/v1/branches", &app.staff).await.status,
+        StatusCode::OK,
+        "A's staff key was neither revoked nor changed"
+    );
 }

@@ -4,12 +4,15 @@
 
 mod helpers;
 
+mod atomic;
+mod audit;
 mod bookings;
 mod cluster;
 mod concurrency;
 mod dropped;
 mod hostile;
 mod isolation;
+mod keys;
 mod lock_flow;
 mod openapi;
 mod stream;

@@ -401,3 +401,84 @@ async fn the_stream_refuses_missing_and_unknown_keys_before_upgrading() {
     let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
 }
+
+/// Catalog changes reach the stream live like bookings (a calendar
+/// re-reads hours and prices when they change); events
+/// about keys reach admin keys' streams only; a tenant-wide change reaches
+/// every branch's calendar, a branch's change only that branch's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_changes_stream_live_and_key_changes_only_to_admins() {
+    let n = node(None, 1024).await;
+    let c = Clinic::setup(&*n.store).await;
+    let viewer = key_for(&n, &c).await;
+    let admin =
+        crate::helpers::new_key(&n.services, c.tenant, booking_core::Role::Admin, "owner").await;
+    let since = head(&*n.store, &c).await;
+    let mut as_viewer = connect(&n.url, &format!("?since={since}"), &viewer).await;
+    let mut as_admin = connect(&n.url, &format!("?since={since}"), &admin).await;
+    let mut lisbon_only = connect(
+        &n.url,
+        &format!("?since={since}&branch_id={}", c.lisbon),
+        &viewer,
+    )
+    .await;
+
+    let catalog = n.services.catalog();
+    let mut link = catalog
+        .schedule(c.tenant, c.dentist, c.madrid)
+        .await
+        .unwrap()
+        .unwrap();
+    link.schedule = booking_core::Schedule::unrestricted()
+        .with_exception(chrono::NaiveDate::from_ymd_opt(2030, 1, 8).unwrap(), vec![])
+        .unwrap();
+    catalog
+        .put(
+            &booking_core::CatalogRecord::Schedule(link),
+            booking_core::PutMode::Upsert,
+            &c.by,
+        )
+        .await
+        .unwrap();
+    let mut kit = catalog.product(c.tenant, c.kit).await.unwrap();
+    kit.price = booking_core::Money::from_code(2900, "EUR").unwrap();
+    catalog
+        .put(
+            &booking_core::CatalogRecord::Product(kit),
+            booking_core::PutMode::Update,
+            &c.by,
+        )
+        .await
+        .unwrap();
+    let made = crate::helpers::new_key(&n.services, c.tenant, booking_core::Role::Staff, "x").await;
+    assert!(!made.is_empty());
+
+    let wait = Duration::from_secs(1);
+    let hours = next_event(&mut as_viewer, wait).await;
+    assert_eq!(hours, Some((since + 1, "WorkingHoursChanged".to_owned())));
+    assert_eq!(
+        next_event(&mut as_viewer, wait).await,
+        Some((since + 2, "ProductUpdated".to_owned()))
+    );
+    assert_eq!(
+        next_event(&mut as_viewer, Duration::from_millis(300)).await,
+        None,
+        "a viewer does not hear of keys"
+    );
+    let mut seen = Vec::new();
+    while let Some(e) = next_event(&mut as_admin, wait).await {
+        seen.push(e.1);
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        ["WorkingHoursChanged", "ProductUpdated", "ApiKeyCreated"]
+    );
+    assert_eq!(
+        next_event(&mut lisbon_only, wait).await,
+        Some((since + 2, "ProductUpdated".to_owned())),
+        "Madrid's hours are not Lisbon's business; a product's price is"
+    );
+}

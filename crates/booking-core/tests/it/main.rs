@@ -4,6 +4,7 @@
 
 mod concurrent;
 mod engine;
+mod events;
 mod rules;
 mod service;
 mod spans;

@@ -1,0 +1,312 @@
+//! A change and its events commit together or not at all, for every
+//! catalog and key endpoint: the in-memory store (the same engine and
+//! primitives as the SQL stores) is made to fail the event append, after
+//! the change was written in the same transaction; the request fails and
+//! neither the change nor an event is left. The same request then succeeds
+//! and records something, so the failure really was in the way.
+
+use std::sync::Arc;
+
+use booking_core::{
+    BookingPolicy, CatalogList, EventQuery, Ports, Seq, Services, SystemClock, TenantId,
+};
+use booking_http::AppState;
+use booking_memory::{InMemoryBroadcaster, InMemoryLocks, InMemoryStore};
+use booking_testkit::catalog_log::CatalogState;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{new_key, new_tenant, reply};
+
+struct MemoryApp {
+    base: String,
+    store: Arc<InMemoryStore>,
+    services: Services,
+    tenant: TenantId,
+    admin: String,
+    client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl MemoryApp {
+    async fn spawn() -> Self {
+        let store = Arc::new(InMemoryStore::new());
+        let services = Services::new(
+            Ports {
+                store: store.clone(),
+                locks: Arc::new(InMemoryLocks::new()),
+                broadcaster: Arc::new(InMemoryBroadcaster::default()),
+                clock: Arc::new(SystemClock),
+            },
+            BookingPolicy::default(),
+        );
+        let router = booking_http::router(AppState::new(services.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(booking_http::serve(listener, router, async {
+            let _ = stopped.await;
+        }));
+        let (tenant, admin) = new_tenant(&services, "Atomic Dental").await;
+        Self {
+            base,
+            store,
+            services,
+            tenant,
+            admin,
+            client: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> crate::helpers::Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.admin);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        reply(req.send().await.unwrap()).await
+    }
+
+    async fn id_of(&self, path: &str, body: Value) -> String {
+        let r = self.call(Method::POST, path, Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Everything a write could change: the catalog, the keys, the log.
+    async fn state(
+        &self,
+    ) -> (
+        CatalogState,
+        Vec<booking_core::ApiKey>,
+        Vec<booking_core::Event>,
+    ) {
+        let store = &*self.store;
+        let mut records = Vec::new();
+        for list in [
+            CatalogList::Branches,
+            CatalogList::Resources,
+            CatalogList::Services,
+            CatalogList::Products,
+        ] {
+            records.extend(
+                booking_core::CatalogStore::catalog_records(store, self.tenant, list)
+                    .await
+                    .unwrap(),
+            );
+        }
+        for branch in booking_core::CatalogStore::branches(store, self.tenant)
+            .await
+            .unwrap()
+        {
+            for list in [
+                CatalogList::SchedulesAt(branch.id),
+                CatalogList::ServicePricesAt(branch.id),
+                CatalogList::StockAt(branch.id),
+            ] {
+                records.extend(
+                    booking_core::CatalogStore::catalog_records(store, self.tenant, list)
+                        .await
+                        .unwrap(),
+                );
+            }
+        }
+        let keys = self.services.access().keys(self.tenant).await.unwrap();
+        let events = self
+            .services
+            .events()
+            .all(self.tenant, &EventQuery::since(Seq::ZERO, 1000))
+            .await
+            .unwrap();
+        (CatalogState::of_records(records), keys, events)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_catalog_and_key_write_commits_with_its_events_or_not_at_all() {
+    let app = MemoryApp::spawn().await;
+    let eur = |minor: i64| json!({"amount_minor": minor, "currency": "EUR"});
+    let branch = app
+        .id_of(
+            "/v1/branches",
+            json!({"name": "Madrid", "time_zone": "Europe/Madrid"}),
+        )
+        .await;
+    let spare_branch = app
+        .id_of(
+            "/v1/branches",
+            json!({"name": "Porto", "time_zone": "Europe/Lisbon"}),
+        )
+        .await;
+    let dentist = app
+        .id_of("/v1/resources", json!({"name": "Dr. Vega"}))
+        .await;
+    let chair = app
+        .id_of("/v1/resources", json!({"name": "Chair", "kind": "room"}))
+        .await;
+    let service = app
+        .id_of(
+            "/v1/services",
+            json!({"name": "Cleaning", "duration_minutes": 30, "price": eur(6000)}),
+        )
+        .await;
+    let spare_service = app
+        .id_of(
+            "/v1/services",
+            json!({"name": "Polish", "duration_minutes": 15, "price": eur(1000)}),
+        )
+        .await;
+    let kit = app
+        .id_of("/v1/products", json!({"name": "Kit", "price": eur(2500)}))
+        .await;
+    let floss = app
+        .id_of("/v1/products", json!({"name": "Floss", "price": eur(300)}))
+        .await;
+    let staff = new_key(
+        &app.services,
+        app.tenant,
+        booking_core::Role::Staff,
+        "reception",
+    )
+    .await;
+    let staff_id = app
+        .services
+        .access()
+        .authenticate(&staff)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+
+    let link = format!("/v1/resources/{dentist}/branches/{branch}");
+    let price = format!("/v1/services/{service}/branches/{branch}");
+    let stock = format!("/v1/products/{kit}/branches/{branch}");
+    let floss_stock = format!("/v1/products/{floss}/branches/{branch}");
+    // Every catalog and key endpoint that writes, in an order in which
+    // each succeeds once the failure is out of the way.
+    let writes: Vec<(Method, String, Option<Value>)> = vec![
+        (
+            Method::POST,
+            "/v1/branches".into(),
+            Some(json!({"name": "Lisboa", "time_zone": "Europe/Lisbon"})),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/branches/{branch}"),
+            Some(json!({"name": "Madrid Centro", "time_zone": "Europe/Madrid"})),
+        ),
+        (
+            Method::POST,
+            "/v1/resources".into(),
+            Some(json!({"name": "Dr. Costa"})),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/resources/{dentist}"),
+            Some(json!({"name": "Dr. Ana Vega", "kind": "staff"})),
+        ),
+        (
+            Method::PUT,
+            link.clone(),
+            Some(json!({"working_hours": {"monday": [["09:00", "17:00"]]}})),
+        ),
+        (
+            Method::PUT,
+            link.clone(),
+            Some(json!({"working_hours": {"monday": [["08:00", "17:00"]]}})),
+        ),
+        (
+            Method::POST,
+            "/v1/services".into(),
+            Some(json!({"name": "Whitening", "duration_minutes": 60, "price": eur(20000)})),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/services/{service}"),
+            Some(json!({"name": "Cleaning", "duration_minutes": 45, "price": eur(6500)})),
+        ),
+        (
+            Method::PUT,
+            price.clone(),
+            Some(json!({"price": eur(5500)})),
+        ),
+        (
+            Method::POST,
+            "/v1/products".into(),
+            Some(json!({"name": "Brush", "price": eur(500)})),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/products/{kit}"),
+            Some(json!({"name": "Kit", "price": eur(2700)})),
+        ),
+        (
+            Method::PUT,
+            stock.clone(),
+            Some(json!({"stock": 10, "price": eur(2400)})),
+        ),
+        (
+            Method::POST,
+            format!("{stock}/restock"),
+            Some(json!({"quantity": 5})),
+        ),
+        (Method::PUT, floss_stock.clone(), Some(json!({"stock": 3}))),
+        (Method::DELETE, floss_stock, None),
+        (Method::DELETE, price, None),
+        (Method::DELETE, link, None),
+        (Method::DELETE, format!("/v1/resources/{chair}"), None),
+        (
+            Method::DELETE,
+            format!("/v1/services/{spare_service}"),
+            None,
+        ),
+        (Method::DELETE, format!("/v1/products/{floss}"), None),
+        (Method::DELETE, format!("/v1/branches/{spare_branch}"), None),
+        (
+            Method::POST,
+            "/v1/keys".into(),
+            Some(json!({"role": "viewer", "actor": "auditor"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/keys/{staff_id}"),
+            Some(json!({"role": "viewer"})),
+        ),
+        (Method::DELETE, format!("/v1/keys/{staff_id}"), None),
+    ];
+    for (method, path, body) in writes {
+        let before = app.state().await;
+        app.store.fail_next("append").await;
+        let failed = app.call(method.clone(), &path, body.clone()).await;
+        assert!(
+            failed.status.is_server_error(),
+            "{method} {path} with the append failing: {} {}",
+            failed.status,
+            failed.body
+        );
+        assert!(
+            app.state().await == before,
+            "{method} {path}: the change stayed although its events were not written"
+        );
+        let done = app.call(method.clone(), &path, body).await;
+        assert!(
+            done.status.is_success(),
+            "{method} {path}: {} {}",
+            done.status,
+            done.body
+        );
+        let after = app.state().await;
+        assert!(
+            after.2.len() > before.2.len(),
+            "{method} {path} records its change"
+        );
+        assert_eq!(
+            CatalogState::of_events(&after.2).unwrap(),
+            after.0,
+            "{method} {path}: the catalog is what its events say"
+        );
+    }
+}
