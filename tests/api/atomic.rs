@@ -7,9 +7,7 @@
 
 use std::sync::Arc;
 
-use booking_core::{
-    BookingPolicy, CatalogList, EventQuery, Ports, Seq, Services, SystemClock, TenantId,
-};
+use booking_core::{BookingPolicy, EventQuery, Ports, Seq, Services, SystemClock, TenantId};
 use booking_http::AppState;
 use booking_memory::{InMemoryBroadcaster, InMemoryLocks, InMemoryStore};
 use booking_testkit::catalog_log::CatalogState;
@@ -84,36 +82,9 @@ impl MemoryApp {
         Vec<booking_core::ApiKey>,
         Vec<booking_core::Event>,
     ) {
-        let store = &*self.store;
-        let mut records = Vec::new();
-        for list in [
-            CatalogList::Branches,
-            CatalogList::Resources,
-            CatalogList::Services,
-            CatalogList::Products,
-        ] {
-            records.extend(
-                booking_core::CatalogStore::catalog_records(store, self.tenant, list)
-                    .await
-                    .unwrap(),
-            );
-        }
-        for branch in booking_core::CatalogStore::branches(store, self.tenant)
+        let catalog = CatalogState::of_store(&*self.store, self.tenant)
             .await
-            .unwrap()
-        {
-            for list in [
-                CatalogList::SchedulesAt(branch.id),
-                CatalogList::ServicePricesAt(branch.id),
-                CatalogList::StockAt(branch.id),
-            ] {
-                records.extend(
-                    booking_core::CatalogStore::catalog_records(store, self.tenant, list)
-                        .await
-                        .unwrap(),
-                );
-            }
-        }
+            .unwrap();
         let keys = self.services.access().keys(self.tenant).await.unwrap();
         let events = self
             .services
@@ -121,7 +92,7 @@ impl MemoryApp {
             .all(self.tenant, &EventQuery::since(Seq::ZERO, 1000))
             .await
             .unwrap();
-        (CatalogState::of_records(records), keys, events)
+        (catalog, keys, events)
     }
 }
 

@@ -18,9 +18,14 @@
 //! A [`Reservation`] books a resource at a branch for a half-open
 //! [`TimeRange`] `[start, end)` in UTC, optionally with a service and
 //! product lines, and keeps a [`PriceSnapshot`]. Its [`Status`] runs
-//! Held → Confirmed → Completed, or ends Cancelled / Expired. Every change
-//! is an [`Event`] with actor, time and before/after; the reservation row is
-//! the projection of its events ([`project`]), and each tenant's events are
+//! Held → Confirmed → Completed, or ends Cancelled / Expired.
+//!
+//! Every change — reservations, stock, the catalog, tenants, API keys — is
+//! an [`Event`]: who made it ([`Attribution`]: the key's actor name and id,
+//! the request id), when, and an [`EventPayload`] of an explicit, versioned
+//! payload struct ([`event::payload`]) with before and after, written in
+//! the same transaction as the change. The reservation row is the
+//! projection of its events ([`project`]), and each tenant's events are
 //! numbered without gaps ([`Seq`]) so live clients can catch up exactly.
 //!
 //! ## Invariants
@@ -55,6 +60,9 @@
 //! | working hours in branch-local time | [`Schedule::permits`] |
 //! | price resolution and snapshots | [`pricing`] |
 //! | what a deletion takes with it, "in use" | [`engine::catalog`] |
+//! | which events record a catalog change | [`catalog_events`] |
+//! | a tenant keeps an active admin key | [`engine::plan_key_change`] |
+//! | who may read events about keys | [`Role::may_read`] |
 //! | the order of every write (lock → plan → write → number → commit) | [`engine`] |
 //! | lock, then write, then broadcast; degraded mode | [`service`] |
 //!
@@ -88,8 +96,9 @@
 //!   types (parse, don't validate).
 //! - [`catalog`], [`schedule`]: what is offered, where and when.
 //! - [`access`]: roles, API keys (hashed) and idempotency records.
-//! - [`reservation`], [`pricing`], [`stock`], [`event`]: the rules, as pure
-//!   functions.
+//! - [`reservation`], [`pricing`], [`stock`]: the rules, as pure functions.
+//! - [`event`]: the audit log's events, their payload structs (the log's
+//!   schema, kept readable forever) and the reservation projection.
 //! - [`engine`]: every write, once, over a store transaction.
 //! - [`error`]: refusals shared by ports and use cases.
 //! - [`ports`]: store reads, store transactions, lock, broadcaster, clock.

@@ -1,12 +1,13 @@
 //! # booking-http
 //!
-//! The HTTP API of the booking engine (axum): catalog administration,
-//! reservations, the event log and health checks under `/v1`.
+//! The HTTP API of the booking engine (axum): catalog administration, API
+//! keys, reservations, the audit log and health checks under `/v1`.
 //!
 //! - **Auth**: `Authorization: Bearer <api key>`; keys belong to one tenant
 //!   and carry a role (admin: catalog and keys; staff: bookings; viewer:
-//!   reads) and an actor name recorded on every event. Another tenant's ids
-//!   behave exactly like ids that do not exist.
+//!   reads) and an actor name; every change is recorded with the key's id
+//!   and the request id ([`Caller::by`]). Another tenant's ids behave
+//!   exactly like ids that do not exist.
 //! - **Errors**: RFC 9457 problem+json with a stable `type` per kind
 //!   (`/problems/slot-taken`, …), the fields to fix, and the request id.
 //!   5xx bodies reveal nothing internal.
@@ -22,8 +23,10 @@
 //! ## Layout
 //!
 //! `state.rs` shared state; `auth.rs` keys; `json.rs` bodies; `dto.rs`
-//! request shapes; `views.rs` response shapes; `problem.rs` errors; `middleware.rs` request ids and
-//! idempotency; `routes/` the handlers.
+//! request shapes; `views/` response shapes (`events.rs` the events and
+//! their OpenAPI schema, `keys.rs` keys); `problem.rs` errors;
+//! `middleware.rs` request ids and idempotency; `trace.rs` request spans;
+//! `openapi.rs` the document's frame; `routes/` the handlers.
 
 #![forbid(unsafe_code)]
 

@@ -23,7 +23,8 @@
 //!   write's last step; its row lock orders concurrent writers of one
 //!   tenant, and a rollback returns the numbers.
 //! - **Append-only log**: triggers refuse `UPDATE`, `DELETE` and `TRUNCATE`
-//!   on `reservation_events`.
+//!   on `events` and `event_subjects` (what each event is about, appended
+//!   in the statement that numbers the events).
 //!
 //! SQLSTATEs become [`booking_core::TxError`]s: 23P01 (exclusion) the
 //! overlap refusal the engine names, 40P01 / 40001 (deadlock,

@@ -10,7 +10,7 @@ use booking_core::event::payload::{
     Amount, BranchSnapshot, ProductPriceChange, ProductSnapshot, ResourceSnapshot,
     ScheduleSnapshot, ServicePriceChange, ServiceSnapshot, StockCause,
 };
-use booking_core::{CatalogRecord, Event, EventPayload};
+use booking_core::{BookingStore, CatalogList, CatalogRecord, Event, EventPayload, TenantId};
 use uuid::Uuid;
 
 /// A tenant's catalog, keyed by ids, in the log's shapes.
@@ -33,6 +33,33 @@ pub struct CatalogState {
 }
 
 impl CatalogState {
+    /// The tenant's catalog as `store` holds it, read through the port.
+    ///
+    /// # Errors
+    /// A description of the store failure.
+    pub async fn of_store(store: &dyn BookingStore, tenant: TenantId) -> Result<Self, String> {
+        let err = |e: booking_core::StoreError| e.to_string();
+        let mut records = Vec::new();
+        for list in [
+            CatalogList::Branches,
+            CatalogList::Resources,
+            CatalogList::Services,
+            CatalogList::Products,
+        ] {
+            records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
+        }
+        for branch in store.branches(tenant).await.map_err(err)? {
+            for list in [
+                CatalogList::SchedulesAt(branch.id),
+                CatalogList::ServicePricesAt(branch.id),
+                CatalogList::StockAt(branch.id),
+            ] {
+                records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
+            }
+        }
+        Ok(Self::of_records(records))
+    }
+
     /// The state of these records (as a store holds them).
     #[must_use]
     pub fn of_records(records: impl IntoIterator<Item = CatalogRecord>) -> Self {

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use booking_core::{
-    BookingStore, CatalogList, Event, EventPayload, EventQuery, ReservationId, ReservationQuery,
-    Seq, StockCause, StockKey, TenantId, project,
+    BookingStore, Event, EventPayload, EventQuery, ReservationId, ReservationQuery, Seq,
+    StockCause, StockKey, TenantId, project,
 };
 use chrono::{DateTime, Utc};
 
@@ -54,28 +54,10 @@ pub async fn snapshot(store: &dyn BookingStore, tenant: TenantId) -> Result<Snap
         }
         events.extend(page);
     }
-    let mut records = Vec::new();
-    for list in [
-        CatalogList::Branches,
-        CatalogList::Resources,
-        CatalogList::Services,
-        CatalogList::Products,
-    ] {
-        records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
-    }
-    for branch in store.branches(tenant).await.map_err(err)? {
-        for list in [
-            CatalogList::SchedulesAt(branch.id),
-            CatalogList::ServicePricesAt(branch.id),
-            CatalogList::StockAt(branch.id),
-        ] {
-            records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
-        }
-    }
     Ok(Snapshot {
         reservations,
         events,
-        catalog: CatalogState::of_records(records),
+        catalog: CatalogState::of_store(store, tenant).await?,
     })
 }
 

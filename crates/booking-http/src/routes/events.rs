@@ -20,6 +20,45 @@ const MAX_LIMIT: usize = 1000;
 /// A log query's parameters as sent: repeated keys kept (`type=A&type=B`).
 pub(crate) type Params = Query<Vec<(String, String)>>;
 
+/// The filters of `GET /v1/events`, as documented (they are parsed by hand
+/// from [`Params`], so that `type` may repeat and an unknown parameter is
+/// refused).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only documented
+pub(crate) struct LogParams {
+    /// Only events after this sequence number (0: from the start).
+    since: Option<u64>,
+    /// The previous page's `next_cursor` (the same as `since`).
+    cursor: Option<String>,
+    /// Only events of these types, e.g. `ReservationCreated,StockChanged`.
+    r#type: Option<String>,
+    /// Only events about this record: a reservation, branch, resource,
+    /// service, product or key.
+    entity_id: Option<String>,
+    /// Only events made with this API key.
+    actor_key_id: Option<String>,
+    /// At most this many (1 to 1000, default 500).
+    limit: Option<u32>,
+}
+
+/// The filters of an item's history, as documented.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only documented
+pub(crate) struct ItemLogParams {
+    /// Only events after this sequence number (0: from the start).
+    since: Option<u64>,
+    /// The previous page's `next_cursor` (the same as `since`).
+    cursor: Option<String>,
+    /// Only events of these types, e.g. `StockChanged`.
+    r#type: Option<String>,
+    /// Only events made with this API key.
+    actor_key_id: Option<String>,
+    /// At most this many (1 to 1000, default 500).
+    limit: Option<u32>,
+}
+
 /// Parses the parameters of a log query; `entity_id` only where `entity`
 /// is allowed. Unknown parameters are refused, not ignored: a misspelt
 /// filter must not return the whole log.
@@ -112,14 +151,7 @@ fn page(events: Vec<Event>, query: &EventQuery) -> EventPage {
     description = "Every change of the tenant — reservations, stock, the catalog, and (for admin \
                    keys) tenants and keys — in sequence order, with who made it. Filters combine; \
                    `type` may repeat or list types separated by commas. Page with `next_cursor`.",
-    params(
-        ("since" = Option<u64>, Query, description = "Only events after this sequence number (0: from the start)"),
-        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor` (the same as `since`)"),
-        ("type" = Option<String>, Query, description = "Only events of these types, e.g. `ReservationCreated,StockChanged`"),
-        ("entity_id" = Option<String>, Query, description = "Only events about this record: a reservation, branch, resource, service, product or key"),
-        ("actor_key_id" = Option<String>, Query, description = "Only events made with this API key"),
-        ("limit" = Option<u32>, Query, description = "At most this many (1 to 1000, default 500)"),
-    ),
+    params(LogParams),
     responses(
         (status = 200, description = "Success", body = EventPage),
         crate::views::Problems,

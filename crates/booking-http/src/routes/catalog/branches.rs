@@ -1,7 +1,7 @@
 //! Branches, and what a branch offers.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{Branch, BranchId, CatalogKey, CatalogRecord, PutMode};
@@ -13,7 +13,7 @@ use crate::dto::{self, BranchBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{BranchView, EventPage, Items, OfferView};
+use crate::views::{BranchView, Items, OfferView};
 
 #[utoipa::path(
     post,
@@ -181,32 +181,4 @@ pub(crate) async fn branch_catalog(
         .branch_offer(caller.tenant(), branch_id(&raw)?)
         .await?;
     Ok(Json((&offer).into()))
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/branches/{id}/events",
-    tag = "catalog",
-    summary = "The branch's history: every change of it, its links, prices and stock",
-    params(
-        ("id" = String, Path, description = "The id"),
-        ("since" = Option<u64>, Query, description = "Only events after this sequence number"),
-        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`"),
-        ("type" = Option<String>, Query, description = "Only events of these types"),
-        ("actor_key_id" = Option<String>, Query, description = "Only events made with this API key"),
-        ("limit" = Option<u32>, Query, description = "At most this many (1 to 1000, default 500)"),
-    ),
-    responses(
-        (status = 200, description = "Success, also once the branch is deleted", body = EventPage),
-        crate::views::Problems,
-    )
-)]
-pub(crate) async fn branch_events(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(raw): Path<String>,
-    Query(params): crate::routes::events::Params,
-) -> Result<Json<EventPage>, Problem> {
-    crate::routes::events::item_history(&s, &caller, CatalogKey::Branch(branch_id(&raw)?), &params)
-        .await
 }

@@ -2,6 +2,7 @@
 //! one file per resource; this file the pieces they share.
 
 mod branches;
+mod history;
 mod products;
 mod resources;
 mod services;
@@ -13,6 +14,7 @@ use booking_core::{
 use uuid::Uuid;
 
 pub(crate) use branches::*;
+pub(crate) use history::*;
 pub(crate) use products::*;
 pub(crate) use resources::*;
 pub(crate) use services::*;

@@ -1,7 +1,7 @@
 //! Products, and their stock and price at each branch.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
@@ -15,7 +15,7 @@ use crate::dto::{self, ProductBody, RestockBody, StockBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{EventPage, Items, ProductView, StockChangedView};
+use crate::views::{Items, ProductView, StockChangedView};
 
 #[utoipa::path(
     post,
@@ -234,39 +234,6 @@ pub(crate) async fn delete_product(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, Problem> {
     remove(&s, &caller, CatalogKey::Product(product_id(&raw)?)).await
-}
-
-#[utoipa::path(
-    get,
-    path = "/v1/products/{id}/events",
-    tag = "catalog",
-    summary = "The product's history: every change of it, its links, prices and stock",
-    params(
-        ("id" = String, Path, description = "The id"),
-        ("since" = Option<u64>, Query, description = "Only events after this sequence number"),
-        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`"),
-        ("type" = Option<String>, Query, description = "Only events of these types"),
-        ("actor_key_id" = Option<String>, Query, description = "Only events made with this API key"),
-        ("limit" = Option<u32>, Query, description = "At most this many (1 to 1000, default 500)"),
-    ),
-    responses(
-        (status = 200, description = "Success, also once the product is deleted", body = EventPage),
-        crate::views::Problems,
-    )
-)]
-pub(crate) async fn product_events(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(raw): Path<String>,
-    Query(params): crate::routes::events::Params,
-) -> Result<Json<EventPage>, Problem> {
-    crate::routes::events::item_history(
-        &s,
-        &caller,
-        CatalogKey::Product(product_id(&raw)?),
-        &params,
-    )
-    .await
 }
 
 #[utoipa::path(
