@@ -85,6 +85,17 @@ async fn keys_are_made_listed_given_another_role_and_revoked_by_admins_only(app:
         !listed.body.to_string().contains("bk_") && listed.body.get("api_key").is_none(),
         "a list never shows a secret"
     );
+    // Its answer holds a secret, so it is never stored for a replay.
+    let replayable = app
+        .client
+        .post(format!("{}/v1/keys", app.base))
+        .bearer_auth(&app.admin)
+        .header("idempotency-key", "key-1")
+        .json(&json!({"role": "viewer", "actor": "kiosk"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayable.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let one = app.get(&format!("/v1/keys/{id}"), &app.admin).await;
     assert_eq!((one.status, &one.body["id"]), (StatusCode::OK, &json!(id)));
 

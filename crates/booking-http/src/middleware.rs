@@ -151,6 +151,10 @@ impl Outcome {
     }
 }
 
+/// POST routes whose answer must never be stored: it holds a secret (a new
+/// API key's) that exists nowhere else.
+const NOT_REPLAYABLE: &[&str] = &["/v1/keys"];
+
 /// How long a request waits for the same request running elsewhere.
 const IN_PROGRESS_WAIT: Duration = Duration::from_secs(10);
 
@@ -165,6 +169,22 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
     let Some(raw_key) = req.headers().get("idempotency-key").cloned() else {
         return next.run(req).await;
     };
+    let path = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    if NOT_REPLAYABLE.contains(&path.as_str()) {
+        return Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-not-supported",
+            "This request cannot be replayed",
+            format!(
+                "POST {path} answers with a secret, which is never stored, so it cannot be \
+                 replayed; send it without an Idempotency-Key (revoke a key made twice)"
+            ),
+        )
+        .into_response();
+    }
     let key = match raw_key
         .to_str()
         .map_err(|e| e.to_string())

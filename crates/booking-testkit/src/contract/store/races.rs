@@ -331,9 +331,9 @@ macro_rules! store_race_tests {
         async fn concurrent_bookings_and_catalog_writes_number_events_gaplessly() {
             let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
             $crate::contract::store::concurrent_bookings_and_catalog_writes_number_events_gaplessly(
-                                        &stores,
-                                    )
-                                    .await;
+                                                &stores,
+                                            )
+                                            .await;
         }
     };
 }
