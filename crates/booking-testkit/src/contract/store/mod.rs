@@ -62,9 +62,8 @@ pub use queries::{
     reservations_can_be_filtered_and_paged,
 };
 pub use races::{
-    cancel_racing_a_create_never_leaves_two_active,
-    concurrent_bookings_and_catalog_writes_number_events_gaplessly, one_slot_race,
-    orders_never_oversell,
+    cancel_racing_a_create_never_leaves_two_active, mixed_writers_number_events_gaplessly,
+    one_slot_race, orders_never_oversell,
 };
 pub use stock::{
     a_refused_write_changes_nothing, short_stock_is_refused_with_the_available_quantity,

@@ -171,7 +171,7 @@ pub async fn cancel_racing_a_create_never_leaves_two_active(stores: &[Store], ro
 ///
 /// # Panics
 /// On a gap, a missed event or a refused write.
-pub async fn concurrent_bookings_and_catalog_writes_number_events_gaplessly(stores: &[Store]) {
+pub async fn mixed_writers_number_events_gaplessly(stores: &[Store]) {
     let c = Clinic::setup(&*stores[0]).await;
     let setup = last_seq(&stores[0], &c).await.0;
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -330,10 +330,7 @@ macro_rules! store_race_tests {
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_bookings_and_catalog_writes_number_events_gaplessly() {
             let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
-            $crate::contract::store::concurrent_bookings_and_catalog_writes_number_events_gaplessly(
-                                                &stores,
-                                            )
-                                            .await;
+            $crate::contract::store::mixed_writers_number_events_gaplessly(&stores).await;
         }
     };
 }
