@@ -60,6 +60,7 @@ fn request(c: &Clinic, r: TimeRange) -> NewReservation {
         note: None,
         hold_for: None,
         override_hours: None,
+        override_start: None,
         by: c.by.clone(),
     }
 }

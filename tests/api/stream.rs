@@ -167,6 +167,7 @@ fn request(
         note: None,
         hold_for: None,
         override_hours: booking_core::OverrideHours::for_role(booking_core::Role::Admin),
+        override_start: None,
         by: c.by.clone(),
     }
 }

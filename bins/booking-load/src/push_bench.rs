@@ -198,6 +198,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 note: None,
                 hold_for: None,
                 override_hours: OverrideHours::for_role(Role::Admin),
+                override_start: None,
                 by: c.by.clone(),
             })
             .await;

@@ -99,6 +99,24 @@ impl OverrideHours {
     }
 }
 
+/// Permission to book a start the tenant's settings would refuse (in the
+/// past, sooner than the minimum notice, beyond the horizon): only
+/// administrators have it, e.g. to enter an appointment after the fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverrideStart(());
+
+impl OverrideStart {
+    /// The permission, if `role` has it.
+    #[must_use]
+    pub const fn for_role(role: Role) -> Option<Self> {
+        if role.may_administer() {
+            Some(Self(()))
+        } else {
+            None
+        }
+    }
+}
+
 /// The hex SHA-256 of a secret key: what stores keep and look keys up by.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct KeyHash(String);

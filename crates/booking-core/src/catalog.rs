@@ -125,6 +125,19 @@ pub struct ServiceItemBranch {
     pub price: Money,
 }
 
+/// A resource that performs a service: when a service lists any, only
+/// those resources are offered for it (a service with none listed can be
+/// done by any resource).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceResource {
+    /// Owning tenant.
+    pub tenant_id: TenantId,
+    /// The service.
+    pub service_id: ServiceId,
+    /// A resource that performs it.
+    pub resource_id: ResourceId,
+}
+
 /// A product sold alongside services.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {

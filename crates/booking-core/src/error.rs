@@ -92,6 +92,17 @@ pub struct ResourceNotAtBranch {
     pub branch_id: BranchId,
 }
 
+/// The service lists the resources that perform it, and this one is not
+/// among them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("resource {resource_id} does not perform service {service_id}")]
+pub struct ResourceCannotPerform {
+    /// The service.
+    pub service_id: ServiceId,
+    /// The resource.
+    pub resource_id: ResourceId,
+}
+
 /// The requested time is outside the resource's working hours there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{range} is outside the working hours of resource {resource_id} at branch {branch_id}")]

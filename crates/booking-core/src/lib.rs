@@ -108,6 +108,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod availability;
 pub mod catalog;
 pub mod engine;
 pub mod error;
@@ -120,6 +121,7 @@ pub mod quantity;
 pub mod reservation;
 pub mod schedule;
 pub mod service;
+pub mod settings;
 pub mod stock;
 pub mod text;
 pub mod time;
@@ -127,15 +129,17 @@ pub mod time;
 #[cfg(test)]
 mod testing;
 
-pub use access::{ApiKey, Claim, IdempotencyKey, KeyHash, OverrideHours, Role, new_secret};
+pub use access::{
+    ApiKey, Claim, IdempotencyKey, KeyHash, OverrideHours, OverrideStart, Role, new_secret,
+};
 pub use catalog::{
     Branch, Product, ProductBranch, Resource, ResourceBranch, ResourceKind, ServiceItem,
-    ServiceItemBranch, Tenant,
+    ServiceItemBranch, ServiceResource, Tenant,
 };
 pub use engine::{CatalogError, CatalogWrite, KeyError, KeyUpdate, PutMode, StockChange, StockOp};
 pub use error::{
-    Entity, InvalidInput, OutOfStock, OutsideWorkingHours, ResourceNotAtBranch, SlotTaken,
-    StaleVersion, StoreError,
+    Entity, InvalidInput, OutOfStock, OutsideWorkingHours, ResourceCannotPerform,
+    ResourceNotAtBranch, SlotTaken, StaleVersion, StoreError,
 };
 pub use event::payload::StockCause;
 pub use event::{
@@ -153,10 +157,12 @@ pub use reservation::{
 };
 pub use schedule::{DayInterval, Schedule, ScheduleError, WeeklyHours};
 pub use service::{
-    AccessService, Booked, BookingPolicy, BookingService, BranchOffer, Busy, CatalogService,
-    CreateError, EventLog, KeySpec, MoveError, MoveReservation, NewKey, NewReservation,
-    OfferedProduct, OfferedResource, OfferedService, Ports, Provisioned, Services, TransitionError,
+    AccessService, Availability, AvailabilityError, AvailabilityRequest, Booked, BookingPolicy,
+    BookingService, BranchOffer, Busy, CatalogService, CreateError, EventLog, KeySpec, MoveError,
+    MoveReservation, NewKey, NewReservation, OfferedProduct, OfferedResource, OfferedService,
+    Ports, Provisioned, Services, SlotKind, TransitionError,
 };
+pub use settings::{StartRefused, TenantSettings};
 pub use stock::{StockKey, StockMovement};
 pub use text::{Actor, Name, Note, RequestId, TextError};
 pub use time::{Minutes, MinutesError, RangeError, RangeLimits, TimeRange};

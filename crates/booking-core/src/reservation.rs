@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Actor, BranchId, Minutes, Note, PriceSnapshot, ProductId, Quantity, ReservationId, ResourceId,
-    ServiceId, TenantId, TimeRange,
+    Actor, ApiKeyId, BranchId, Minutes, Note, PriceSnapshot, ProductId, Quantity, ReservationId,
+    ResourceId, ServiceId, TenantId, TimeRange,
 };
 
 /// Where a reservation is in its lifecycle.
@@ -120,6 +120,8 @@ pub struct Reservation {
     pub version: u64,
     /// Who made the reservation.
     pub created_by: Actor,
+    /// The key that made it, if one did (holds count against it).
+    pub created_by_key: Option<ApiKeyId>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -189,6 +191,10 @@ pub enum Action {
     Complete,
     /// Record that a hold ran out.
     Expire,
+    /// Give a hold more time.
+    Extend,
+    /// Let a hold go before it runs out.
+    Release,
 }
 
 /// A change the lifecycle does not allow.
@@ -223,6 +229,8 @@ pub fn transition(
         (Action::Move, Status::Held | Status::Confirmed) => Ok(effective),
         (Action::Cancel, Status::Held | Status::Confirmed) => Ok(Status::Cancelled),
         (Action::Complete, Status::Confirmed) => Ok(Status::Completed),
+        (Action::Extend, Status::Held) => Ok(Status::Held),
+        (Action::Release, Status::Held) => Ok(Status::Cancelled),
         // Expire looks at the recorded state: a stale hold is still `Held`.
         (Action::Expire, _) if current == Status::Held && effective == Status::Expired => {
             Ok(Status::Expired)
@@ -250,7 +258,7 @@ pub fn status_change_allowed(before: Status, after: Status) -> bool {
 /// snapshot depend on these staying put.
 #[must_use]
 pub fn immutable_field_changed(before: &Reservation, after: &Reservation) -> Option<&'static str> {
-    let checks: [(&'static str, bool); 9] = [
+    let checks: [(&'static str, bool); 10] = [
         ("tenant_id", before.tenant_id == after.tenant_id),
         ("branch_id", before.branch_id == after.branch_id),
         ("service_id", before.service_id == after.service_id),
@@ -259,6 +267,10 @@ pub fn immutable_field_changed(before: &Reservation, after: &Reservation) -> Opt
         ("lines", before.lines == after.lines),
         ("price", before.price == after.price),
         ("created_by", before.created_by == after.created_by),
+        (
+            "created_by_key",
+            before.created_by_key == after.created_by_key,
+        ),
         ("created_at", before.created_at == after.created_at),
     ];
     checks.iter().find(|(_, same)| !same).map(|(name, _)| *name)
@@ -274,6 +286,8 @@ pub const fn action_of(kind: crate::ReservationEventKind) -> Action {
         K::Cancelled => Action::Cancel,
         K::Completed => Action::Complete,
         K::Expired => Action::Expire,
+        K::Extended => Action::Extend,
+        K::Released => Action::Release,
     }
 }
 

@@ -232,13 +232,40 @@ impl Schedule {
     /// midnight and the next starting at midnight) join up.
     #[must_use]
     pub fn permits(&self, tz: Tz, range: &TimeRange) -> bool {
-        if self.weekly.is_none() && self.exceptions.is_empty() {
+        if self.is_unrestricted() {
             return true;
         }
-        // Every local date the range can touch, with a day of slack on each
-        // side so offsets of up to ±24 h are covered.
-        let first = range.start().with_timezone(&tz).date_naive() - Duration::days(1);
-        let last = range.end().with_timezone(&tz).date_naive() + Duration::days(1);
+        self.open_intervals(tz, range.start(), range.end())
+            .iter()
+            .any(|(a, b)| *a <= range.start() && range.end() <= *b)
+    }
+
+    /// Whether no hours are set: any time is working time.
+    #[must_use]
+    pub fn is_unrestricted(&self) -> bool {
+        self.weekly.is_none() && self.exceptions.is_empty()
+    }
+
+    /// Working time around `[from, to)` as sorted, disjoint UTC intervals,
+    /// touching and overlapping ones merged (09–12 and 12–17 are one, as is
+    /// a shift ending at midnight with the next starting at midnight). Every
+    /// local date the window touches is read, with a day of slack on each
+    /// side, so intervals may reach past the window. Unrestricted: the
+    /// window and its slack.
+    #[must_use]
+    pub fn open_intervals(
+        &self,
+        tz: Tz,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        if self.is_unrestricted() {
+            return vec![(from - Duration::days(2), to + Duration::days(2))];
+        }
+        // Every local date the window can touch, with a day of slack on
+        // each side so offsets of up to ±24 h are covered.
+        let first = from.with_timezone(&tz).date_naive() - Duration::days(1);
+        let last = to.with_timezone(&tz).date_naive() + Duration::days(1);
         let mut open: Vec<(DateTime<Utc>, DateTime<Utc>)> = first
             .iter_days()
             .take_while(|d| *d <= last)
@@ -253,8 +280,6 @@ impl Schedule {
             .filter(|(a, b)| a < b)
             .collect();
         open.sort();
-        // Merge touching and overlapping intervals, then look for one that
-        // covers the whole range.
         let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(open.len());
         for (a, b) in open {
             match merged.last_mut() {
@@ -263,8 +288,6 @@ impl Schedule {
             }
         }
         merged
-            .iter()
-            .any(|(a, b)| *a <= range.start() && range.end() <= *b)
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) fn reservation_at(a: u32, b: u32) -> Reservation {
         note: None,
         version: 1,
         created_by: Actor::new("tester").unwrap(),
+        created_by_key: None,
         created_at: day(8),
         updated_at: day(8),
     }

@@ -5,7 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use booking_core::{ApiKey, Attribution, OverrideHours, RequestId, Role, TenantId};
+use booking_core::{ApiKey, Attribution, OverrideHours, OverrideStart, RequestId, Role, TenantId};
 
 use crate::middleware::REQUEST_ID;
 use crate::problem::Problem;
@@ -69,6 +69,13 @@ impl Caller {
     #[must_use]
     pub fn role(&self) -> Role {
         self.key.role
+    }
+
+    /// Permission to book starts the tenant's settings refuse (in the past,
+    /// too soon, beyond the horizon): administrators have it.
+    #[must_use]
+    pub fn override_start(&self) -> Option<OverrideStart> {
+        OverrideStart::for_role(self.key.role)
     }
 
     /// Permission to book outside working hours, if the request asks for it.

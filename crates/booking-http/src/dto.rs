@@ -272,3 +272,17 @@ pub(crate) struct KeyRoleBody {
     #[schema(value_type = String)]
     pub(crate) role: Role,
 }
+
+/// `PUT /v1/settings`: every setting (the body replaces them all).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SettingsBody {
+    /// How long before its start a booking must be made (0 to 43200).
+    pub(crate) min_notice_minutes: u32,
+    /// How many days ahead bookings may start (1 to 3650).
+    pub(crate) horizon_days: u32,
+    /// How long a hold lasts (1 to 1440).
+    pub(crate) hold_minutes: u32,
+    /// How many unexpired holds one key may keep (1 to 10000).
+    pub(crate) max_active_holds_per_key: u32,
+}

@@ -55,7 +55,7 @@ pub use middleware::{BODY_LIMIT, REQUEST_ID};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use state::{AppState, MetricsText, Readiness};
 
-use routes::{catalog, events, health, keys, reservations};
+use routes::{availability, catalog, events, health, holds, keys, reservations};
 
 async fn no_route() -> impl IntoResponse {
     Problem::new(
@@ -143,6 +143,11 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
             catalog::price_service,
             catalog::clear_service_price
         ))
+        .routes(routes!(catalog::list_service_resources))
+        .routes(routes!(
+            catalog::add_service_resource,
+            catalog::remove_service_resource
+        ))
         .routes(routes!(catalog::service_events))
         .routes(routes!(catalog::create_product, catalog::list_products))
         .routes(routes!(
@@ -159,6 +164,15 @@ fn api() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(reservations::cancel))
         .routes(routes!(reservations::complete))
         .routes(routes!(reservations::history))
+        .routes(routes!(holds::create_hold))
+        .routes(routes!(holds::confirm_hold))
+        .routes(routes!(holds::extend_hold))
+        .routes(routes!(holds::release_hold))
+        .routes(routes!(availability::availability))
+        .routes(routes!(
+            availability::get_settings,
+            availability::put_settings
+        ))
         .routes(routes!(events::since))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::get_key, keys::change_role, keys::revoke_key))

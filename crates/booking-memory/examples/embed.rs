@@ -127,6 +127,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         note: None,
         hold_for: None,
         override_hours: None,
+        override_start: None,
         by: reception.clone(),
     };
     let booked = services.bookings().create(request.clone()).await?;

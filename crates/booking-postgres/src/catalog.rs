@@ -62,6 +62,10 @@ fn missing_parent(record: &CatalogRecord, constraint: &str) -> Option<Refusal> {
             Entity::Branch(s.branch_id)
         }
         CatalogRecord::Stock(s) => Entity::Product(s.product_id),
+        CatalogRecord::ServiceResource(l) if constraint.ends_with("resource_id_fkey") => {
+            Entity::Resource(l.resource_id)
+        }
+        CatalogRecord::ServiceResource(l) => Entity::Service(l.service_id),
         _ => Entity::Tenant(record.tenant_id()),
     };
     constraint

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    Entity, Event, EventQuery, EventType, Reservation, ReservationId, ReservationQuery,
-    ReservationStore, StoreError, TenantId,
+    Entity, Event, EventQuery, EventType, RangeLimits, Reservation, ReservationId,
+    ReservationQuery, ReservationStore, ResourceId, StoreError, TenantId, TimeRange,
 };
 use chrono::{DateTime, Utc};
 
@@ -61,6 +61,38 @@ impl ReservationStore for PgStore {
         .await
         .map_err(store_error)?;
         all(&rows, |r| decode::reservation(r))
+    }
+
+    async fn occupancy(
+        &self,
+        tenant: TenantId,
+        resources: &[ResourceId],
+        window: TimeRange,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(ResourceId, TimeRange)>, StoreError> {
+        let ids: Vec<uuid::Uuid> = resources.iter().map(|r| r.as_uuid()).collect();
+        // The exclusion constraint's GiST index (resource_id, occupied)
+        // answers this.
+        let rows: Vec<(uuid::Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT resource_id, lower(occupied), upper(occupied) FROM reservations
+             WHERE tenant_id = $1 AND resource_id = ANY($2) AND occupied && $3
+               AND (status IN ('confirmed', 'completed')
+                    OR (status = 'held' AND hold_expires_at > $4))",
+        )
+        .bind(tenant.as_uuid())
+        .bind(&ids)
+        .bind(crate::rows::pg_range(&window))
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(r, a, b)| {
+                let range = TimeRange::new(a, b, &RangeLimits::stored())
+                    .map_err(|e| booking_sql::corrupt("occupied range", e))?;
+                Ok((ResourceId::from_uuid(r), range))
+            })
+            .collect()
     }
 
     async fn stale_holds(

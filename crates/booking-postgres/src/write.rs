@@ -26,7 +26,8 @@ use booking_sql::{API_KEY_COLUMNS, decode};
 /// [`RESERVATION_COLUMNS`] of the table aliased `r`.
 const RESERVATION_COLUMNS_OF_R: &str = "r.id, r.tenant_id, r.branch_id, r.resource_id, r.service_id, \
     r.starts_at, r.ends_at, r.buffer_before_minutes, r.buffer_after_minutes, r.lines, r.price, \
-    r.status, r.hold_expires_at, r.note, r.version, r.created_by, r.created_at, r.updated_at";
+    r.status, r.hold_expires_at, r.note, r.version, r.created_by, r.created_by_key, r.created_at, \
+    r.updated_at";
 
 const BLOCKING: &str = "status IN ('held', 'confirmed', 'completed')";
 
@@ -172,6 +173,26 @@ impl WriteTx for PgTx {
         reservations(&rows)
     }
 
+    async fn count_active_holds(
+        &mut self,
+        tenant: TenantId,
+        key: booking_core::ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, TxError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM reservations
+             WHERE tenant_id = $1 AND created_by_key = $2 AND status = 'held'
+               AND hold_expires_at > $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(key.as_uuid())
+        .bind(at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(tx_fail)?;
+        Ok(int(n, "hold count")?)
+    }
+
     async fn lock_stock(
         &mut self,
         tenant: TenantId,
@@ -249,9 +270,9 @@ impl WriteTx for PgTx {
                  INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id,
                      starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied,
                      lines, price, status, hold_expires_at, note, version, created_by, created_at,
-                     updated_at)
+                     updated_at, created_by_key)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                         $17, $18, $19)
+                         $17, $18, $19, $22)
                  RETURNING id)
              INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity)
              SELECT $2, r.id, $3, l.product_id, l.quantity
@@ -278,6 +299,7 @@ impl WriteTx for PgTx {
         .bind(r.updated_at)
         .bind(&products)
         .bind(&quantities)
+        .bind(r.created_by_key.map(|k| k.as_uuid()))
         .execute(&mut *self.tx)
         .await
         .map_err(|e| tx_error(&e, |c| reservation_refusal(r, c)))?;

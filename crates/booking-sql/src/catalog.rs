@@ -41,6 +41,13 @@ fn locate(key: CatalogKey) -> (&'static str, &'static [&'static str], Vec<Uuid>)
             &["product_id", "branch_id"],
             vec![k.product_id.as_uuid(), k.branch_id.as_uuid()],
         ),
+        CatalogKey::ServiceResource(s, r) => (
+            "service_resources",
+            &["service_id", "resource_id"],
+            vec![s.as_uuid(), r.as_uuid()],
+        ),
+        // One row per tenant, keyed by the tenant alone.
+        CatalogKey::Settings(_) => ("tenant_settings", &[], Vec::new()),
     }
 }
 
@@ -80,6 +87,16 @@ fn list_of(list: CatalogList) -> (&'static str, Option<(&'static str, Uuid)>, &'
             "product_branches",
             Some(("product_id", p.as_uuid())),
             "branch_id",
+        ),
+        CatalogList::ResourcesOfService(s) => (
+            "service_resources",
+            Some(("service_id", s.as_uuid())),
+            "resource_id",
+        ),
+        CatalogList::ServicesOfResource(r) => (
+            "service_resources",
+            Some(("resource_id", r.as_uuid())),
+            "service_id",
         ),
     }
 }
@@ -166,7 +183,11 @@ pub fn referenced(d: Dialect, tenant: TenantId, item: CatalogKey) -> Option<Quer
             &["product_id", "branch_id"],
             vec![k.product_id.as_uuid(), k.branch_id.as_uuid()],
         ),
-        CatalogKey::ServicePrice(..) => return None,
+        CatalogKey::ServicePrice(..)
+        | CatalogKey::ServiceResource(..)
+        | CatalogKey::Settings(_) => {
+            return None;
+        }
     };
     Some(Query {
         sql: format!(
@@ -301,6 +322,34 @@ pub fn upsert(d: Dialect, record: &CatalogRecord) -> Result<Query, StoreError> {
                     Arg::OptText(s.price.map(|p| p.currency().code().to_owned())),
                 ],
             ),
+            CatalogRecord::ServiceResource(l) => (
+                "service_resources",
+                &["tenant_id", "service_id", "resource_id"],
+                "(tenant_id, service_id, resource_id)",
+                vec![
+                    t,
+                    Arg::Uuid(l.service_id.as_uuid()),
+                    Arg::Uuid(l.resource_id.as_uuid()),
+                ],
+            ),
+            CatalogRecord::Settings(s) => (
+                "tenant_settings",
+                &[
+                    "tenant_id",
+                    "min_notice_minutes",
+                    "horizon_days",
+                    "hold_minutes",
+                    "max_active_holds_per_key",
+                ],
+                "(tenant_id)",
+                vec![
+                    t,
+                    small(s.min_notice_minutes(), "notice")?,
+                    small(s.horizon_days(), "horizon")?,
+                    small(s.hold_minutes(), "hold")?,
+                    small(s.max_active_holds_per_key(), "holds")?,
+                ],
+            ),
         };
     let key: Vec<&str> = conflict
         .trim_matches(|c| c == '(' || c == ')')
@@ -317,12 +366,19 @@ pub fn upsert(d: Dialect, record: &CatalogRecord) -> Result<Query, StoreError> {
     } else {
         String::new()
     };
+    // A row that is all key (a link) has nothing to update; touching it
+    // still reports it, as every upsert must (no row: another tenant's).
+    let updates = if updates.is_empty() {
+        vec!["tenant_id = excluded.tenant_id".to_owned()]
+    } else {
+        updates
+    };
+    let on_conflict = format!("DO UPDATE SET {}{guard}", updates.join(", "));
     Ok(Query {
         sql: format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {conflict} DO UPDATE SET {}{guard}",
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {conflict} {on_conflict}",
             columns.join(", "),
             params(d, columns.len()),
-            updates.join(", "),
         ),
         args,
     })

@@ -6,7 +6,7 @@ use booking_core::{
     Event, EventPayload, Minutes, Money, Name, Note, PriceSnapshot, Product, ProductBranch,
     ProductId, ProductLine, RangeLimits, RequestId, Reservation, ReservationId, Resource,
     ResourceBranch, ResourceId, Schedule, Seq, ServiceId, ServiceItem, ServiceItemBranch,
-    StoreError, Tenant, TenantId, TimeRange,
+    ServiceResource, StoreError, Tenant, TenantId, TenantSettings, TimeRange,
 };
 
 use crate::{Columns, corrupt, int};
@@ -168,6 +168,34 @@ pub fn product_branch(row: &impl Columns) -> Result<ProductBranch, StoreError> {
     })
 }
 
+/// A `service_resources` row.
+///
+/// # Errors
+/// A missing column.
+pub fn service_resource(row: &impl Columns) -> Result<ServiceResource, StoreError> {
+    Ok(ServiceResource {
+        tenant_id: tenant_id(row)?,
+        service_id: ServiceId::from_uuid(row.uuid("service_id")?),
+        resource_id: ResourceId::from_uuid(row.uuid("resource_id")?),
+    })
+}
+
+/// A `tenant_settings` row.
+///
+/// # Errors
+/// A missing column or a value out of bounds.
+pub fn settings(row: &impl Columns) -> Result<TenantSettings, StoreError> {
+    let n = |column: &str| -> Result<u32, StoreError> { int(row.int(column)?, column) };
+    TenantSettings::new(
+        tenant_id(row)?,
+        n("min_notice_minutes")?,
+        n("horizon_days")?,
+        n("hold_minutes")?,
+        n("max_active_holds_per_key")?,
+    )
+    .map_err(|e| corrupt("settings", e))
+}
+
 /// A row of the table that holds records with `key`'s kind.
 ///
 /// # Errors
@@ -181,6 +209,8 @@ pub fn record(key: CatalogKey, row: &impl Columns) -> Result<CatalogRecord, Stor
         CatalogKey::Schedule(..) => CatalogRecord::Schedule(resource_branch(row)?),
         CatalogKey::ServicePrice(..) => CatalogRecord::ServicePrice(service_branch(row)?),
         CatalogKey::Stock(_) => CatalogRecord::Stock(product_branch(row)?),
+        CatalogKey::ServiceResource(..) => CatalogRecord::ServiceResource(service_resource(row)?),
+        CatalogKey::Settings(_) => CatalogRecord::Settings(settings(row)?),
     })
 }
 
@@ -202,6 +232,9 @@ pub fn listed(list: CatalogList, row: &impl Columns) -> Result<CatalogRecord, St
         }
         CatalogList::StockAt(_) | CatalogList::StockOf(_) => {
             CatalogRecord::Stock(product_branch(row)?)
+        }
+        CatalogList::ResourcesOfService(_) | CatalogList::ServicesOfResource(_) => {
+            CatalogRecord::ServiceResource(service_resource(row)?)
         }
     })
 }
@@ -239,6 +272,7 @@ pub fn reservation(row: &impl Columns) -> Result<Reservation, StoreError> {
             .map_err(|e| corrupt("note", e))?,
         version: int(row.int("version")?, "version")?,
         created_by: actor(row, "created_by")?,
+        created_by_key: row.opt_uuid("created_by_key")?.map(ApiKeyId::from_uuid),
         created_at: row.instant("created_at")?,
         updated_at: row.instant("updated_at")?,
     })

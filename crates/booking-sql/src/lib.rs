@@ -34,4 +34,4 @@ pub const API_KEY_COLUMNS: &str = "id, tenant_id, role, actor, created_at, expir
 /// The columns [`decode::reservation`] reads, in order.
 pub const RESERVATION_COLUMNS: &str = "id, tenant_id, branch_id, resource_id, service_id, \
     starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, lines, price, status, \
-    hold_expires_at, note, version, created_by, created_at, updated_at";
+    hold_expires_at, note, version, created_by, created_by_key, created_at, updated_at";

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    Entity, Event, EventQuery, EventType, Reservation, ReservationId, ReservationQuery,
-    ReservationStore, StoreError, TenantId,
+    Entity, Event, EventQuery, EventType, RangeLimits, Reservation, ReservationId,
+    ReservationQuery, ReservationStore, ResourceId, StoreError, TenantId, TimeRange,
 };
 use chrono::{DateTime, Utc};
 
@@ -61,6 +61,51 @@ impl ReservationStore for SqliteStore {
         .await
         .map_err(store_error)?;
         all(&rows, |r| decode::reservation(r))
+    }
+
+    async fn occupancy(
+        &self,
+        tenant: TenantId,
+        resources: &[ResourceId],
+        window: TimeRange,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(ResourceId, TimeRange)>, StoreError> {
+        if resources.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One placeholder per resource (at most a hundred): UUIDs are blobs,
+        // which a JSON list cannot carry.
+        let listed = (0..resources.len())
+            .map(|i| format!("?{}", i + 5))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT resource_id, occupied_start, occupied_end FROM reservations
+             WHERE tenant_id = ?1 AND occupied_start < ?3 AND occupied_end > ?2
+               AND (status IN ('confirmed', 'completed')
+                    OR (status = 'held' AND hold_expires_at > ?4))
+               AND resource_id IN ({listed})"
+        );
+        let mut query = sqlx::query_as::<_, (uuid::Uuid, i64, i64)>(&sql)
+            .bind(tenant.as_uuid())
+            .bind(micros(window.start()))
+            .bind(micros(window.end()))
+            .bind(micros(at));
+        for r in resources {
+            query = query.bind(r.as_uuid());
+        }
+        let rows = query.fetch_all(&self.reader).await.map_err(store_error)?;
+        rows.into_iter()
+            .map(|(r, a, b)| {
+                let instant = |us: i64| {
+                    DateTime::from_timestamp_micros(us)
+                        .ok_or_else(|| booking_sql::corrupt("instant", us))
+                };
+                let range = TimeRange::new(instant(a)?, instant(b)?, &RangeLimits::stored())
+                    .map_err(|e| booking_sql::corrupt("occupied range", e))?;
+                Ok((ResourceId::from_uuid(r), range))
+            })
+            .collect()
     }
 
     async fn stale_holds(

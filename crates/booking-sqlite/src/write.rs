@@ -185,6 +185,26 @@ impl WriteTx for SqliteTx {
         reservations(&rows)
     }
 
+    async fn count_active_holds(
+        &mut self,
+        tenant: TenantId,
+        key: booking_core::ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, TxError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM reservations
+             WHERE tenant_id = ?1 AND created_by_key = ?2 AND status = 'held'
+               AND hold_expires_at > ?3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(key.as_uuid())
+        .bind(micros(at))
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(tx_fail)?;
+        Ok(int(n, "hold count")?)
+    }
+
     async fn lock_stock(
         &mut self,
         tenant: TenantId,
@@ -243,9 +263,9 @@ impl WriteTx for SqliteTx {
             "INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id,
                  starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied_start,
                  occupied_end, lines, price, status, hold_expires_at, note, version, created_by,
-                 created_at, updated_at)
+                 created_at, updated_at, created_by_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20)",
+                     ?18, ?19, ?20, ?21)",
         )
         .bind(r.id.as_uuid())
         .bind(r.tenant_id.as_uuid())
@@ -267,6 +287,7 @@ impl WriteTx for SqliteTx {
         .bind(r.created_by.as_str().to_owned())
         .bind(micros(r.created_at))
         .bind(micros(r.updated_at))
+        .bind(r.created_by_key.map(|k| k.as_uuid()))
         .execute(&mut *self.tx)
         .await
         .map_err(|e| tx_error(&e, || reservation_refusal(r)))?;

@@ -4,13 +4,15 @@
 //! compares this with what the store holds, so a catalog change that went
 //! unrecorded — or was recorded wrongly — fails every contract case.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use booking_core::event::payload::{
     Amount, BranchSnapshot, ProductPriceChange, ProductSnapshot, ResourceSnapshot,
-    ScheduleSnapshot, ServicePriceChange, ServiceSnapshot, StockCause,
+    ScheduleSnapshot, ServicePriceChange, ServiceSnapshot, SettingsSnapshot, StockCause,
 };
-use booking_core::{BookingStore, CatalogList, CatalogRecord, Event, EventPayload, TenantId};
+use booking_core::{
+    BookingStore, CatalogList, CatalogRecord, Event, EventPayload, TenantId, TenantSettings,
+};
 use uuid::Uuid;
 
 /// A tenant's catalog, keyed by ids, in the log's shapes.
@@ -30,6 +32,10 @@ pub struct CatalogState {
     pub service_prices: BTreeMap<(Uuid, Uuid), Amount>,
     /// Stock and branch price of products, by (product, branch).
     pub stock: BTreeMap<(Uuid, Uuid), (u32, Option<Amount>)>,
+    /// Which resources perform which services, as (service, resource).
+    pub service_resources: BTreeSet<(Uuid, Uuid)>,
+    /// The tenant's booking settings.
+    pub settings: Option<SettingsSnapshot>,
 }
 
 impl CatalogState {
@@ -57,6 +63,12 @@ impl CatalogState {
                 records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
             }
         }
+        for service in store.services(tenant).await.map_err(err)? {
+            let list = CatalogList::ResourcesOfService(service.id);
+            records.extend(store.catalog_records(tenant, list).await.map_err(err)?);
+        }
+        let settings = booking_core::CatalogKey::Settings(tenant);
+        records.extend(store.catalog_record(tenant, settings).await.map_err(err)?);
         Ok(Self::of_records(records))
     }
 
@@ -96,6 +108,11 @@ impl CatalogState {
                         (p.stock, p.price.map(Into::into)),
                     );
                 }
+                CatalogRecord::ServiceResource(l) => {
+                    s.service_resources
+                        .insert((l.service_id.as_uuid(), l.resource_id.as_uuid()));
+                }
+                CatalogRecord::Settings(settings) => s.settings = Some((&settings).into()),
             }
         }
         s
@@ -171,6 +188,34 @@ impl CatalogState {
                 record.1.clone_from(after);
                 Ok(())
             }
+            E::TenantCreated(c) => {
+                // Tenants created before settings existed started with the
+                // defaults of that time.
+                let legacy =
+                    || (&TenantSettings::defaults(TenantId::from_uuid(c.tenant_id))).into();
+                self.settings = Some(c.settings.clone().unwrap_or_else(legacy));
+                Ok(())
+            }
+            E::SettingsChanged(c) => {
+                if self.settings.as_ref() != Some(&c.before) {
+                    return Err(format!(
+                        "the settings were {:?}, not {:?}",
+                        self.settings, c.before
+                    ));
+                }
+                self.settings = Some(c.after.clone());
+                Ok(())
+            }
+            E::ServiceResourceAdded(c) => self
+                .service_resources
+                .insert((c.service_id, c.resource_id))
+                .then_some(())
+                .ok_or_else(|| "the resource already performed the service".to_owned()),
+            E::ServiceResourceRemoved(c) => self
+                .service_resources
+                .remove(&(c.service_id, c.resource_id))
+                .then_some(())
+                .ok_or_else(|| "the resource did not perform the service".to_owned()),
             E::StockChanged(c) => {
                 let key = (c.product_id, c.branch_id);
                 let current = self.stock.get(&key).map_or(0, |r| r.0);

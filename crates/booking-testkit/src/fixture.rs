@@ -227,6 +227,7 @@ impl Clinic {
             note: None,
             version: 0,
             created_by: self.actor.clone(),
+            created_by_key: self.by.key_id,
             created_at: t(7, 0),
             updated_at: t(7, 0),
         }
@@ -257,6 +258,7 @@ impl Clinic {
             expected_version: None,
             kind,
             by: self.by.clone(),
+            hold_quota: None,
         }
     }
 
@@ -275,6 +277,7 @@ impl Clinic {
             kind,
             by: self.by.clone(),
             at,
+            hold_quota: None,
         }
     }
 

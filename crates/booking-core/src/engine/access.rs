@@ -10,8 +10,9 @@ use super::{Attempt, retrying};
 use crate::event::payload::{KeyChange, TenantCreated};
 use crate::time::to_micros;
 use crate::{
-    ApiKey, ApiKeyId, Attribution, Busy, Entity, Event, EventPayload, InvalidInput, KeyHash,
-    NewEvent, Refusal, Role, StoreError, Tenant, TenantId, TxError, WriteStore,
+    ApiKey, ApiKeyId, Attribution, Busy, CatalogRecord, Entity, Event, EventPayload, InvalidInput,
+    KeyHash, NewEvent, Refusal, Role, StoreError, Tenant, TenantId, TenantSettings, TxError,
+    WriteStore,
 };
 
 /// A change of an existing key.
@@ -85,9 +86,10 @@ fn created(key: &ApiKey, by: &Attribution) -> NewEvent {
     )
 }
 
-/// Creates a tenant together with its first keys, atomically (a tenant
-/// never exists without a way in), recording `TenantCreated` and an
-/// `ApiKeyCreated` per key as the tenant's first events.
+/// Creates a tenant with the default settings and its first keys,
+/// atomically (a tenant never exists without a way in), recording
+/// `TenantCreated` (with the settings) and an `ApiKeyCreated` per key as
+/// the tenant's first events.
 ///
 /// # Errors
 /// Backend failures only.
@@ -98,10 +100,11 @@ pub async fn insert_tenant(
     by: &Attribution,
     at: DateTime<Utc>,
 ) -> Result<Vec<Event>, StoreError> {
+    let settings = TenantSettings::defaults(tenant.id);
     let mut events = vec![event(
         by,
         at,
-        EventPayload::TenantCreated(TenantCreated::from(tenant)),
+        EventPayload::TenantCreated(TenantCreated::of(tenant, &settings)),
     )];
     events.extend(keys.iter().map(|(key, _)| created(key, by)));
     let events = &events;
@@ -110,6 +113,9 @@ pub async fn insert_tenant(
             Box::pin(async move {
                 let mut tx = store.begin().await.map_err(|e| failed(e.into()))?;
                 tx.insert_tenant(tenant).await.map_err(failed)?;
+                tx.put_catalog_record(&CatalogRecord::Settings(settings))
+                    .await
+                    .map_err(failed)?;
                 for (key, hash) in keys {
                     tx.insert_api_key(key, hash).await.map_err(failed)?;
                 }

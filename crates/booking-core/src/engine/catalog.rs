@@ -79,6 +79,12 @@ fn parents(record: &CatalogRecord) -> Vec<CatalogKey> {
             CatalogKey::Product(s.product_id),
             CatalogKey::Branch(s.branch_id),
         ],
+        CatalogRecord::ServiceResource(l) => vec![
+            CatalogKey::Service(l.service_id),
+            CatalogKey::Resource(l.resource_id),
+        ],
+        // The record exists with its tenant (an update needs it).
+        CatalogRecord::Settings(_) => Vec::new(),
         CatalogRecord::Branch(_)
         | CatalogRecord::Resource(_)
         | CatalogRecord::Service(_)
@@ -180,6 +186,11 @@ async fn delete_once(
     key: CatalogKey,
     write: &CatalogWrite,
 ) -> Result<Vec<Event>, Attempt<CatalogError>> {
+    if let CatalogKey::Settings(_) = key {
+        // Settings are changed, never deleted: the tenant has them as long
+        // as it exists.
+        return Err(Attempt::Done(CatalogError::NotFound(key.entity())));
+    }
     let mut tx = store.begin().await.map_err(|e| failed(e.into()))?;
     let Some(item) = tx.catalog_record(tenant, key, true).await.map_err(failed)? else {
         return Err(Attempt::Done(CatalogError::NotFound(key.entity())));
@@ -228,12 +239,20 @@ fn dependents_of(item: CatalogKey) -> Vec<CatalogList> {
             CatalogList::ServicePricesAt(b),
             CatalogList::StockAt(b),
         ],
-        CatalogKey::Resource(r) => vec![CatalogList::SchedulesOf(r)],
-        CatalogKey::Service(s) => vec![CatalogList::ServicePricesOf(s)],
+        CatalogKey::Resource(r) => vec![
+            CatalogList::SchedulesOf(r),
+            CatalogList::ServicesOfResource(r),
+        ],
+        CatalogKey::Service(s) => vec![
+            CatalogList::ServicePricesOf(s),
+            CatalogList::ResourcesOfService(s),
+        ],
         CatalogKey::Product(p) => vec![CatalogList::StockOf(p)],
-        CatalogKey::Schedule(..) | CatalogKey::ServicePrice(..) | CatalogKey::Stock(_) => {
-            Vec::new()
-        }
+        CatalogKey::Schedule(..)
+        | CatalogKey::ServicePrice(..)
+        | CatalogKey::Stock(_)
+        | CatalogKey::ServiceResource(..)
+        | CatalogKey::Settings(_) => Vec::new(),
     }
 }
 

@@ -114,6 +114,12 @@ async fn plan_in(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Plan, Sto
         None => None,
     };
     let stored = rules::check(before.as_ref(), w)?;
+    if let (None, Some(max), Some(key)) = (before.as_ref(), w.hold_quota, stored.created_by_key)
+        && stored.status == crate::Status::Held
+        && tx.count_active_holds(stored.tenant_id, key, at).await? >= u64::from(max)
+    {
+        return Err(ApplyError::HoldQuota { max }.into());
+    }
 
     // Under the lock this is the clean answer naming the rival; the store's
     // overlap guard stands behind it.

@@ -331,6 +331,7 @@ mod tests {
             kind,
             by: Attribution::named(Actor::new("t").unwrap()),
             at: r.created_at,
+            hold_quota: None,
         }
     }
 

@@ -6,7 +6,7 @@
 use super::EventPayload;
 use super::payload::{
     BranchChange, ProductChange, ProductPriceChange, ResourceChange, ScheduleChange, ServiceChange,
-    ServicePriceChange, StockCause, StockLevelChange,
+    ServicePriceChange, ServiceResourceChange, SettingsChange, StockCause, StockLevelChange,
 };
 use crate::CatalogRecord;
 
@@ -104,6 +104,24 @@ pub fn catalog_events(
                 E::ServicePriceCleared,
             ],
         ),
+        R::ServiceResource(l) => {
+            let change = ServiceResourceChange::from(l);
+            match (before, after) {
+                (None, Some(_)) => vec![E::ServiceResourceAdded(change)],
+                (Some(_), None) => vec![E::ServiceResourceRemoved(change)],
+                _ => Vec::new(),
+            }
+        }
+        // Settings are created with their tenant (`TenantCreated` carries
+        // them) and never deleted: only a change is recorded here.
+        R::Settings(s) => match (pick!(before, Settings), pick!(after, Settings)) {
+            (Some(b), Some(a)) => vec![E::SettingsChanged(SettingsChange {
+                tenant_id: s.tenant_id().as_uuid(),
+                before: b.into(),
+                after: a.into(),
+            })],
+            _ => Vec::new(),
+        },
         R::Stock(s) => {
             let (b, a) = (pick!(before, Stock), pick!(after, Stock));
             let level = StockLevelChange {

@@ -28,7 +28,7 @@ pub use catalog::catalog_events;
 use payload::{
     BranchChange, KeyChange, ProductChange, ProductPriceChange, ReservationChange,
     ReservationSnapshot, ResourceChange, ScheduleChange, ServiceChange, ServicePriceChange,
-    StockLevelChange, TenantCreated,
+    ServiceResourceChange, SettingsChange, StockLevelChange, TenantCreated,
 };
 
 use crate::{Actor, ApiKey, ApiKeyId, BranchId, RequestId, Reservation, ReservationId, Status};
@@ -133,6 +133,10 @@ pub enum ReservationEventKind {
     Completed,
     /// A hold ran out.
     Expired,
+    /// A hold was given more time.
+    Extended,
+    /// A hold was let go before it ran out.
+    Released,
 }
 
 /// Declares every event type once: [`EventType`] (the stored and sent
@@ -253,6 +257,10 @@ events! {
     ReservationCompleted(ReservationChange),
     /// A hold ran out.
     ReservationExpired(ReservationChange),
+    /// A hold was given more time.
+    ReservationExtended(ReservationChange),
+    /// A hold was let go before it ran out (slot and stock free at once).
+    ReservationReleased(ReservationChange),
     /// A branch's stock of a product changed.
     StockChanged(StockLevelChange),
     /// A branch was created.
@@ -293,6 +301,12 @@ events! {
     ProductPriceSet(ProductPriceChange),
     /// A branch's own price for a product was cleared.
     ProductPriceCleared(ProductPriceChange),
+    /// A resource now performs a service.
+    ServiceResourceAdded(ServiceResourceChange),
+    /// A resource no longer performs a service.
+    ServiceResourceRemoved(ServiceResourceChange),
+    /// The tenant's booking settings changed.
+    SettingsChanged(SettingsChange),
     /// A tenant was created.
     TenantCreated(TenantCreated),
     /// An API key was created.
@@ -368,9 +382,10 @@ impl ReservationEventKind {
             Self::Held => Status::Held,
             Self::Created | Self::Confirmed => Status::Confirmed,
             Self::Moved => moved_from,
-            Self::Cancelled => Status::Cancelled,
+            Self::Cancelled | Self::Released => Status::Cancelled,
             Self::Completed => Status::Completed,
             Self::Expired => Status::Expired,
+            Self::Extended => Status::Held,
         }
     }
 
@@ -385,6 +400,8 @@ impl ReservationEventKind {
             Self::Cancelled => EventType::ReservationCancelled,
             Self::Completed => EventType::ReservationCompleted,
             Self::Expired => EventType::ReservationExpired,
+            Self::Extended => EventType::ReservationExtended,
+            Self::Released => EventType::ReservationReleased,
         }
     }
 }
@@ -409,6 +426,8 @@ impl EventPayload {
             ReservationEventKind::Cancelled => Self::ReservationCancelled(change),
             ReservationEventKind::Completed => Self::ReservationCompleted(change),
             ReservationEventKind::Expired => Self::ReservationExpired(change),
+            ReservationEventKind::Extended => Self::ReservationExtended(change),
+            ReservationEventKind::Released => Self::ReservationReleased(change),
         }
     }
 
@@ -422,7 +441,9 @@ impl EventPayload {
             | Self::ReservationMoved(c)
             | Self::ReservationCancelled(c)
             | Self::ReservationCompleted(c)
-            | Self::ReservationExpired(c) => Some(c),
+            | Self::ReservationExpired(c)
+            | Self::ReservationExtended(c)
+            | Self::ReservationReleased(c) => Some(c),
             _ => None,
         }
     }
@@ -473,6 +494,10 @@ impl EventPayload {
                 vec![c.product_id, c.branch_id]
             }
             Self::TenantCreated(c) => vec![c.tenant_id],
+            Self::ServiceResourceAdded(c) | Self::ServiceResourceRemoved(c) => {
+                vec![c.service_id, c.resource_id]
+            }
+            Self::SettingsChanged(c) => vec![c.tenant_id],
             Self::ApiKeyCreated(c) | Self::ApiKeyRevoked(c) | Self::ApiKeyRoleChanged(c) => {
                 vec![c.after.id]
             }

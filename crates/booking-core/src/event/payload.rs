@@ -25,8 +25,8 @@ use uuid::Uuid;
 
 use crate::{
     ApiKey, Branch, Money, PriceSnapshot, PricedItem, Product, ProductBranch, Reservation,
-    Resource, ResourceBranch, ResourceKind, Role, Schedule, ServiceItem, ServiceItemBranch, Status,
-    Tenant, schedule,
+    Resource, ResourceBranch, ResourceKind, Role, Schedule, ServiceItem, ServiceItemBranch,
+    ServiceResource, Status, Tenant, TenantSettings, schedule,
 };
 
 /// Derives what every payload type derives, and its OpenAPI schema when
@@ -82,6 +82,10 @@ payload! {
         pub version: u64,
         /// Who made the reservation.
         pub created_by: String,
+        /// The key that made it (absent when none did, and on events
+        /// written before keys were recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub created_by_key: Option<Uuid>,
         /// When it was made.
         pub created_at: DateTime<Utc>,
         /// When it last changed.
@@ -136,9 +140,9 @@ payload! {
     }
 
     /// `ReservationHeld`, `ReservationCreated`, `ReservationConfirmed`,
-    /// `ReservationMoved`, `ReservationCancelled`, `ReservationCompleted`,
-    /// `ReservationExpired`: the reservation before (`null` when created)
-    /// and after.
+    /// `ReservationMoved`, `ReservationExtended`, `ReservationReleased`,
+    /// `ReservationCancelled`, `ReservationCompleted`, `ReservationExpired`:
+    /// the reservation before (`null` when created) and after.
     pub struct ReservationChange {
         /// Before the change; `null` when it was created.
         pub before: Option<ReservationSnapshot>,
@@ -311,6 +315,42 @@ payload! {
         pub tenant_id: Uuid,
         /// Its name.
         pub name: String,
+        /// The settings it starts with (absent on tenants created before
+        /// settings existed, which started with the defaults).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub settings: Option<SettingsSnapshot>,
+    }
+
+    /// A tenant's booking settings.
+    pub struct SettingsSnapshot {
+        /// How long before its start a booking must be made.
+        pub min_notice_minutes: u32,
+        /// How many days ahead bookings may start.
+        pub horizon_days: u32,
+        /// How long a hold lasts.
+        pub hold_minutes: u32,
+        /// How many unexpired holds one key may keep.
+        pub max_active_holds_per_key: u32,
+    }
+
+    /// `SettingsChanged`: the tenant's booking settings before and after.
+    pub struct SettingsChange {
+        /// The tenant.
+        pub tenant_id: Uuid,
+        /// Before.
+        pub before: SettingsSnapshot,
+        /// After.
+        pub after: SettingsSnapshot,
+    }
+
+    /// `ServiceResourceAdded`, `ServiceResourceRemoved`: a resource now
+    /// performs a service, or no longer does (a service with none listed
+    /// can be done by any resource).
+    pub struct ServiceResourceChange {
+        /// The service.
+        pub service_id: Uuid,
+        /// The resource.
+        pub resource_id: Uuid,
     }
 
     /// An API key's record (never its secret or hash).
@@ -375,6 +415,7 @@ impl From<&Reservation> for ReservationSnapshot {
             note: r.note.as_ref().map(|n| n.as_str().to_owned()),
             version: r.version,
             created_by: r.created_by.as_str().to_owned(),
+            created_by_key: r.created_by_key.map(|k| k.as_uuid()),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -467,11 +508,34 @@ impl From<&Schedule> for ScheduleSnapshot {
     }
 }
 
-impl From<&Tenant> for TenantCreated {
-    fn from(t: &Tenant) -> Self {
+impl TenantCreated {
+    /// A tenant created with these settings.
+    #[must_use]
+    pub fn of(t: &Tenant, settings: &TenantSettings) -> Self {
         Self {
             tenant_id: t.id.as_uuid(),
             name: t.name.as_str().to_owned(),
+            settings: Some(settings.into()),
+        }
+    }
+}
+
+impl From<&TenantSettings> for SettingsSnapshot {
+    fn from(s: &TenantSettings) -> Self {
+        Self {
+            min_notice_minutes: s.min_notice_minutes(),
+            horizon_days: s.horizon_days(),
+            hold_minutes: s.hold_minutes(),
+            max_active_holds_per_key: s.max_active_holds_per_key(),
+        }
+    }
+}
+
+impl From<&ServiceResource> for ServiceResourceChange {
+    fn from(l: &ServiceResource) -> Self {
+        Self {
+            service_id: l.service_id.as_uuid(),
+            resource_id: l.resource_id.as_uuid(),
         }
     }
 }

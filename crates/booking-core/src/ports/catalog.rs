@@ -12,8 +12,8 @@ use async_trait::async_trait;
 
 use crate::{
     Branch, BranchId, CatalogKey, CatalogRecord, Product, ProductBranch, ProductId, Resource,
-    ResourceBranch, ResourceId, ServiceId, ServiceItem, ServiceItemBranch, StockKey, StoreError,
-    Tenant, TenantId,
+    ResourceBranch, ResourceId, ServiceId, ServiceItem, ServiceItemBranch, ServiceResource,
+    StockKey, StoreError, Tenant, TenantId, TenantSettings,
 };
 
 /// What a branch offers, as stored: who works there (with the schedule),
@@ -55,6 +55,10 @@ pub enum CatalogList {
     StockAt(BranchId),
     /// A product's stock records at every branch.
     StockOf(ProductId),
+    /// The resources that perform a service.
+    ResourcesOfService(ServiceId),
+    /// The services a resource performs.
+    ServicesOfResource(ResourceId),
 }
 
 /// Takes the records of one variant out of a list.
@@ -265,6 +269,36 @@ pub trait CatalogStore: Send + Sync + Debug {
             .catalog_records(tenant, CatalogList::StockAt(branch))
             .await?;
         Ok(only!(records, Stock))
+    }
+
+    /// The resources that perform a service (none listed: any may).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn service_resources(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+    ) -> Result<Vec<ResourceId>, StoreError> {
+        let records = self
+            .catalog_records(tenant, CatalogList::ResourcesOfService(service))
+            .await?;
+        let links: Vec<ServiceResource> = only!(records, ServiceResource);
+        Ok(links.into_iter().map(|l| l.resource_id).collect())
+    }
+
+    /// The tenant's booking settings.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the tenant does not exist.
+    async fn settings(&self, tenant: TenantId) -> Result<TenantSettings, StoreError> {
+        match self
+            .catalog_record(tenant, CatalogKey::Settings(tenant))
+            .await?
+        {
+            Some(CatalogRecord::Settings(s)) => Ok(s),
+            _ => Err(StoreError::NotFound(crate::Entity::Tenant(tenant))),
+        }
     }
 
     /// What a branch offers, in a fixed number of reads however large the

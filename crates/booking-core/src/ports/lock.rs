@@ -23,6 +23,13 @@ impl LockKey {
         Self(format!("booking:{{{tenant}}}:stock:{product}:{branch}"))
     }
 
+    /// The key for the holds one API key makes (they are counted against
+    /// its quota one at a time).
+    #[must_use]
+    pub fn holds_of(tenant: TenantId, key: crate::ApiKeyId) -> Self {
+        Self(format!("booking:{{{tenant}}}:holds:{key}"))
+    }
+
     /// The key as a string.
     #[must_use]
     pub fn as_str(&self) -> &str {

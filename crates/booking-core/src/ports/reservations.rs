@@ -30,6 +30,9 @@ pub struct ReservationWrite {
     pub by: Attribution,
     /// When; also the instant holds are judged stale against.
     pub at: DateTime<Utc>,
+    /// For a new hold made with a key: how many unexpired holds that key
+    /// (`created_by_key`) may keep, this one included.
+    pub hold_quota: Option<u32>,
 }
 
 /// A committed write.
@@ -68,6 +71,12 @@ pub enum ApplyError {
     /// A reservation with this id exists already (a create was replayed).
     #[error("reservation {0} already exists")]
     AlreadyExists(ReservationId),
+    /// The key that makes this hold already keeps `max` unexpired holds.
+    #[error("the key already keeps {max} unexpired holds")]
+    HoldQuota {
+        /// The limit.
+        max: u32,
+    },
     /// The write tried to change what never changes (tenant, branch,
     /// products, creation data).
     #[error("immutable field changed: {0}")]
@@ -150,6 +159,21 @@ pub trait ReservationStore: Send + Sync + Debug {
         tenant: TenantId,
         query: &ReservationQuery,
     ) -> Result<Vec<Reservation>, StoreError>;
+
+    /// The time occupied by the tenant's reservations of `resources` (at
+    /// any branch) that are active at `at` — confirmed, completed, or held
+    /// with a hold running past `at` — and overlap `window`: each as its
+    /// resource and occupied range (buffers included), in any order.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn occupancy(
+        &self,
+        tenant: TenantId,
+        resources: &[ResourceId],
+        window: TimeRange,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(ResourceId, TimeRange)>, StoreError>;
 
     /// Holds whose time ran out by `now` but whose expiry is not recorded
     /// yet, across all tenants, soonest-expired first, at most `limit` (for

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     ApiKey, Branch, BranchId, Entity, Event, KeyHash, NewEvent, Product, ProductBranch, ProductId,
     Reservation, ReservationId, Resource, ResourceBranch, ResourceId, ServiceId, ServiceItem,
-    ServiceItemBranch, StockKey, StoreError, Tenant, TenantId,
+    ServiceItemBranch, ServiceResource, StockKey, StoreError, Tenant, TenantId, TenantSettings,
 };
 
 /// A store that opens write transactions. Every change the core makes runs
@@ -121,6 +121,10 @@ pub enum CatalogRecord {
     ServicePrice(ServiceItemBranch),
     /// A product's stock (and price) at a branch.
     Stock(ProductBranch),
+    /// A resource that performs a service.
+    ServiceResource(ServiceResource),
+    /// The tenant's booking settings (one per tenant, never deleted).
+    Settings(TenantSettings),
 }
 
 /// Which catalog record (always within one tenant).
@@ -140,6 +144,10 @@ pub enum CatalogKey {
     ServicePrice(ServiceId, BranchId),
     /// A product's stock at a branch.
     Stock(StockKey),
+    /// A resource that performs a service.
+    ServiceResource(ServiceId, ResourceId),
+    /// The tenant's booking settings.
+    Settings(TenantId),
 }
 
 impl CatalogRecord {
@@ -157,6 +165,8 @@ impl CatalogRecord {
                 product_id: s.product_id,
                 branch_id: s.branch_id,
             }),
+            Self::ServiceResource(l) => CatalogKey::ServiceResource(l.service_id, l.resource_id),
+            Self::Settings(s) => CatalogKey::Settings(s.tenant_id()),
         }
     }
 
@@ -171,6 +181,8 @@ impl CatalogRecord {
             Self::Schedule(l) => l.tenant_id,
             Self::ServicePrice(p) => p.tenant_id,
             Self::Stock(s) => s.tenant_id,
+            Self::ServiceResource(l) => l.tenant_id,
+            Self::Settings(s) => s.tenant_id(),
         }
     }
 }
@@ -184,9 +196,12 @@ impl CatalogKey {
         match self {
             Self::Branch(id) => id.as_uuid(),
             Self::Resource(id) | Self::Schedule(id, _) => id.as_uuid(),
-            Self::Service(id) | Self::ServicePrice(id, _) => id.as_uuid(),
+            Self::Service(id) | Self::ServicePrice(id, _) | Self::ServiceResource(id, _) => {
+                id.as_uuid()
+            }
             Self::Product(id) => id.as_uuid(),
             Self::Stock(k) => k.product_id.as_uuid(),
+            Self::Settings(t) => t.as_uuid(),
         }
     }
 
@@ -196,9 +211,12 @@ impl CatalogKey {
         match self {
             Self::Branch(id) => Entity::Branch(id),
             Self::Resource(id) | Self::Schedule(id, _) => Entity::Resource(id),
-            Self::Service(id) | Self::ServicePrice(id, _) => Entity::Service(id),
+            Self::Service(id) | Self::ServicePrice(id, _) | Self::ServiceResource(id, _) => {
+                Entity::Service(id)
+            }
             Self::Product(id) => Entity::Product(id),
             Self::Stock(k) => Entity::ProductAtBranch(k.product_id, k.branch_id),
+            Self::Settings(t) => Entity::Tenant(t),
         }
     }
 }
@@ -257,6 +275,17 @@ pub trait WriteTx: Send {
         takes: &[StockKey],
         at: DateTime<Utc>,
     ) -> Result<Vec<Reservation>, TxError>;
+
+    /// How many holds of the tenant made with `key` are unexpired at `at`.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn count_active_holds(
+        &mut self,
+        tenant: TenantId,
+        key: crate::ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, TxError>;
 
     /// Locked, in key order (so two writers never deadlock on stock): the
     /// tenant's stock records of `keys` that exist.

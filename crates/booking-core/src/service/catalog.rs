@@ -11,7 +11,7 @@ use crate::engine::{self, CatalogError, CatalogWrite, PutMode, StockChange};
 use crate::{
     Attribution, Branch, BranchId, CatalogKey, CatalogRecord, Event, LockKey, Money, Product,
     ProductBranch, ProductId, Resource, ResourceBranch, ResourceId, Schedule, ServiceId,
-    ServiceItem, ServiceItemBranch, StoreError, TenantId, pricing,
+    ServiceItem, ServiceItemBranch, StoreError, TenantId, TenantSettings, pricing,
 };
 
 /// The catalog use cases.
@@ -178,6 +178,29 @@ impl CatalogService {
             .store
             .product_branch(tenant, product, branch)
             .await
+    }
+
+    /// The resources that perform a service (none listed: any may).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the service is absent or another
+    /// tenant's.
+    pub async fn service_resources(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+    ) -> Result<Vec<ResourceId>, StoreError> {
+        let store = &self.0.ports.store;
+        store.service(tenant, service).await?;
+        store.service_resources(tenant, service).await
+    }
+
+    /// The tenant's booking settings.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    pub async fn settings(&self, tenant: TenantId) -> Result<TenantSettings, StoreError> {
+        self.0.ports.store.settings(tenant).await
     }
 
     /// Everything a branch offers, with the branch's prices resolved (its

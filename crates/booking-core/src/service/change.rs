@@ -1,15 +1,28 @@
 use crate::{
     Action, Attribution, BookingService, InvalidInput, LockKey, OutsideWorkingHours, OverrideHours,
-    Reservation, ReservationEventKind, ReservationId, ReservationWrite, ResourceId,
+    OverrideStart, Reservation, ReservationEventKind, ReservationId, ReservationWrite, ResourceId,
     ResourceNotAtBranch, StaleVersion, Status, TenantId, TimeRange, transition,
 };
 
 use tracing::Instrument;
 
 use super::{
-    Booked, MoveError, TransitionError, publish, record_place, traced_apply, under_lock,
+    Booked, MoveError, TransitionError, performs, publish, record_place, traced_apply, under_lock,
     within_hours,
 };
+
+/// When a hold ran out, if it is one that did (recorded as expired, or
+/// still held past its time).
+fn ran_out(
+    r: &Reservation,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    match r.status {
+        Status::Expired => Some(r.updated_at),
+        Status::Held if r.is_stale_hold(now) => r.hold_expires_at,
+        _ => None,
+    }
+}
 
 /// A request to move a reservation to a new time and/or resource. Branch
 /// and products stay as they are.
@@ -28,6 +41,8 @@ pub struct MoveReservation {
     /// Allow a time outside working hours (an override the caller's role
     /// allows).
     pub override_hours: Option<OverrideHours>,
+    /// Allow a new start the tenant's settings refuse (administrators).
+    pub override_start: Option<OverrideStart>,
     /// Who asks.
     pub by: Attribution,
 }
@@ -84,9 +99,18 @@ impl BookingService {
         let resource_id = req.resource_id.unwrap_or(current.resource_id);
         let range = req.range.unwrap_or(current.range);
         record_place(current.branch_id, resource_id);
+        if let Some(new) = req.range {
+            store
+                .settings(t)
+                .await?
+                .check_start(new.start(), now, req.override_start)?;
+        }
         let branch = store.branch(t, current.branch_id).await?;
         if resource_id != current.resource_id {
             store.resource(t, resource_id).await?;
+            if let Some(service) = current.service_id {
+                performs::<MoveError>(store.as_ref(), t, service, resource_id).await?;
+            }
         }
         let link = store
             .resource_branch(t, resource_id, current.branch_id)
@@ -117,6 +141,7 @@ impl BookingService {
             kind: ReservationEventKind::Moved,
             by: req.by,
             at: now,
+            hold_quota: None,
         };
         let keys = vec![LockKey::resource(t, resource_id)];
         let (applied, degraded) = under_lock(&self.0, keys, || async {
@@ -176,6 +201,48 @@ impl BookingService {
             .await
     }
 
+    /// Gives an unexpired hold the tenant's `hold_minutes` more, from now
+    /// (`ReservationExtended`).
+    ///
+    /// # Errors
+    /// [`TransitionError::HoldExpired`] once it ran out;
+    /// [`TransitionError::InvalidTransition`] for a reservation that is not
+    /// a hold.
+    pub async fn extend(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        expected_version: Option<u64>,
+        by: Attribution,
+    ) -> Result<Booked, TransitionError> {
+        self.change_status(tenant, id, expected_version, by, Action::Extend)
+            .await
+    }
+
+    /// Lets a hold go at once: its slot and stock are free again
+    /// (`ReservationReleased`). A hold that already ran out or was let go
+    /// is left as it is (`Ok(None)`).
+    ///
+    /// # Errors
+    /// [`TransitionError::InvalidTransition`] for a booking (confirmed or
+    /// completed): cancel it instead.
+    pub async fn release(
+        &self,
+        tenant: TenantId,
+        id: ReservationId,
+        by: Attribution,
+    ) -> Result<Option<Booked>, TransitionError> {
+        match self
+            .change_status(tenant, id, None, by, Action::Release)
+            .await
+        {
+            Ok(booked) => Ok(Some(booked)),
+            Err(TransitionError::HoldExpired { .. }) => Ok(None),
+            Err(TransitionError::InvalidTransition(t)) if t.from == Status::Cancelled => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Records the expiry of up to `limit` holds whose time ran out, so their
     /// slots and stock are visibly free and subscribers hear
     /// `ReservationExpired`. Holds changed meanwhile by someone else are
@@ -193,6 +260,7 @@ impl BookingService {
                 kind: ReservationEventKind::Expired,
                 by: Attribution::system(),
                 at: now,
+                hold_quota: None,
             };
             match crate::engine::apply(self.0.ports.store.as_ref(), write).await {
                 Ok(applied) => {
@@ -226,6 +294,8 @@ impl BookingService {
             Action::Confirm => "booking.confirm",
             Action::Cancel => "booking.cancel",
             Action::Complete => "booking.complete",
+            Action::Extend => "booking.extend",
+            Action::Release => "booking.release",
             Action::Move | Action::Expire => "booking.change",
         };
         let span = tracing::info_span!(
@@ -254,10 +324,19 @@ impl BookingService {
         by: Attribution,
         action: Action,
     ) -> Result<Booked, TransitionError> {
+        let store = &self.0.ports.store;
         let now = self.0.ports.clock.now();
-        let current = self.0.ports.store.reservation(tenant, id).await?;
+        let current = store.reservation(tenant, id).await?;
         record_place(current.branch_id, current.resource_id);
         check_version(&current, expected_version)?;
+        if matches!(action, Action::Confirm | Action::Extend | Action::Release)
+            && let Some(expired_at) = ran_out(&current, now)
+        {
+            return Err(TransitionError::HoldExpired {
+                reservation: id,
+                expired_at,
+            });
+        }
         let status = transition(&current, action, now)?;
         let kind = match action {
             Action::Confirm => ReservationEventKind::Confirmed,
@@ -265,14 +344,17 @@ impl BookingService {
             Action::Complete => ReservationEventKind::Completed,
             Action::Expire => ReservationEventKind::Expired,
             Action::Move => ReservationEventKind::Moved,
+            Action::Extend => ReservationEventKind::Extended,
+            Action::Release => ReservationEventKind::Released,
+        };
+        let hold_expires_at = match (status, action) {
+            (Status::Held, Action::Extend) => Some(now + store.settings(tenant).await?.hold()),
+            (Status::Held, _) => current.hold_expires_at,
+            _ => None,
         };
         let after = Reservation {
             status,
-            hold_expires_at: if status == Status::Held {
-                current.hold_expires_at
-            } else {
-                None
-            },
+            hold_expires_at,
             updated_at: now,
             ..current.clone()
         };
@@ -284,6 +366,7 @@ impl BookingService {
                 kind,
                 by,
                 at: now,
+                hold_quota: None,
             },
         )
         .await?;

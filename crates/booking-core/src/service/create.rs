@@ -4,12 +4,12 @@ use tracing::Instrument;
 
 use crate::{
     Attribution, BookingService, BranchId, Entity, InvalidInput, LockKey, Note,
-    OutsideWorkingHours, OverrideHours, ProductLine, Reservation, ReservationEventKind,
-    ReservationId, ReservationWrite, ResourceId, ResourceNotAtBranch, ServiceId, Status, TenantId,
-    TimeRange, pricing,
+    OutsideWorkingHours, OverrideHours, OverrideStart, ProductLine, Reservation,
+    ReservationEventKind, ReservationId, ReservationWrite, ResourceId, ResourceNotAtBranch,
+    ServiceId, Status, TenantId, TimeRange, pricing,
 };
 
-use super::{Booked, CreateError, publish, traced_apply, under_lock, within_hours};
+use super::{Booked, CreateError, performs, publish, traced_apply, under_lock, within_hours};
 
 /// A request to book a resource, already parsed into domain types.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,10 +29,14 @@ pub struct NewReservation {
     /// Free text.
     pub note: Option<Note>,
     /// Create a hold that expires after this long, instead of a booking
-    /// (at most [`crate::BookingPolicy::max_hold`]).
+    /// (at most [`crate::BookingPolicy::max_hold`]). [`BookingService::hold`]
+    /// holds for the tenant's `hold_minutes` when this is `None`.
     pub hold_for: Option<chrono::Duration>,
     /// Book outside working hours (an override the caller's role allows).
     pub override_hours: Option<OverrideHours>,
+    /// Book a start the tenant's settings refuse — in the past, sooner than
+    /// the minimum notice, beyond the horizon (administrators only).
+    pub override_start: Option<OverrideStart>,
     /// Who asks.
     pub by: Attribution,
 }
@@ -45,27 +49,52 @@ impl BookingService {
     /// that does not work at the branch or at that time, a taken slot,
     /// missing stock, a lock busy past the deadline, or a store failure.
     pub async fn create(&self, req: NewReservation) -> Result<Booked, CreateError> {
+        let hold = req.hold_for.is_some();
+        self.create_traced(req, hold).await
+    }
+
+    /// Holds a slot (and its stock) while someone fills in a booking: a
+    /// reservation in state Held that blocks like a booking until it runs
+    /// out (after `hold_for`, or the tenant's `hold_minutes`), is confirmed,
+    /// extended or released. A key keeps at most the tenant's
+    /// `max_active_holds_per_key` unexpired holds.
+    ///
+    /// # Errors
+    /// As [`Self::create`], and [`CreateError::HoldQuota`] for a key that
+    /// keeps as many holds as allowed.
+    pub async fn hold(&self, req: NewReservation) -> Result<Booked, CreateError> {
+        self.create_traced(req, true).await
+    }
+
+    async fn create_traced(&self, req: NewReservation, hold: bool) -> Result<Booked, CreateError> {
         let span = tracing::info_span!(
             "booking.create",
-            otel.name = if req.hold_for.is_some() { "booking.hold" } else { "booking.create" },
+            otel.name = if hold { "booking.hold" } else { "booking.create" },
             tenant_id = %req.tenant_id,
             branch_id = %req.branch_id,
             resource_id = %req.resource_id,
-            hold = req.hold_for.is_some(),
+            hold,
             outcome = tracing::field::Empty,
             conflict = tracing::field::Empty,
         );
-        let result = self.create_inner(req).instrument(span.clone()).await;
+        let result = self.create_inner(req, hold).instrument(span.clone()).await;
         super::outcome::record(&span, super::outcome::of_create(&result));
         result
     }
 
-    async fn create_inner(&self, req: NewReservation) -> Result<Booked, CreateError> {
+    async fn create_inner(&self, req: NewReservation, hold: bool) -> Result<Booked, CreateError> {
         let ports = &self.0.ports;
         let now = ports.clock.now();
         self.validate(&req)?;
         let t = req.tenant_id;
 
+        let settings = ports.store.settings(t).await?;
+        settings.check_start(req.range.start(), now, req.override_start)?;
+        let hold_for = match (hold, req.hold_for) {
+            (false, _) => None,
+            (true, Some(d)) => Some(d),
+            (true, None) => Some(settings.hold()),
+        };
         let branch = ports.store.branch(t, req.branch_id).await?;
         ports.store.resource(t, req.resource_id).await?;
         let link = ports
@@ -88,6 +117,7 @@ impl BookingService {
         let service = match req.service_id {
             Some(id) => {
                 let item = ports.store.service(t, id).await?;
+                performs::<CreateError>(ports.store.as_ref(), t, id, req.resource_id).await?;
                 let at_branch = ports.store.service_branch(t, id, req.branch_id).await?;
                 Some((item, at_branch))
             }
@@ -115,7 +145,7 @@ impl BookingService {
         )
         .map_err(|e| InvalidInput::new("products", e))?;
 
-        let (status, hold_expires_at, kind) = match req.hold_for {
+        let (status, hold_expires_at, kind) = match hold_for {
             Some(d) => (Status::Held, Some(now + d), ReservationEventKind::Held),
             None => (Status::Confirmed, None, ReservationEventKind::Created),
         };
@@ -139,6 +169,7 @@ impl BookingService {
             note: req.note,
             version: 0,
             created_by: req.by.actor.clone(),
+            created_by_key: req.by.key_id,
             created_at: now,
             updated_at: now,
         };
@@ -149,12 +180,22 @@ impl BookingService {
                 .iter()
                 .map(|l| LockKey::stock(t, l.product_id, req.branch_id)),
         );
+        // A key's holds are counted and made one at a time, so two at once
+        // cannot both squeeze under the quota.
+        let hold_quota = match (hold_for, req.by.key_id) {
+            (Some(_), Some(key)) => {
+                keys.push(LockKey::holds_of(t, key));
+                Some(settings.max_active_holds_per_key())
+            }
+            _ => None,
+        };
         let write = ReservationWrite {
             reservation,
             expected_version: None,
             kind,
             by: req.by,
             at: now,
+            hold_quota,
         };
         let (applied, degraded) = under_lock(&self.0, keys, || async {
             traced_apply(&self.0, write)
@@ -172,6 +213,8 @@ impl BookingService {
     }
 
     fn validate(&self, req: &NewReservation) -> Result<(), CreateError> {
+        // Whether the reservation is a hold is decided by the caller; its
+        // length, when given, is bounded by the policy.
         let policy = &self.0.policy;
         if req.products.len() > policy.max_products {
             return Err(InvalidInput::new(

@@ -3,9 +3,12 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::{
     ApplyError, Entity, InvalidInput, InvalidTransition, OutOfStock, OutsideWorkingHours,
-    ResourceNotAtBranch, SlotTaken, StaleVersion, StoreError,
+    ReservationId, ResourceCannotPerform, ResourceNotAtBranch, SlotTaken, StaleVersion,
+    StartRefused, StoreError,
 };
 
 /// Someone else is changing the same thing right now; retrying soon may
@@ -48,12 +51,24 @@ pub enum CreateError {
     /// The time is outside the resource's working hours.
     #[error(transparent)]
     OutsideWorkingHours(#[from] OutsideWorkingHours),
+    /// The start is in the past, too soon or beyond the horizon.
+    #[error(transparent)]
+    Start(#[from] StartRefused),
+    /// The resource does not perform the service.
+    #[error(transparent)]
+    CannotPerform(#[from] ResourceCannotPerform),
     /// The slot is taken.
     #[error(transparent)]
     SlotTaken(#[from] SlotTaken),
     /// Not enough stock.
     #[error(transparent)]
     OutOfStock(#[from] OutOfStock),
+    /// The key keeps as many unexpired holds as the tenant allows.
+    #[error("this key already keeps {max} unexpired holds; confirm or release one first")]
+    HoldQuota {
+        /// The tenant's limit per key.
+        max: u32,
+    },
     /// The lock or the store stayed busy.
     #[error(transparent)]
     Busy(#[from] Busy),
@@ -83,6 +98,12 @@ pub enum MoveError {
     /// The new time is outside working hours.
     #[error(transparent)]
     OutsideWorkingHours(#[from] OutsideWorkingHours),
+    /// The new start is in the past, too soon or beyond the horizon.
+    #[error(transparent)]
+    Start(#[from] StartRefused),
+    /// The new resource does not perform the reservation's service.
+    #[error(transparent)]
+    CannotPerform(#[from] ResourceCannotPerform),
     /// The new slot is taken.
     #[error(transparent)]
     SlotTaken(#[from] SlotTaken),
@@ -106,6 +127,14 @@ pub enum TransitionError {
     /// The lifecycle forbids the change.
     #[error(transparent)]
     InvalidTransition(#[from] InvalidTransition),
+    /// The hold ran out: it can be neither confirmed nor extended.
+    #[error("hold {reservation} expired at {expired_at}")]
+    HoldExpired {
+        /// The hold.
+        reservation: ReservationId,
+        /// When it ran out.
+        expired_at: DateTime<Utc>,
+    },
     /// Concurrent writes kept the store busy; retrying soon helps.
     #[error(transparent)]
     Busy(#[from] Busy),
@@ -142,6 +171,7 @@ impl From<ApplyError> for CreateError {
             ApplyError::SlotTaken(x) => x.into(),
             ApplyError::OutOfStock(x) => x.into(),
             ApplyError::ResourceNotAtBranch(x) => x.into(),
+            ApplyError::HoldQuota { max } => Self::HoldQuota { max },
             ApplyError::NotFound(x) => Self::NotFound(x),
             ApplyError::Busy => Busy::Store.into(),
             ApplyError::Store(x) => x.into(),

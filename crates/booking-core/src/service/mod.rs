@@ -15,6 +15,7 @@
 //! authority.
 
 mod access;
+mod availability;
 mod catalog;
 mod change;
 mod create;
@@ -30,6 +31,9 @@ use std::time::Duration;
 use tracing::Instrument;
 
 pub use access::{AccessService, KeySpec, NewKey, Provisioned};
+pub use availability::{
+    Availability, AvailabilityError, AvailabilityRequest, MAX_RESOURCES, MAX_WINDOW, SlotKind,
+};
 pub use catalog::{BranchOffer, CatalogService, OfferedProduct, OfferedResource, OfferedService};
 pub use change::MoveReservation;
 pub use create::NewReservation;
@@ -130,6 +134,12 @@ impl Services {
     #[must_use]
     pub fn events(&self) -> &EventLog {
         &self.events
+    }
+
+    /// The current instant, by the services' clock.
+    #[must_use]
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.bookings.now()
     }
 }
 
@@ -274,6 +284,27 @@ async fn publish(shared: &Shared, events: &[Event]) {
 fn within_hours(link: &ResourceBranch, branch: &Branch, range: &TimeRange) -> bool {
     tracing::info_span!("booking.check", check = "hours")
         .in_scope(|| link.schedule.permits(branch.time_zone, range))
+}
+
+/// Refuses unless `resource` performs `service`: a service that lists the
+/// resources performing it is offered by those only (one listing none, by
+/// any).
+async fn performs<E: From<crate::StoreError> + From<crate::ResourceCannotPerform>>(
+    store: &dyn BookingStore,
+    tenant: crate::TenantId,
+    service: crate::ServiceId,
+    resource: ResourceId,
+) -> Result<(), E> {
+    let listed = store.service_resources(tenant, service).await?;
+    if listed.is_empty() || listed.contains(&resource) {
+        Ok(())
+    } else {
+        Err(crate::ResourceCannotPerform {
+            service_id: service,
+            resource_id: resource,
+        }
+        .into())
+    }
 }
 
 /// Names the branch and resource on the current operation span once the

@@ -22,11 +22,14 @@ pub(crate) fn of_create(r: &Result<Booked, CreateError>) -> &'static str {
         Err(CreateError::SlotTaken(_)) => "slot_taken",
         Err(CreateError::OutOfStock(_)) => "out_of_stock",
         Err(CreateError::Busy(b)) => busy(*b),
+        Err(CreateError::HoldQuota { .. }) => "hold_quota",
         Err(
             CreateError::Invalid(_)
             | CreateError::HoldOutOfRange { .. }
             | CreateError::OutsideWorkingHours(_)
-            | CreateError::ResourceNotAtBranch(_),
+            | CreateError::ResourceNotAtBranch(_)
+            | CreateError::Start(_)
+            | CreateError::CannotPerform(_),
         ) => "invalid",
         Err(CreateError::NotFound(_)) => "not_found",
         Err(CreateError::Store(_)) => "error",
@@ -44,7 +47,9 @@ pub(crate) fn of_move(r: &Result<Booked, MoveError>) -> &'static str {
             MoveError::Invalid(_)
             | MoveError::InvalidTransition(_)
             | MoveError::OutsideWorkingHours(_)
-            | MoveError::ResourceNotAtBranch(_),
+            | MoveError::ResourceNotAtBranch(_)
+            | MoveError::Start(_)
+            | MoveError::CannotPerform(_),
         ) => "invalid",
         Err(MoveError::NotFound(_)) => "not_found",
         Err(MoveError::Store(_)) => "error",
@@ -56,6 +61,7 @@ pub(crate) fn of_transition(r: &Result<Booked, TransitionError>) -> &'static str
         Ok(_) => "changed",
         Err(TransitionError::StaleVersion(_)) => "stale_version",
         Err(TransitionError::InvalidTransition(_)) => "invalid",
+        Err(TransitionError::HoldExpired { .. }) => "hold_expired",
         Err(TransitionError::NotFound(_)) => "not_found",
         Err(TransitionError::Busy(b)) => busy(*b),
         Err(TransitionError::Store(_)) => "error",

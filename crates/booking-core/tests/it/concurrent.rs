@@ -72,6 +72,7 @@ fn request(c: &Clinic, o: &Order) -> NewReservation {
         note: None,
         hold_for: o.hold.then(|| Duration::minutes(30)),
         override_hours: None,
+        override_start: None,
         by: c.by.clone(),
     }
 }

@@ -7,7 +7,8 @@ use booking_core::{
     Actor, ApiKey, ApiKeyId, Attribution, Branch, CatalogRecord, Event, EventDecodeError,
     EventPayload, EventType, Money, Name, PAYLOAD_VERSION, Product, ProductBranch, RequestId,
     Reservation, ReservationEventKind, Resource, ResourceBranch, ResourceKind, Role, Schedule, Seq,
-    ServiceItem, ServiceItemBranch, Status, StockCause, Tenant, catalog_events,
+    ServiceItem, ServiceItemBranch, ServiceResource, Status, StockCause, Tenant, TenantSettings,
+    catalog_events,
 };
 use booking_testkit::fixture::{Clinic, range, t};
 
@@ -127,6 +128,11 @@ fn sample(c: &Clinic, kind: EventType) -> EventPayload {
         after: after.into(),
     };
     let set = StockCause::Set;
+    let performer = CatalogRecord::ServiceResource(ServiceResource {
+        tenant_id: c.tenant,
+        service_id: c.cleaning,
+        resource_id: c.dentist,
+    });
     match kind {
         T::ReservationHeld => EventPayload::reservation(ReservationEventKind::Held, None, &held),
         T::ReservationCreated => EventPayload::reservation(
@@ -216,10 +222,39 @@ fn sample(c: &Clinic, kind: EventType) -> EventPayload {
             kind,
             catalog_events(Some(&stock(Some(eur(900)))), Some(&stock(None)), &set),
         ),
-        T::TenantCreated => EventPayload::TenantCreated(TenantCreated::from(&Tenant {
-            id: c.tenant,
-            name: Name::new("Smile Dental").unwrap(),
-        })),
+        T::TenantCreated => EventPayload::TenantCreated(TenantCreated::of(
+            &Tenant {
+                id: c.tenant,
+                name: Name::new("Smile Dental").unwrap(),
+            },
+            &TenantSettings::defaults(c.tenant),
+        )),
+        T::SettingsChanged => one_of(
+            kind,
+            catalog_events(
+                Some(&CatalogRecord::Settings(TenantSettings::defaults(c.tenant))),
+                Some(&CatalogRecord::Settings(
+                    TenantSettings::new(c.tenant, 60, 90, 10, 5).unwrap(),
+                )),
+                &set,
+            ),
+        ),
+        T::ServiceResourceAdded => one_of(kind, catalog_events(None, Some(&performer), &set)),
+        T::ServiceResourceRemoved => one_of(kind, catalog_events(Some(&performer), None, &set)),
+        T::ReservationExtended => EventPayload::reservation(
+            ReservationEventKind::Extended,
+            Some(&held),
+            &Reservation {
+                hold_expires_at: Some(t(7, 30)),
+                version: 2,
+                ..held.clone()
+            },
+        ),
+        T::ReservationReleased => EventPayload::reservation(
+            ReservationEventKind::Released,
+            Some(&held),
+            &after(Status::Cancelled),
+        ),
         T::ApiKeyCreated => EventPayload::ApiKeyCreated(key_change(None, &key)),
         T::ApiKeyRevoked => EventPayload::ApiKeyRevoked(key_change(
             Some(&key),

@@ -36,6 +36,7 @@ fn request(
         note: None,
         hold_for: None,
         override_hours: None,
+        override_start: None,
         by: c.by.clone(),
     }
 }
@@ -103,6 +104,7 @@ async fn bookings_outside_working_hours_are_refused_unless_overridden() {
     ));
     let overridden = NewReservation {
         override_hours: booking_core::OverrideHours::for_role(booking_core::Role::Staff),
+        override_start: None,
         ..early
     };
     assert!(e.bookings().create(overridden).await.is_ok());
@@ -194,6 +196,7 @@ async fn another_tenants_ids_are_not_found() {
         resource_id: None,
         expected_version: None,
         override_hours: None,
+        override_start: None,
         by: b.by.clone(),
     };
     assert!(matches!(
@@ -234,6 +237,7 @@ async fn malformed_requests_name_the_field_to_fix() {
         resource_id: None,
         expected_version: None,
         override_hours: None,
+        override_start: None,
         by: c.by.clone(),
     };
     assert!(matches!(
@@ -314,7 +318,7 @@ async fn a_hold_blocks_until_it_expires_then_frees_slot_and_stock() {
         e.bookings()
             .confirm(c.tenant, held.id, None, c.by.clone())
             .await,
-        Err(TransitionError::InvalidTransition(_))
+        Err(TransitionError::HoldExpired { .. })
     ));
     assert_invariants(&e, &c).await;
 }
@@ -369,6 +373,7 @@ async fn a_move_rechecks_overlap_hours_membership_and_version() {
         resource_id: resource,
         expected_version: version,
         override_hours: None,
+        override_start: None,
         by: c.by.clone(),
     };
     assert!(matches!(
@@ -443,6 +448,7 @@ async fn terminal_reservations_cannot_move_cancel_or_complete() {
         resource_id: None,
         expected_version: None,
         override_hours: None,
+        override_start: None,
         by: c.by.clone(),
     };
     assert!(matches!(

@@ -84,6 +84,7 @@ fn request(c: &Clinic) -> NewReservation {
         note: None,
         hold_for: None,
         override_hours: None,
+        override_start: None,
         by: c.by.clone(),
     }
 }

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use crate::engine::InMemoryEngine;
 use booking_core::{
     BookingService, Clock, CreateError, MoveError, MoveReservation, NewReservation, ProductLine,
-    Quantity, RangeLimits, ReservationId, ReservationStore, Status, TimeRange, TransitionError,
+    Quantity, RangeLimits, ReservationId, ReservationStore, StartRefused, Status, TimeRange,
+    TransitionError,
 };
 use booking_testkit::fixture::{Clinic, t};
 use booking_testkit::invariants::check_store;
@@ -191,7 +192,9 @@ impl World {
                     range.start(),
                     range.end() + Duration::minutes(if service { BUFFER_MINUTES } else { 0 }),
                 );
-                let expected = if !Model::works(resource, branch) {
+                let expected = if range.start() < now {
+                    "in_the_past"
+                } else if !Model::works(resource, branch) {
                     "not_at_branch"
                 } else if !Model::within_hours(resource, branch, &range) {
                     "outside_hours"
@@ -218,6 +221,7 @@ impl World {
                     note: None,
                     hold_for: hold.then(|| Duration::minutes(HOLD_MINUTES)),
                     override_hours: None,
+                    override_start: None,
                     by: c.by.clone(),
                 };
                 let result = self.svc().create(req).await;
@@ -227,6 +231,7 @@ impl World {
                     Err(CreateError::OutsideWorkingHours(_)) => "outside_hours",
                     Err(CreateError::SlotTaken(_)) => "slot_taken",
                     Err(CreateError::OutOfStock(_)) => "out_of_stock",
+                    Err(CreateError::Start(StartRefused::InThePast { .. })) => "in_the_past",
                     Err(other) => {
                         return Err(TestCaseError::fail(format!("unexpected: {other:?}")));
                     }
@@ -268,6 +273,8 @@ impl World {
                 );
                 let expected = if !matches!(m.status_at(now), Status::Held | Status::Confirmed) {
                     "invalid_transition"
+                } else if range.start() < now {
+                    "in_the_past"
                 } else if !Model::works(new_resource, m.branch) {
                     "not_at_branch"
                 } else if !Model::within_hours(new_resource, m.branch, &range) {
@@ -286,6 +293,7 @@ impl World {
                         resource_id: resource.map(|r| self.resource(r)),
                         expected_version: None,
                         override_hours: None,
+                        override_start: None,
                         by: c.by.clone(),
                     })
                     .await;
@@ -295,6 +303,7 @@ impl World {
                     Err(MoveError::ResourceNotAtBranch(_)) => "not_at_branch",
                     Err(MoveError::OutsideWorkingHours(_)) => "outside_hours",
                     Err(MoveError::SlotTaken(_)) => "slot_taken",
+                    Err(MoveError::Start(StartRefused::InThePast { .. })) => "in_the_past",
                     Err(other) => {
                         return Err(TestCaseError::fail(format!("unexpected: {other:?}")));
                     }
@@ -333,8 +342,13 @@ impl World {
                             .await
                     }
                 };
+                // A hold that ran out is refused as such when confirmed.
+                let ran_out =
+                    matches!(op, Op::Confirm { .. }) && m.status_at(now) == Status::Expired;
                 match (&result, allowed) {
-                    (Ok(_), true) | (Err(TransitionError::InvalidTransition(_)), false) => {}
+                    (Ok(_), true) => {}
+                    (Err(TransitionError::HoldExpired { .. }), false) if ran_out => {}
+                    (Err(TransitionError::InvalidTransition(_)), false) if !ran_out => {}
                     _ => {
                         return Err(TestCaseError::fail(format!(
                             "{op:?} on {m:?}: model allowed={allowed}, got {result:?}"

@@ -1,9 +1,11 @@
 //! Handlers: parse at the edge, call the use cases or the store port,
 //! answer JSON. No SQL and no business rules here.
 
+pub(crate) mod availability;
 pub(crate) mod catalog;
 pub(crate) mod events;
 pub(crate) mod health;
+pub(crate) mod holds;
 pub(crate) mod keys;
 pub(crate) mod reservations;
 

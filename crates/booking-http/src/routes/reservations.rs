@@ -22,7 +22,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 use crate::views::{EventView, Items, ReservationPage, ReservationView};
 
-fn reservation_id(raw: &str) -> Result<ReservationId, Problem> {
+pub(super) fn reservation_id(raw: &str) -> Result<ReservationId, Problem> {
     id(
         raw,
         Entity::Reservation,
@@ -34,7 +34,18 @@ fn reservation_id(raw: &str) -> Result<ReservationId, Problem> {
 /// `If-Match`), and `Booking-Degraded: true` when the lock service was not
 /// there to guard the write.
 fn with_etag(status: StatusCode, r: &Reservation, degraded: bool) -> Response {
-    let mut response = (status, Json(ReservationView::new(r, degraded))).into_response();
+    etagged(status, Json(ReservationView::new(r, degraded)), r, degraded)
+}
+
+/// `body` with the reservation's version as the `ETag` and
+/// `Booking-Degraded: true` when the lock service was not there.
+pub(super) fn etagged(
+    status: StatusCode,
+    body: impl IntoResponse,
+    r: &Reservation,
+    degraded: bool,
+) -> Response {
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     if let Ok(tag) = HeaderValue::from_str(&format!("\"{}\"", r.version)) {
         headers.insert(header::ETAG, tag);
@@ -59,7 +70,7 @@ fn created(b: &Booked) -> Response {
 }
 
 /// The version in `If-Match` (`"3"` or `3`), if sent.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+pub(super) fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -88,9 +99,19 @@ pub(crate) async fn create(
     caller: Caller,
     Body(b): Body<ReservationBody>,
 ) -> Result<Response, Problem> {
+    let request = new_reservation(&s, &caller, &b)?;
+    let result = s.services.bookings().create(request).await?;
+    Ok(created(&result))
+}
+
+/// A booking or hold asked for by `caller` with body `b`.
+pub(super) fn new_reservation(
+    s: &AppState,
+    caller: &Caller,
+    b: &ReservationBody,
+) -> Result<NewReservation, Problem> {
     caller.must_book()?;
-    let override_hours = caller.override_hours(b.allow_outside_hours.unwrap_or(false))?;
-    let request = NewReservation {
+    Ok(NewReservation {
         tenant_id: caller.tenant(),
         branch_id: BranchId::from_uuid(b.branch_id),
         resource_id: ResourceId::from_uuid(b.resource_id),
@@ -101,11 +122,10 @@ pub(crate) async fn create(
         hold_for: b
             .hold_minutes
             .map(|m| chrono::Duration::minutes(i64::from(m))),
-        override_hours,
+        override_hours: caller.override_hours(b.allow_outside_hours.unwrap_or(false))?,
+        override_start: caller.override_start(),
         by: caller.by(),
-    };
-    let result = s.services.bookings().create(request).await?;
-    Ok(created(&result))
+    })
 }
 
 #[utoipa::path(
@@ -276,6 +296,7 @@ pub(crate) async fn move_reservation(
             resource_id: b.resource_id.map(ResourceId::from_uuid),
             expected_version: if_match(&headers)?,
             override_hours,
+            override_start: caller.override_start(),
             by: caller.by(),
         })
         .await?;

@@ -14,9 +14,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod availability;
 mod events;
 mod keys;
 
+pub(crate) use availability::{AvailabilityView, SettingsView};
 pub(crate) use events::{EventPage, EventView};
 pub(crate) use keys::{KeyView, NewKeyView};
 
@@ -363,6 +365,8 @@ pub(crate) struct ReservationView {
     /// `If-Match`.
     version: u64,
     created_by: String,
+    /// The API key that made it (`null` when none did).
+    created_by_key_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     /// The write ran without the lock service (the store alone guarded
@@ -398,11 +402,39 @@ impl ReservationView {
             note: r.note.as_ref().map(|n| n.as_str().to_owned()),
             version: r.version,
             created_by: r.created_by.as_str().to_owned(),
+            created_by_key_id: r.created_by_key.map(|k| k.as_uuid()),
             created_at: r.created_at,
             updated_at: r.updated_at,
             degraded,
         }
     }
+}
+
+/// A hold (or the booking it became): the reservation and when the hold
+/// runs out.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HoldView {
+    #[serde(flatten)]
+    reservation: ReservationView,
+    /// When the hold runs out (`null` once it is confirmed or let go): the
+    /// same instant as `hold_expires_at`.
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl HoldView {
+    pub(crate) fn new(r: &Reservation, degraded: bool) -> Self {
+        Self {
+            reservation: ReservationView::new(r, degraded),
+            expires_at: r.hold_expires_at,
+        }
+    }
+}
+
+/// A resource that performs a service.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ServiceResourceView {
+    pub(crate) service_id: Uuid,
+    pub(crate) resource_id: Uuid,
 }
 
 /// A page of reservations.

@@ -56,6 +56,12 @@ pub(super) fn record(s: &State, tenant: TenantId, key: CatalogKey) -> Option<Cat
         CatalogKey::Stock(k) => owned(&s.product_branches, tenant, &k)
             .cloned()
             .map(CatalogRecord::Stock),
+        CatalogKey::ServiceResource(sv, r) => owned(&s.service_resources, tenant, &(sv, r))
+            .copied()
+            .map(CatalogRecord::ServiceResource),
+        CatalogKey::Settings(t) => owned(&s.settings, tenant, &t)
+            .copied()
+            .map(CatalogRecord::Settings),
     }
 }
 
@@ -128,6 +134,18 @@ pub(super) fn records(s: &State, tenant: TenantId, list: CatalogList) -> Vec<Cat
             tenant,
             |x| x.product_id == p,
             CatalogRecord::Stock,
+        ),
+        CatalogList::ResourcesOfService(sv) => pick(
+            s.service_resources.values(),
+            tenant,
+            |l| l.service_id == sv,
+            CatalogRecord::ServiceResource,
+        ),
+        CatalogList::ServicesOfResource(r) => pick(
+            s.service_resources.values(),
+            tenant,
+            |l| l.resource_id == r,
+            CatalogRecord::ServiceResource,
         ),
     };
     // By key, as the SQL stores give them (the filtered column is fixed).

@@ -13,8 +13,9 @@ use booking_core::{
     AccessStore, ApiKey, Branch, BranchId, CatalogKey, CatalogList, CatalogRecord, CatalogStore,
     Claim, Entity, Event, EventQuery, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch,
     ProductId, Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
-    ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem, ServiceItemBranch, StockKey,
-    StockMove, StoreError, Tenant, TenantId, TxError, WriteStore, WriteTx,
+    ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem, ServiceItemBranch,
+    ServiceResource, StockKey, StockMove, StoreError, Tenant, TenantId, TenantSettings, TxError,
+    WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
@@ -42,6 +43,8 @@ struct State {
     service_branches: BTreeMap<(ServiceId, BranchId), ServiceItemBranch>,
     products: BTreeMap<ProductId, Product>,
     product_branches: BTreeMap<StockKey, ProductBranch>,
+    service_resources: BTreeMap<(ServiceId, ResourceId), ServiceResource>,
+    settings: BTreeMap<TenantId, TenantSettings>,
     reservations: BTreeMap<ReservationId, Reservation>,
     events: BTreeMap<TenantId, Vec<Event>>,
     /// API keys by the hash of their secret.
@@ -69,8 +72,15 @@ owned!(
     Reservation,
     ResourceBranch,
     ServiceItemBranch,
-    ProductBranch
+    ProductBranch,
+    ServiceResource
 );
+
+impl Owned for TenantSettings {
+    fn tenant(&self) -> TenantId {
+        self.tenant_id()
+    }
+}
 
 /// The record if it exists *for this tenant*; another tenant's is absent.
 fn owned<'a, K: Ord, V: Owned>(

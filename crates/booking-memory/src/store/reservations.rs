@@ -44,6 +44,26 @@ impl ReservationStore for InMemoryStore {
         Ok(page)
     }
 
+    async fn occupancy(
+        &self,
+        tenant: TenantId,
+        resources: &[ResourceId],
+        window: booking_core::TimeRange,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(ResourceId, booking_core::TimeRange)>, StoreError> {
+        let s = self.read().await;
+        Ok(s.reservations
+            .values()
+            .filter(|r| {
+                r.tenant_id == tenant
+                    && resources.contains(&r.resource_id)
+                    && r.is_active(at)
+                    && r.occupied().overlaps(&window)
+            })
+            .map(|r| (r.resource_id, r.occupied()))
+            .collect())
+    }
+
     async fn stale_holds(
         &self,
         now: DateTime<Utc>,

@@ -181,6 +181,22 @@ impl WriteTx for MemoryTx {
             .collect())
     }
 
+    async fn count_active_holds(
+        &mut self,
+        tenant: TenantId,
+        key: booking_core::ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, TxError> {
+        self.fault("count_active_holds")?;
+        let held = self.state.reservations.values().filter(|r| {
+            r.tenant_id == tenant
+                && r.created_by_key == Some(key)
+                && r.status == booking_core::Status::Held
+                && !r.is_stale_hold(at)
+        });
+        Ok(u64::try_from(held.count()).unwrap_or(u64::MAX))
+    }
+
     async fn lock_stock(
         &mut self,
         tenant: TenantId,
@@ -300,7 +316,9 @@ impl WriteTx for MemoryTx {
             CatalogRecord::Product(p) => s.products.get(&p.id).is_some_and(|x| x.tenant_id != t),
             CatalogRecord::Schedule(_)
             | CatalogRecord::ServicePrice(_)
-            | CatalogRecord::Stock(_) => false,
+            | CatalogRecord::Stock(_)
+            | CatalogRecord::ServiceResource(_)
+            | CatalogRecord::Settings(_) => false,
         };
         if foreign {
             return Err(Refusal::NotFound(record.key().entity()).into());
@@ -337,6 +355,18 @@ impl WriteTx for MemoryTx {
                 };
                 self.set(|s| &mut s.product_branches, key, Some(p));
             }
+            CatalogRecord::ServiceResource(l) => {
+                self.exists(t, CatalogKey::Service(l.service_id))?;
+                self.exists(t, CatalogKey::Resource(l.resource_id))?;
+                self.set(
+                    |s| &mut s.service_resources,
+                    (l.service_id, l.resource_id),
+                    Some(l),
+                );
+            }
+            CatalogRecord::Settings(settings) => {
+                self.set(|s| &mut s.settings, t, Some(settings));
+            }
         }
         Ok(())
     }
@@ -361,7 +391,9 @@ impl WriteTx for MemoryTx {
                     CatalogKey::Service(id) => r.service_id == Some(id),
                     CatalogKey::Product(id) => r.lines.iter().any(|l| l.product_id == id),
                     CatalogKey::Schedule(res, b) => r.resource_id == res && r.branch_id == b,
-                    CatalogKey::ServicePrice(..) => false,
+                    CatalogKey::ServicePrice(..)
+                    | CatalogKey::ServiceResource(..)
+                    | CatalogKey::Settings(_) => false,
                     CatalogKey::Stock(k) => {
                         r.branch_id == k.branch_id
                             && r.lines.iter().any(|l| l.product_id == k.product_id)
@@ -393,6 +425,10 @@ impl WriteTx for MemoryTx {
                     self.set(|s| &mut s.service_branches, (v, b), None);
                 }
                 CatalogKey::Stock(k) => self.set(|s| &mut s.product_branches, k, None),
+                CatalogKey::ServiceResource(v, r) => {
+                    self.set(|s| &mut s.service_resources, (v, r), None);
+                }
+                CatalogKey::Settings(t) => self.set(|s| &mut s.settings, t, None),
             }
         }
         Ok(())

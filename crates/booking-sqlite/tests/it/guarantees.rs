@@ -25,7 +25,7 @@ async fn the_overlap_trigger_refuses_a_double_booking_written_behind_the_stores_
         "INSERT INTO reservations SELECT randomblob(16), tenant_id, branch_id, resource_id, service_id,
              starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied_start,
              occupied_end, lines, price, status, hold_expires_at, note, version, created_by,
-             created_at, updated_at
+             created_at, updated_at, created_by_key
          FROM reservations WHERE id = ?",
     )
     .bind(first.id.as_uuid())
@@ -38,7 +38,7 @@ async fn the_overlap_trigger_refuses_a_double_booking_written_behind_the_stores_
         "INSERT INTO reservations SELECT randomblob(16), tenant_id, branch_id, resource_id, service_id,
              starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied_start,
              occupied_end, lines, price, 'cancelled', NULL, note, version, created_by,
-             created_at, updated_at
+             created_at, updated_at, created_by_key
          FROM reservations WHERE id = ?",
     )
     .bind(first.id.as_uuid())

@@ -1,19 +1,22 @@
-//! Services, and their price at each branch.
+//! Services, their price at each branch, and the resources that perform
+//! them.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use booking_core::{CatalogKey, CatalogRecord, PutMode, ServiceId, ServiceItem, ServiceItemBranch};
+use booking_core::{
+    CatalogKey, CatalogRecord, PutMode, ServiceId, ServiceItem, ServiceItemBranch, ServiceResource,
+};
 
 use super::super::created;
-use super::{branch_id, put, remove, service_id};
+use super::{branch_id, put, remove, resource_id, service_id};
 use crate::auth::Caller;
 use crate::dto::{self, PriceBody, ServiceBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{Items, ServicePriceView, ServiceView};
+use crate::views::{Items, ServicePriceView, ServiceResourceView, ServiceView};
 
 #[utoipa::path(
     post,
@@ -215,6 +218,98 @@ pub(crate) async fn clear_service_price(
         &s,
         &caller,
         CatalogKey::ServicePrice(service_id(&raw)?, branch_id(&raw_branch)?),
+    )
+    .await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/services/{id}/resources",
+    tag = "catalog",
+    summary = "The resources that perform a service (none listed: any resource may)",
+    params(("id" = String, Path, description = "The service")),
+    responses(
+        (status = 200, description = "Success", body = Items<ServiceResourceView>),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn list_service_resources(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<Items<ServiceResourceView>>, Problem> {
+    let service = service_id(&raw)?;
+    let listed = s
+        .services
+        .catalog()
+        .service_resources(caller.tenant(), service)
+        .await?;
+    Ok(Json(Items {
+        items: listed
+            .into_iter()
+            .map(|r| ServiceResourceView {
+                service_id: service.as_uuid(),
+                resource_id: r.as_uuid(),
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/services/{id}/resources/{resource_id}",
+    tag = "catalog",
+    summary = "Say that a resource performs a service (then only listed resources are offered for it)",
+    params(("id" = String, Path, description = "The service"), ("resource_id" = String, Path, description = "The resource")),
+    responses(
+        (status = 200, description = "Success", body = ServiceResourceView),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn add_service_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw, raw_resource)): Path<(String, String)>,
+) -> Result<Json<ServiceResourceView>, Problem> {
+    caller.must_administer()?;
+    let link = ServiceResource {
+        tenant_id: caller.tenant(),
+        service_id: service_id(&raw)?,
+        resource_id: resource_id(&raw_resource)?,
+    };
+    put(
+        &s,
+        &caller,
+        CatalogRecord::ServiceResource(link),
+        PutMode::Upsert,
+    )
+    .await?;
+    Ok(Json(ServiceResourceView {
+        service_id: link.service_id.as_uuid(),
+        resource_id: link.resource_id.as_uuid(),
+    }))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/services/{id}/resources/{resource_id}",
+    tag = "catalog",
+    summary = "Say that a resource no longer performs a service",
+    params(("id" = String, Path, description = "The service"), ("resource_id" = String, Path, description = "The resource")),
+    responses(
+        (status = 204, description = "Removed"),
+        crate::views::Problems,
+    )
+)]
+pub(crate) async fn remove_service_resource(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((raw, raw_resource)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    remove(
+        &s,
+        &caller,
+        CatalogKey::ServiceResource(service_id(&raw)?, resource_id(&raw_resource)?),
     )
     .await
 }

@@ -1,0 +1,329 @@
+//! Free slots: a pure function of working hours, what is already booked,
+//! the tenant's notice and horizon, and a time zone.
+//!
+//! A slot is a start on the step grid **in the branch's local wall-clock
+//! time** (the minute of the local day is a multiple of the step, counted
+//! from local midnight) where the service's elapsed duration, widened by its
+//! buffers, lies inside the resource's working time and overlaps nothing
+//! active of that resource at any branch. Around DST changes: a local time
+//! that does not exist (spring forward) starts no slot; a local time that
+//! happens twice (fall back) starts two, one per instant; durations are
+//! elapsed time, so a 60-minute slot is 60 minutes long whatever the clock
+//! on the wall says. Zones with 30-minute shifts (Australia/Lord_Howe)
+//! follow the same rules.
+//!
+//! Cost: for each grid start and resource, two binary searches (in the
+//! resource's working intervals and in what it has booked), after one pass
+//! over each.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::{Minutes, RangeLimits, ResourceId, Schedule, TimeRange};
+
+/// What slot is asked for: its length, the buffers around it, the grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotShape {
+    /// The appointment's elapsed length (at least a minute).
+    pub duration: Minutes,
+    /// Time blocked before it (the service's preparation).
+    pub buffer_before: Minutes,
+    /// Time blocked after it (cleaning).
+    pub buffer_after: Minutes,
+    /// The grid: starts at local minutes of the day divisible by this
+    /// (at least a minute).
+    pub step: Minutes,
+}
+
+/// When slots may start: inside `[from, to)` and between `earliest` (now
+/// plus the minimum notice) and `latest` (now plus the horizon), both
+/// included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotWindow {
+    /// The first start asked for.
+    pub from: DateTime<Utc>,
+    /// Starts before this.
+    pub to: DateTime<Utc>,
+    /// The earliest bookable start.
+    pub earliest: DateTime<Utc>,
+    /// The latest bookable start.
+    pub latest: DateTime<Utc>,
+}
+
+/// One resource's calendar at the branch: when it works there and what it
+/// has booked anywhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceCalendar<'a> {
+    /// The resource.
+    pub resource_id: ResourceId,
+    /// Its working hours at the branch.
+    pub schedule: &'a Schedule,
+    /// The time its active reservations and unexpired holds occupy, at any
+    /// branch, buffers included (in any order).
+    pub busy: Vec<TimeRange>,
+}
+
+/// A free slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    /// When it starts and ends (the appointment, without buffers).
+    pub range: TimeRange,
+    /// Which resource is free.
+    pub resource_id: ResourceId,
+}
+
+/// The grid's starts in `window`: every instant in `[from, to)`, within
+/// `[earliest, latest]`, whose local time in `tz` is a minute of the day
+/// divisible by `step`. Sorted; both instants of a repeated local time are
+/// there, a skipped one is not.
+#[must_use]
+pub fn grid_starts(tz: Tz, step: Minutes, window: &SlotWindow) -> Vec<DateTime<Utc>> {
+    let lo = window.from.max(window.earliest);
+    let hi_exclusive = window.to;
+    if lo >= hi_exclusive || lo > window.latest {
+        return Vec::new();
+    }
+    let step = usize::try_from(step.get().max(1)).unwrap_or(1440);
+    // Local dates the window can touch (offsets are under a day).
+    let first = lo.with_timezone(&tz).date_naive() - Duration::days(1);
+    let last = hi_exclusive.with_timezone(&tz).date_naive() + Duration::days(1);
+    let mut starts = Vec::new();
+    for date in first.iter_days().take_while(|d| *d <= last) {
+        for minute in (0..1440).step_by(step) {
+            for instant in local_instants(tz, date, minute) {
+                if lo <= instant && instant < hi_exclusive && instant <= window.latest {
+                    starts.push(instant);
+                }
+            }
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+/// The instants at which the wall clock in `tz` shows `minute` past
+/// midnight on `date`: none in a gap, two in a fold.
+fn local_instants(tz: Tz, date: NaiveDate, minute: usize) -> Vec<DateTime<Utc>> {
+    let wall = date.and_time(chrono::NaiveTime::MIN)
+        + Duration::minutes(i64::try_from(minute).unwrap_or(0));
+    match tz.from_local_datetime(&wall) {
+        LocalResult::Single(t) => vec![t.with_timezone(&Utc)],
+        LocalResult::Ambiguous(early, late) => {
+            vec![early.with_timezone(&Utc), late.with_timezone(&Utc)]
+        }
+        LocalResult::None => Vec::new(),
+    }
+}
+
+/// The free slots of `calendars` in `window`, sorted by start, then by
+/// resource.
+#[must_use]
+pub fn free_slots(
+    tz: Tz,
+    shape: &SlotShape,
+    window: &SlotWindow,
+    calendars: &[ResourceCalendar<'_>],
+) -> Vec<Slot> {
+    let duration = shape.duration.duration().max(Duration::minutes(1));
+    let (before, after) = (
+        shape.buffer_before.duration(),
+        shape.buffer_after.duration(),
+    );
+    let starts = grid_starts(tz, shape.step, window);
+    let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
+        return Vec::new();
+    };
+    // Everything a slot may need: from the first one's buffer to the last
+    // one's end.
+    let (reach_from, reach_to) = (*first - before, *last + duration + after);
+    let mut resources: Vec<Prepared> = calendars
+        .iter()
+        .map(|c| Prepared::new(c, tz, reach_from, reach_to))
+        .collect();
+    resources.sort_by_key(|r| r.resource_id);
+    let limits = RangeLimits::stored();
+    let mut slots = Vec::new();
+    for start in starts {
+        let end = start + duration;
+        let (need_from, need_to) = (start - before, end + after);
+        for r in &resources {
+            if r.works(need_from, need_to)
+                && r.is_free(need_from, need_to)
+                && let Ok(range) = TimeRange::new(start, end, &limits)
+            {
+                slots.push(Slot {
+                    range,
+                    resource_id: r.resource_id,
+                });
+            }
+        }
+    }
+    slots
+}
+
+/// A calendar made ready for lookups: working and busy time as sorted,
+/// merged intervals.
+struct Prepared {
+    resource_id: ResourceId,
+    open: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    busy: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Prepared {
+    fn new(c: &ResourceCalendar<'_>, tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        let mut busy: Vec<_> = c
+            .busy
+            .iter()
+            .filter(|b| b.start() < to && from < b.end())
+            .map(|b| (b.start(), b.end()))
+            .collect();
+        busy.sort_unstable();
+        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(busy.len());
+        for (a, b) in busy {
+            match merged.last_mut() {
+                Some(last) if a < last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        Self {
+            resource_id: c.resource_id,
+            open: c.schedule.open_intervals(tz, from, to),
+            busy: merged,
+        }
+    }
+
+    /// Whether `[a, b)` lies inside one working interval.
+    fn works(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+        let i = self.open.partition_point(|(start, _)| *start <= a);
+        i > 0 && self.open[i - 1].1 >= b
+    }
+
+    /// Whether nothing busy overlaps `[a, b)` (touching is fine).
+    fn is_free(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+        let i = self.busy.partition_point(|(_, end)| *end <= a);
+        self.busy.get(i).is_none_or(|(start, _)| *start >= b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DayInterval, WeeklyHours};
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    fn m(n: u32) -> Minutes {
+        Minutes::new(n).unwrap()
+    }
+
+    fn day_window(from: DateTime<Utc>, to: DateTime<Utc>) -> SlotWindow {
+        SlotWindow {
+            from,
+            to,
+            earliest: from,
+            latest: to,
+        }
+    }
+
+    #[test]
+    fn a_skipped_local_time_starts_no_slot_and_a_repeated_one_starts_two() {
+        let berlin = chrono_tz::Europe::Berlin;
+        // 2026-03-29: 02:00 local jumps to 03:00 (01:00 UTC).
+        let spring = grid_starts(
+            berlin,
+            m(30),
+            &day_window(utc(2026, 3, 29, 0, 0), utc(2026, 3, 29, 2, 0)),
+        );
+        assert_eq!(
+            spring,
+            [
+                utc(2026, 3, 29, 0, 0),
+                utc(2026, 3, 29, 0, 30),
+                utc(2026, 3, 29, 1, 0),
+                utc(2026, 3, 29, 1, 30)
+            ],
+            "01:00, 01:30 CET, then 03:00, 03:30 CEST: no 02:00 or 02:30"
+        );
+        // 2026-10-25: 03:00 local goes back to 02:00 (01:00 UTC).
+        let autumn = grid_starts(
+            berlin,
+            m(30),
+            &day_window(utc(2026, 10, 25, 0, 0), utc(2026, 10, 25, 1, 30)),
+        );
+        assert_eq!(
+            autumn,
+            [
+                utc(2026, 10, 25, 0, 0),
+                utc(2026, 10, 25, 0, 30),
+                utc(2026, 10, 25, 1, 0)
+            ],
+            "02:00 and 02:30 CEST (00:00, 00:30 UTC), then 02:00 CET (01:00 UTC)"
+        );
+    }
+
+    #[test]
+    fn a_slot_needs_its_buffers_inside_hours_and_free() {
+        let tz = chrono_tz::UTC;
+        let schedule =
+            Schedule::weekly(WeeklyHours::weekdays(DayInterval::hm(9, 0, 12, 0).unwrap()));
+        let booked = TimeRange::new(
+            utc(2026, 1, 5, 10, 0),
+            utc(2026, 1, 5, 10, 30),
+            &RangeLimits::stored(),
+        )
+        .unwrap();
+        let shape = SlotShape {
+            duration: m(30),
+            buffer_before: m(0),
+            buffer_after: m(15),
+            step: m(30),
+        };
+        let r = ResourceId::generate();
+        let slots = free_slots(
+            tz,
+            &shape,
+            &day_window(utc(2026, 1, 5, 0, 0), utc(2026, 1, 6, 0, 0)),
+            &[ResourceCalendar {
+                resource_id: r,
+                schedule: &schedule,
+                busy: vec![booked],
+            }],
+        );
+        let starts: Vec<_> = slots.iter().map(|s| s.range.start()).collect();
+        // 09:00 (ends 09:30, buffer to 09:45) fits; 09:30's buffer runs into
+        // 10:00's booking; 10:30 and 11:00 fit; 11:30's buffer passes noon.
+        assert_eq!(
+            starts,
+            [
+                utc(2026, 1, 5, 9, 0),
+                utc(2026, 1, 5, 10, 30),
+                utc(2026, 1, 5, 11, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn notice_and_horizon_bound_the_starts() {
+        let starts = grid_starts(
+            chrono_tz::UTC,
+            m(60),
+            &SlotWindow {
+                from: utc(2026, 1, 5, 0, 0),
+                to: utc(2026, 1, 6, 0, 0),
+                earliest: utc(2026, 1, 5, 9, 30),
+                latest: utc(2026, 1, 5, 12, 0),
+            },
+        );
+        assert_eq!(
+            starts,
+            [
+                utc(2026, 1, 5, 10, 0),
+                utc(2026, 1, 5, 11, 0),
+                utc(2026, 1, 5, 12, 0)
+            ]
+        );
+    }
+}
