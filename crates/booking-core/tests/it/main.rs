@@ -2,9 +2,11 @@
 //! (`booking-memory`, wired in `engine.rs`) with `booking-testkit`'s
 //! fixture and checkers. One test binary; this file only declares modules.
 
+mod availability;
 mod concurrent;
 mod engine;
 mod events;
+mod holds;
 mod rules;
 mod service;
 mod spans;
