@@ -308,3 +308,100 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
     assert!(store.resource(c.tenant, c.dentist).await.is_ok());
     assert_invariants(&store, &c, t(8, 0)).await;
 }
+
+/// A tenant starts with the default settings, reads back what was put, and
+/// never sees another tenant's. Who performs a service is listed from both
+/// sides and goes when the service or the resource goes.
+pub async fn settings_and_performers_round_trip(store: Store) {
+    use booking_core::{CatalogList, ServiceResource, TenantSettings};
+    let c = Clinic::setup(&*store).await;
+    let other = Clinic::setup_named(&*store, "Other").await;
+    assert_eq!(
+        store.settings(c.tenant).await.unwrap(),
+        TenantSettings::defaults(c.tenant)
+    );
+    let strict = TenantSettings::new(c.tenant, 120, 30, 15, 3).unwrap();
+    let before = put(&store, &c, CatalogRecord::Settings(strict), PutMode::Update)
+        .await
+        .unwrap();
+    assert_eq!(
+        before,
+        Some(CatalogRecord::Settings(TenantSettings::defaults(c.tenant)))
+    );
+    assert_eq!(store.settings(c.tenant).await.unwrap(), strict);
+    assert_eq!(
+        store.settings(other.tenant).await.unwrap(),
+        TenantSettings::defaults(other.tenant)
+    );
+    assert!(matches!(
+        store.settings(booking_core::TenantId::generate()).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    assert!(
+        store
+            .service_resources(c.tenant, c.cleaning)
+            .await
+            .unwrap()
+            .is_empty(),
+        "none listed: any resource performs it"
+    );
+    for resource in [c.dentist, c.chair] {
+        put(
+            &store,
+            &c,
+            CatalogRecord::ServiceResource(ServiceResource {
+                tenant_id: c.tenant,
+                service_id: c.cleaning,
+                resource_id: resource,
+            }),
+            PutMode::Upsert,
+        )
+        .await
+        .unwrap();
+    }
+    let mut performers = store.service_resources(c.tenant, c.cleaning).await.unwrap();
+    performers.sort();
+    let mut both = vec![c.dentist, c.chair];
+    both.sort();
+    assert_eq!(performers, both);
+    assert_eq!(
+        store
+            .catalog_records(c.tenant, CatalogList::ServicesOfResource(c.chair))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .service_resources(other.tenant, c.cleaning)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing crosses tenants"
+    );
+    delete(&store, &c, CatalogKey::Resource(c.chair))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.service_resources(c.tenant, c.cleaning).await.unwrap(),
+        [c.dentist],
+        "the chair's link went with it"
+    );
+    delete(
+        &store,
+        &c,
+        CatalogKey::ServiceResource(c.cleaning, c.dentist),
+    )
+    .await
+    .unwrap();
+    assert!(
+        store
+            .service_resources(c.tenant, c.cleaning)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_invariants(&store, &c, t(8, 0)).await;
+}

@@ -130,3 +130,62 @@ pub async fn stale_holds_are_listed_soonest_first(store: Store) {
         [early.id]
     );
 }
+
+/// A new hold of a key that keeps `hold_quota` unexpired holds already is
+/// refused; holds that ran out, other keys' holds and bookings do not count.
+pub async fn a_key_is_held_to_its_quota_of_running_holds(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let held = |h: u32, until: DateTime<Utc>, key: Option<booking_core::ApiKeyId>| {
+        let mut r = hold(c.draft(c.dentist, c.madrid, range((h, 0), (h, 30))), until);
+        r.created_by_key = key;
+        // The first is written at 07:00 and runs out at 07:45.
+        if until > t(8, 0) {
+            r.created_at = t(7, 50);
+            r.updated_at = t(7, 50);
+        }
+        ReservationWrite {
+            hold_quota: Some(2),
+            ..c.create(r)
+        }
+    };
+    let mine = c.by.key_id;
+    let other = Some(booking_core::ApiKeyId::generate());
+    apply(&store, held(9, t(7, 45), mine))
+        .await
+        .expect("a hold can be written before it runs out");
+    for h in [10, 11] {
+        apply(&store, held(h, t(9, 0), mine))
+            .await
+            .expect("within the quota: the one that ran out does not count");
+    }
+    let refused = apply(&store, held(12, t(9, 0), mine)).await;
+    assert!(
+        matches!(refused, Err(ApplyError::HoldQuota { max: 2 })),
+        "{refused:?}"
+    );
+    apply(&store, held(12, t(9, 0), other))
+        .await
+        .expect("another key has its own quota");
+    let mut booking = c.draft(c.dentist, c.madrid, range((13, 0), (13, 30)));
+    booking.created_at = t(7, 50);
+    booking.updated_at = t(7, 50);
+    apply(
+        &store,
+        ReservationWrite {
+            hold_quota: Some(2),
+            ..c.create(booking)
+        },
+    )
+    .await
+    .expect("a booking is not a hold");
+    assert!(
+        store
+            .reservations(c.tenant, &ReservationQuery::default())
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.range != range((12, 0), (12, 30)) || r.created_by_key == other),
+        "the refused hold left nothing behind"
+    );
+    assert_invariants(&store, &c, t(7, 50)).await;
+}

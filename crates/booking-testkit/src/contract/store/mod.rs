@@ -37,9 +37,10 @@ pub use access::{
 };
 pub use catalog::{
     catalog_items_are_deleted_with_their_links_unless_in_use, catalog_round_trips,
-    foreign_tenant_ids_are_not_found,
+    foreign_tenant_ids_are_not_found, settings_and_performers_round_trip,
 };
 pub use holds::{
+    a_key_is_held_to_its_quota_of_running_holds,
     a_stale_hold_in_the_way_is_expired_in_the_same_write,
     a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
     an_unexpired_hold_blocks_the_slot, stale_holds_are_listed_soonest_first,
@@ -59,11 +60,11 @@ pub use overlap::{
 pub use queries::{
     blocking_lists_only_overlapping_calendar_blockers, events_are_found_by_type_subject_and_key,
     events_since_pages_in_order_without_gaps, history_projects_to_the_stored_reservation,
-    reservations_can_be_filtered_and_paged,
+    occupancy_lists_the_active_time_of_the_asked_resources, reservations_can_be_filtered_and_paged,
 };
 pub use races::{
-    cancel_racing_a_create_never_leaves_two_active, mixed_writers_number_events_gaplessly,
-    one_slot_race, orders_never_oversell,
+    cancel_racing_a_create_never_leaves_two_active, concurrent_sweepers_expire_each_hold_once,
+    mixed_writers_number_events_gaplessly, one_slot_race, orders_never_oversell,
 };
 pub use stock::{
     a_refused_write_changes_nothing, short_stock_is_refused_with_the_available_quantity,
@@ -189,6 +190,9 @@ macro_rules! store_contract_tests {
             a_stale_hold_in_the_way_is_expired_in_the_same_write,
             a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
             stale_holds_are_listed_soonest_first,
+            a_key_is_held_to_its_quota_of_running_holds,
+            occupancy_lists_the_active_time_of_the_asked_resources,
+            settings_and_performers_round_trip,
             events_since_pages_in_order_without_gaps,
             events_are_found_by_type_subject_and_key,
             history_projects_to_the_stored_reservation,

@@ -334,3 +334,91 @@ pub async fn blocking_lists_only_overlapping_calendar_blockers(store: Store) {
         "cancelled ones free the slot"
     );
 }
+
+/// `occupancy` gives the occupied time (buffers included) of the asked
+/// resources' active reservations at any branch that reach into the window:
+/// not cancelled ones, not holds that ran out, not other resources' or
+/// tenants'.
+pub async fn occupancy_lists_the_active_time_of_the_asked_resources(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let other = Clinic::setup_named(&*store, "Other").await;
+    let mut buffered = c.draft(c.dentist, c.madrid, range((10, 0), (10, 30)));
+    buffered.buffer_before = Minutes::new(5).unwrap();
+    buffered.buffer_after = Minutes::new(10).unwrap();
+    book(&store, &c, buffered).await;
+    book(
+        &store,
+        &c,
+        c.draft(c.dentist, c.lisbon, range((12, 0), (13, 0))),
+    )
+    .await;
+    let mut running = c.draft(c.dentist, c.madrid, range((14, 0), (14, 30)));
+    running.status = Status::Held;
+    running.hold_expires_at = Some(t(9, 0));
+    book(&store, &c, running).await;
+    let mut stale = c.draft(c.dentist, c.madrid, range((15, 0), (15, 30)));
+    stale.status = Status::Held;
+    stale.hold_expires_at = Some(t(7, 30));
+    book(&store, &c, stale).await;
+    let cancelled = book(
+        &store,
+        &c,
+        c.draft(c.dentist, c.madrid, range((16, 0), (16, 30))),
+    )
+    .await;
+    apply(&store, c.cancel(&cancelled, t(7, 10))).await.unwrap();
+    book(
+        &store,
+        &c,
+        c.draft(c.dentist, c.madrid, range((20, 0), (21, 0))),
+    )
+    .await;
+    book(
+        &store,
+        &c,
+        c.draft(c.chair, c.madrid, range((10, 0), (11, 0))),
+    )
+    .await;
+    book(
+        &store,
+        &other,
+        other.draft(other.dentist, other.madrid, range((10, 0), (11, 0))),
+    )
+    .await;
+    let occupancy = |resources: Vec<booking_core::ResourceId>, window, at| {
+        let store = store.clone();
+        async move {
+            let mut found = store
+                .occupancy(c.tenant, &resources, window, at)
+                .await
+                .expect("occupancy");
+            found.sort_by_key(|(r, range)| (range.start(), *r));
+            found
+        }
+    };
+    let day = range((10, 20), (19, 0));
+    assert_eq!(
+        occupancy(vec![c.dentist], day, t(8, 0)).await,
+        [
+            (c.dentist, range((9, 55), (10, 40))),
+            (c.dentist, range((12, 0), (13, 0))),
+            (c.dentist, range((14, 0), (14, 30))),
+        ],
+        "the buffer reaches into the window; the stale hold, the cancelled \
+         booking and the evening are left out"
+    );
+    assert_eq!(
+        occupancy(vec![c.dentist], day, t(9, 0)).await.len(),
+        2,
+        "the hold runs out at 09:00"
+    );
+    assert_eq!(
+        occupancy(vec![c.dentist, c.chair], range((10, 0), (10, 30)), t(8, 0)).await,
+        [
+            (c.dentist, range((9, 55), (10, 40))),
+            (c.chair, range((10, 0), (11, 0))),
+        ],
+        "several resources at once"
+    );
+    assert!(occupancy(Vec::new(), day, t(8, 0)).await.is_empty());
+}

@@ -301,6 +301,85 @@ pub async fn mixed_writers_number_events_gaplessly(stores: &[Store]) {
     assert_invariants(&stores[0], &c, t(8, 0)).await;
 }
 
+/// Sweepers on every handle race to expire the same 20 stale holds (ten
+/// of them keeping a kit each), as one sweeper per node does: every hold is
+/// expired exactly once, with one `ReservationExpired` event, every kit
+/// comes back exactly once, and every invariant holds.
+///
+/// # Panics
+/// On any other outcome.
+pub async fn concurrent_sweepers_expire_each_hold_once(stores: &[Store]) {
+    let c = Clinic::setup(&*stores[0]).await;
+    for i in 0..20 {
+        let mut h = c.draft(c.dentist, c.madrid, slot(i * 30, 30));
+        if i % 2 == 0 {
+            h = c.with_kits(h, 1);
+        }
+        h.status = Status::Held;
+        h.hold_expires_at = Some(t(7, 30));
+        apply(&stores[0], c.create(h)).await.expect("a hold");
+    }
+    assert_eq!(stock(&stores[0], &c, c.madrid).await, 0);
+    let now = t(8, 0);
+    let sweepers = (0..3 * stores.len()).map(|i| {
+        let store = Arc::clone(&stores[i % stores.len()]);
+        tokio::spawn(async move {
+            let mut expired = 0usize;
+            loop {
+                let stale = store.stale_holds(now, 4).await.expect("stale holds");
+                if stale.is_empty() {
+                    return expired;
+                }
+                for hold in stale {
+                    let write = ReservationWrite {
+                        reservation: engine::rules::expired(&hold, now),
+                        expected_version: Some(hold.version),
+                        kind: ReservationEventKind::Expired,
+                        by: booking_core::Attribution::system(),
+                        at: now,
+                        hold_quota: None,
+                    };
+                    match apply(&store, write).await {
+                        Ok(_) => expired += 1,
+                        Err(ApplyError::StaleVersion(_) | ApplyError::InvalidTransition(_)) => {}
+                        Err(e) => panic!("a sweeper failed: {e}"),
+                    }
+                }
+            }
+        })
+    });
+    let expired: usize = join_all(sweepers)
+        .await
+        .into_iter()
+        .map(|r| r.expect("sweeper task"))
+        .sum();
+    assert_eq!(expired, 20, "each hold expired by exactly one sweeper");
+    let events = all_events(&stores[0], &c).await;
+    let mut ids: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            EventPayload::ReservationExpired(change) => Some(change.after.id),
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "one expiry event per hold");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.type_name() == "ReservationExpired")
+            .count(),
+        20
+    );
+    assert_eq!(
+        stock(&stores[0], &c, c.madrid).await,
+        10,
+        "every kit back once"
+    );
+    assert_invariants(&stores[0], &c, now).await;
+}
+
 /// Runs every race case as its own `#[tokio::test]` against the store
 /// handles built by `$make` (an expression evaluating to a future of
 /// `Vec<Arc<dyn BookingStore>>`: several handles on one fresh database,
@@ -331,6 +410,12 @@ macro_rules! store_race_tests {
         async fn concurrent_bookings_and_catalog_writes_number_events_gaplessly() {
             let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
             $crate::contract::store::mixed_writers_number_events_gaplessly(&stores).await;
+        }
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_sweepers_expire_each_hold_once() {
+            let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
+            $crate::contract::store::concurrent_sweepers_expire_each_hold_once(&stores).await;
         }
     };
 }
