@@ -5,10 +5,10 @@
 
 use booking_core::availability::Slot;
 use booking_core::{
-    Attribution, AvailabilityRequest, CatalogRecord, CreateError, Minutes, MoveError,
+    Attribution, AvailabilityRequest, CatalogRecord, CreateError, DayInterval, Minutes, MoveError,
     MoveReservation, NewReservation, OverrideStart, ProductLine, PutMode, Quantity, RangeLimits,
-    Role, ServiceResource, SlotKind, StartRefused, Status, TenantSettings, TimeRange,
-    TransitionError,
+    ResourceBranch, Role, Schedule, ServiceResource, SlotKind, StartRefused, Status,
+    TenantSettings, TimeRange, TransitionError, WeeklyHours,
 };
 use booking_testkit::fixture::{Clinic, range, t};
 use chrono::{DateTime, Duration, Utc};
@@ -356,6 +356,13 @@ struct Day {
     performer: bool,
     step: u32,
     minutes: u32,
+    /// The branch's zone.
+    zone: chrono_tz::Tz,
+    /// Each resource's daily hours in local minutes (none: any time).
+    hours: [Option<(u16, u16)>; 2],
+    /// A dated exception, on the local date of 12:00 UTC, for one resource:
+    /// closed, or a split shift.
+    exception: Option<(usize, bool)>,
 }
 
 fn day() -> impl Strategy<Value = Day> {
@@ -369,15 +376,81 @@ fn day() -> impl Strategy<Value = Day> {
         any::<bool>(),
         prop::sample::select(vec![15u32, 20, 30, 60]),
         15u32..=90,
+        prop::sample::select(vec![
+            chrono_tz::Europe::Madrid,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Asia::Kathmandu,
+        ]),
+        [hours(), hours()],
+        prop::option::of((0usize..2, any::<bool>())),
     )
-        .prop_map(|(taken, notice, service, performer, step, minutes)| Day {
-            taken,
-            notice,
-            service,
-            performer,
-            step,
-            minutes,
-        })
+        .prop_map(
+            |(taken, notice, service, performer, step, minutes, zone, hours, exception)| Day {
+                taken,
+                notice,
+                service,
+                performer,
+                step,
+                minutes,
+                zone,
+                hours,
+                exception,
+            },
+        )
+}
+
+fn hours() -> impl Strategy<Value = Option<(u16, u16)>> {
+    prop::option::of((0u16..48, 1u16..36))
+        .prop_map(|h| h.map(|(open, len)| (open * 30, (open * 30 + len * 30).min(1440))))
+}
+
+/// Puts the day's zone on Madrid and its hours on the two resources there.
+async fn shape_the_day(e: &InMemoryEngine, c: &Clinic, d: &Day) {
+    let mut branch = e.catalog().branch(c.tenant, c.madrid).await.unwrap();
+    branch.time_zone = d.zone;
+    e.catalog()
+        .put(&CatalogRecord::Branch(branch), PutMode::Update, &c.by)
+        .await
+        .unwrap();
+    let local_day = t(12, 0).with_timezone(&d.zone).date_naive();
+    for (i, resource) in [c.dentist, c.chair].into_iter().enumerate() {
+        let mut schedule = match d.hours[i] {
+            None => Schedule::unrestricted(),
+            Some((open, close)) => Schedule::weekly(
+                WeeklyHours::new(std::array::from_fn(|_| {
+                    vec![DayInterval::new(open, close).unwrap()]
+                }))
+                .unwrap(),
+            ),
+        };
+        if let Some((who, closed)) = d.exception
+            && who == i
+        {
+            let split = if closed {
+                Vec::new()
+            } else {
+                vec![
+                    DayInterval::hm(10, 0, 11, 30).unwrap(),
+                    DayInterval::hm(13, 0, 15, 0).unwrap(),
+                ]
+            };
+            schedule = schedule.with_exception(local_day, split).unwrap();
+        }
+        e.catalog()
+            .put(
+                &CatalogRecord::Schedule(ResourceBranch {
+                    tenant_id: c.tenant,
+                    resource_id: resource,
+                    branch_id: c.madrid,
+                    schedule,
+                }),
+                PutMode::Upsert,
+                &c.by,
+            )
+            .await
+            .unwrap();
+    }
 }
 
 async fn every_free_slot_can_be_booked(d: Day) -> Result<(), TestCaseError> {
@@ -388,6 +461,7 @@ async fn every_free_slot_can_be_booked(d: Day) -> Result<(), TestCaseError> {
         TenantSettings::new(c.tenant, d.notice, 3650, 30, 1000).unwrap(),
     )
     .await;
+    shape_the_day(&e, &c, &d).await;
     if d.performer {
         e.catalog()
             .put(
@@ -441,7 +515,7 @@ async fn every_free_slot_can_be_booked(d: Day) -> Result<(), TestCaseError> {
             branch_id: c.madrid,
             kind,
             resources: Vec::new(),
-            window: TimeRange::new(t(6, 0), t(20, 0), &RangeLimits::queries()).unwrap(),
+            window: TimeRange::new(t(6, 0), t(30, 0), &RangeLimits::queries()).unwrap(),
             step: Minutes::new(d.step).unwrap(),
         })
         .await
@@ -473,9 +547,9 @@ async fn every_free_slot_can_be_booked(d: Day) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// Availability agrees with the booking path: hours, overlap with
-    /// buffers, holds (running or run out), notice, who performs the
-    /// service.
+    /// Availability agrees with the booking path: zones, hours and
+    /// exceptions, overlap with buffers, holds (running or run out),
+    /// notice, who performs the service.
     #[test]
     fn every_free_slot_offered_can_be_booked(d in day()) {
         tokio::runtime::Builder::new_current_thread()
