@@ -7,65 +7,31 @@
 
 use std::sync::Arc;
 
-use booking_core::{BookingPolicy, EventQuery, Ports, Seq, Services, SystemClock, TenantId};
-use booking_http::AppState;
-use booking_memory::{InMemoryBroadcaster, InMemoryLocks, InMemoryStore};
+use booking_core::{EventQuery, Seq, SystemClock, TenantId};
+use booking_memory::InMemoryStore;
 use booking_testkit::catalog_log::CatalogState;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{new_key, new_tenant, reply};
+use crate::helpers::{TestApp, new_key};
 
 struct MemoryApp {
-    base: String,
+    app: TestApp,
     store: Arc<InMemoryStore>,
-    services: Services,
     tenant: TenantId,
-    admin: String,
-    client: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl MemoryApp {
     async fn spawn() -> Self {
         let store = Arc::new(InMemoryStore::new());
-        let services = Services::new(
-            Ports {
-                store: store.clone(),
-                locks: Arc::new(InMemoryLocks::new()),
-                broadcaster: Arc::new(InMemoryBroadcaster::default()),
-                clock: Arc::new(SystemClock),
-            },
-            BookingPolicy::default(),
-        );
-        let router = booking_http::router(AppState::new(services.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(booking_http::serve(listener, router, async {
-            let _ = stopped.await;
-        }));
-        let (tenant, admin) = new_tenant(&services, "Atomic Dental").await;
-        Self {
-            base,
-            store,
-            services,
-            tenant,
-            admin,
-            client: reqwest::Client::new(),
-            _stop: stop,
-        }
+        let (app, tenant) = TestApp::in_memory(store.clone(), Arc::new(SystemClock)).await;
+        Self { app, store, tenant }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> crate::helpers::Reply {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.admin);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        reply(req.send().await.unwrap()).await
+        self.app
+            .call(method, path, Some(&self.app.admin), body)
+            .await
     }
 
     async fn id_of(&self, path: &str, body: Value) -> String {
@@ -85,8 +51,9 @@ impl MemoryApp {
         let catalog = CatalogState::of_store(&*self.store, self.tenant)
             .await
             .unwrap();
-        let keys = self.services.access().keys(self.tenant).await.unwrap();
+        let keys = self.app.services.access().keys(self.tenant).await.unwrap();
         let events = self
+            .app
             .services
             .events()
             .all(self.tenant, &EventQuery::since(Seq::ZERO, 1000))
@@ -137,13 +104,14 @@ async fn every_catalog_and_key_write_commits_with_its_events_or_not_at_all() {
         .id_of("/v1/products", json!({"name": "Floss", "price": eur(300)}))
         .await;
     let staff = new_key(
-        &app.services,
+        &app.app.services,
         app.tenant,
         booking_core::Role::Staff,
         "reception",
     )
     .await;
     let staff_id = app
+        .app
         .services
         .access()
         .authenticate(&staff)
@@ -156,6 +124,7 @@ async fn every_catalog_and_key_write_commits_with_its_events_or_not_at_all() {
     let price = format!("/v1/services/{service}/branches/{branch}");
     let stock = format!("/v1/products/{kit}/branches/{branch}");
     let floss_stock = format!("/v1/products/{floss}/branches/{branch}");
+    let performer = format!("/v1/services/{service}/resources/{dentist}");
     // Every catalog and key endpoint that writes, in an order in which
     // each succeeds once the failure is out of the way.
     let writes: Vec<(Method, String, Option<Value>)> = vec![
@@ -225,6 +194,15 @@ async fn every_catalog_and_key_write_commits_with_its_events_or_not_at_all() {
             Some(json!({"quantity": 5})),
         ),
         (Method::PUT, floss_stock.clone(), Some(json!({"stock": 3}))),
+        (
+            Method::PUT,
+            "/v1/settings".into(),
+            Some(
+                json!({"min_notice_minutes": 60, "horizon_days": 90, "hold_minutes": 10, "max_active_holds_per_key": 5}),
+            ),
+        ),
+        (Method::PUT, performer.clone(), None),
+        (Method::DELETE, performer, None),
         (Method::DELETE, floss_stock, None),
         (Method::DELETE, price, None),
         (Method::DELETE, link, None),

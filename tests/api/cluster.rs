@@ -12,8 +12,6 @@ use booking_test_services::valkey::ValkeyServer;
 use futures::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::helpers::{new_key, new_tenant, serve};
 
@@ -23,21 +21,10 @@ struct Node {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-type Client =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::helpers::{Client, open_stream};
 
 async fn subscribe(node: &Node, key: &str, since: u64) -> Client {
-    let mut request = format!("{}?since={since}", node.ws)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Authorization",
-        HeaderValue::from_str(&format!("Bearer {key}")).unwrap(),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect the stream")
-        .0
+    open_stream(&format!("{}?since={since}", node.ws), key).await
 }
 
 /// The seqs of event messages arriving within `wait` of the call.

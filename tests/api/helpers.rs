@@ -59,6 +59,48 @@ impl TestApp {
         }
     }
 
+    /// The router over the in-memory adapters (the same engine as the SQL
+    /// stores) with `clock`, served on a free port; its tenant has the same
+    /// three keys. For what a real store cannot do on demand: fail a step,
+    /// or let time pass.
+    pub(crate) async fn in_memory(
+        store: std::sync::Arc<booking_memory::InMemoryStore>,
+        clock: std::sync::Arc<dyn booking_core::Clock>,
+    ) -> (Self, TenantId) {
+        use std::sync::Arc;
+        let services = Services::new(
+            booking_core::Ports {
+                store,
+                locks: Arc::new(booking_memory::InMemoryLocks::new()),
+                broadcaster: Arc::new(booking_memory::InMemoryBroadcaster::default()),
+                clock,
+            },
+            booking_core::BookingPolicy::default(),
+        );
+        let router = booking_http::router(booking_http::AppState::new(services.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(booking_http::serve(listener, router, async {
+            let _ = stopped.await;
+        }));
+        let (tenant, admin) = new_tenant(&services, "Memory Dental").await;
+        let staff = new_key(&services, tenant, Role::Staff, "reception").await;
+        let viewer = new_key(&services, tenant, Role::Viewer, "auditor").await;
+        let app = Self {
+            base,
+            client: reqwest::Client::new(),
+            services,
+            admin,
+            staff,
+            viewer,
+            _shutdown: shutdown,
+        };
+        (app, tenant)
+    }
+
     pub(crate) async fn call(
         &self,
         method: Method,
@@ -86,6 +128,10 @@ impl TestApp {
 
     pub(crate) async fn put(&self, path: &str, key: &str, body: Value) -> Reply {
         self.call(Method::PUT, path, Some(key), Some(body)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str, key: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(key), None).await
     }
 
     /// A clinic made through the API: a branch (Europe/Madrid), a dentist
@@ -158,6 +204,7 @@ impl TestApp {
         Clinic {
             branch,
             dentist,
+            chair,
             service,
             product,
         }
@@ -167,6 +214,7 @@ impl TestApp {
 pub(crate) struct Clinic {
     pub(crate) branch: String,
     pub(crate) dentist: String,
+    pub(crate) chair: String,
     pub(crate) service: String,
     pub(crate) product: String,
 }
@@ -295,3 +343,47 @@ macro_rules! on_both_stores {
     };
 }
 pub(crate) use on_both_stores;
+
+/// A WebSocket client of the event stream.
+pub(crate) type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the stream at `url` (`ws://…/v1/stream?since=…`) with `key`.
+pub(crate) async fn open_stream(url: &str, key: &str) -> Client {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    let mut request = url.into_client_request().expect("a stream URL");
+    request.headers_mut().insert(
+        "Authorization",
+        HeaderValue::from_str(&format!("Bearer {key}")).expect("a key header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect the stream")
+        .0
+}
+
+/// The `type`s of the event messages on `client` up to and including the
+/// first of type `last`, waiting at most `wait` in all.
+pub(crate) async fn event_types_until(
+    client: &mut Client,
+    last: &str,
+    wait: std::time::Duration,
+) -> Vec<String> {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut types: Vec<String> = Vec::new();
+    while types.last().is_none_or(|t| t != last)
+        && let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, client.next()).await
+    {
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let v: Value = serde_json::from_str(&text).expect("a JSON message");
+            if let Some(t) = v["type"].as_str()
+                && v["seq"].is_u64()
+            {
+                types.push(t.to_owned());
+            }
+        }
+    }
+    types
+}

@@ -6,10 +6,12 @@ mod helpers;
 
 mod atomic;
 mod audit;
+mod availability;
 mod bookings;
 mod cluster;
 mod concurrency;
 mod dropped;
+mod holds;
 mod hostile;
 mod isolation;
 mod keys;
