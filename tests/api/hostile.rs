@@ -105,6 +105,17 @@ fn cases(c: &Clinic, foreign_branch: &str) -> Vec<Case> {
         case("a wrong method", Method::DELETE, "/v1/events", Staff, "", 405, "/problems/method-not-allowed"),
         case("a zero page size", Method::GET, "/v1/reservations?limit=0", Staff, "", 422, "/problems/invalid-input"),
         case("a foreign key's reads", Method::GET, format!("/v1/branches/{}", c.branch), Foreign, "", 404, "/problems/not-found"),
+        case("a truncated hold", post.clone(), "/v1/holds", Staff, "{\"branch_id\":", 400, "/problems/malformed-json"),
+        case("a hold ending before it starts", post.clone(), "/v1/holds", Staff, booking(c, |b| b["ends_at"] = json!("2030-01-07T09:00:00Z")), 422, "/problems/invalid-input"),
+        case("a hold of a foreign branch", post.clone(), "/v1/holds", Staff, booking(c, |b| b["branch_id"] = json!(foreign_branch)), 404, "/problems/not-found"),
+        case("a viewer holding", post.clone(), "/v1/holds", Viewer, booking(c, |_| {}), 403, "/problems/forbidden"),
+        case("a foreign key confirming", post.clone(), format!("/v1/holds/{}/confirm", uuid::Uuid::nil()), Foreign, "{}", 404, "/problems/not-found"),
+        case("settings as strings", Method::PUT, "/v1/settings", Admin, json!({"min_notice_minutes": "0", "horizon_days": 1, "hold_minutes": 5, "max_active_holds_per_key": 1}).to_string(), 422, "/problems/invalid-body"),
+        case("a huge horizon", Method::PUT, "/v1/settings", Admin, json!({"min_notice_minutes": 0, "horizon_days": 1_000_000, "hold_minutes": 5, "max_active_holds_per_key": 1}).to_string(), 422, "/problems/invalid-input"),
+        case("staff reading settings", Method::GET, "/v1/settings", Staff, "", 403, "/problems/forbidden"),
+        case("availability of a foreign branch", Method::GET, format!("/v1/availability?branch_id={foreign_branch}&duration_minutes=30&from=2030-01-07T00:00:00Z&to=2030-01-08T00:00:00Z"), Staff, "", 404, "/problems/not-found"),
+        case("availability for a year", Method::GET, format!("/v1/availability?branch_id={}&duration_minutes=30&from=2030-01-01T00:00:00Z&to=2031-01-01T00:00:00Z", c.branch), Staff, "", 422, "/problems/invalid-input"),
+        case("a performer from nowhere", Method::PUT, format!("/v1/services/{}/resources/{}", c.service, uuid::Uuid::nil()), Admin, "{}", 404, "/problems/not-found"),
     ];
     let mut text = case(
         "a text/plain body",
