@@ -12,9 +12,10 @@
 //! on the wall says. Zones with 30-minute shifts (Australia/Lord_Howe)
 //! follow the same rules.
 //!
-//! Cost: for each grid start and resource, two binary searches (in the
-//! resource's working intervals and in what it has booked), after one pass
-//! over each.
+//! Cost: per resource, one pass over the grid's starts with a cursor into
+//! its working and busy intervals (both only move forward), so the number
+//! of starts plus intervals; hours shared by several resources are worked
+//! out once.
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -137,49 +138,97 @@ pub fn free_slots(
     // Everything a slot may need: from the first one's buffer to the last
     // one's end.
     let (reach_from, reach_to) = (*first - before, *last + duration + after);
+    // Resources usually share their hours: work each schedule out once.
+    let mut hours: Vec<(&Schedule, Vec<(i64, i64)>)> = Vec::new();
     let mut resources: Vec<Prepared> = calendars
         .iter()
-        .map(|c| Prepared::new(c, tz, reach_from, reach_to))
+        .map(|c| {
+            let open = match hours.iter().find(|(s, _)| *s == c.schedule) {
+                Some((_, open)) => open.clone(),
+                None => {
+                    let open: Vec<(i64, i64)> = c
+                        .schedule
+                        .open_intervals(tz, reach_from, reach_to)
+                        .into_iter()
+                        .map(|(a, b)| (micros(a), micros(b)))
+                        .collect();
+                    hours.push((c.schedule, open.clone()));
+                    open
+                }
+            };
+            Prepared::new(c, open, micros(reach_from), micros(reach_to))
+        })
         .collect();
     resources.sort_by_key(|r| r.resource_id);
-    let limits = RangeLimits::stored();
-    let mut slots = Vec::new();
-    for start in starts {
-        let end = start + duration;
-        let (need_from, need_to) = (start - before, end + after);
-        for r in &resources {
-            if r.works(need_from, need_to)
-                && r.is_free(need_from, need_to)
-                && let Ok(range) = TimeRange::new(start, end, &limits)
-            {
-                slots.push(Slot {
-                    range,
-                    resource_id: r.resource_id,
-                });
+
+    let starts_us: Vec<i64> = starts.iter().map(|t| micros(*t)).collect();
+    let (duration, before, after) = (
+        duration.num_microseconds().unwrap_or(i64::MAX / 4),
+        before.num_microseconds().unwrap_or(0),
+        after.num_microseconds().unwrap_or(0),
+    );
+    // Per resource, one pass over the sorted starts with a cursor into its
+    // working and busy intervals (both only move forward): the cost is the
+    // number of starts plus intervals, per resource.
+    let mut free: Vec<(usize, usize)> = Vec::new();
+    for (ri, r) in resources.iter().enumerate() {
+        let (mut open, mut busy) = (0usize, 0usize);
+        for (si, &start) in starts_us.iter().enumerate() {
+            let (need_from, need_to) = (start - before, start + duration + after);
+            while open + 1 < r.open.len() && r.open[open + 1].0 <= need_from {
+                open += 1;
+            }
+            let works = r
+                .open
+                .get(open)
+                .is_some_and(|(a, b)| *a <= need_from && need_to <= *b);
+            while busy < r.busy.len() && r.busy[busy].1 <= need_from {
+                busy += 1;
+            }
+            let clear = r.busy.get(busy).is_none_or(|(a, _)| *a >= need_to);
+            if works && clear {
+                free.push((si, ri));
             }
         }
     }
-    slots
+    // By start, then by resource (the resources are in id order).
+    free.sort_unstable();
+    let limits = RangeLimits::stored();
+    free.into_iter()
+        .filter_map(|(si, ri)| {
+            let start = starts[si];
+            TimeRange::new(start, start + Duration::microseconds(duration), &limits)
+                .ok()
+                .map(|range| Slot {
+                    range,
+                    resource_id: resources[ri].resource_id,
+                })
+        })
+        .collect()
 }
 
-/// A calendar made ready for lookups: working and busy time as sorted,
-/// merged intervals.
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A calendar made ready for the pass: working and busy time as sorted,
+/// disjoint intervals in microseconds.
 struct Prepared {
     resource_id: ResourceId,
-    open: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-    busy: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    open: Vec<(i64, i64)>,
+    busy: Vec<(i64, i64)>,
 }
 
 impl Prepared {
-    fn new(c: &ResourceCalendar<'_>, tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
-        let mut busy: Vec<_> = c
+    fn new(c: &ResourceCalendar<'_>, open: Vec<(i64, i64)>, from: i64, to: i64) -> Self {
+        let mut busy: Vec<(i64, i64)> = c
             .busy
             .iter()
-            .filter(|b| b.start() < to && from < b.end())
-            .map(|b| (b.start(), b.end()))
+            .map(|b| (micros(b.start()), micros(b.end())))
+            .filter(|(a, b)| *a < to && from < *b)
             .collect();
         busy.sort_unstable();
-        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(busy.len());
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(busy.len());
         for (a, b) in busy {
             match merged.last_mut() {
                 Some(last) if a < last.1 => last.1 = last.1.max(b),
@@ -188,21 +237,9 @@ impl Prepared {
         }
         Self {
             resource_id: c.resource_id,
-            open: c.schedule.open_intervals(tz, from, to),
+            open,
             busy: merged,
         }
-    }
-
-    /// Whether `[a, b)` lies inside one working interval.
-    fn works(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
-        let i = self.open.partition_point(|(start, _)| *start <= a);
-        i > 0 && self.open[i - 1].1 >= b
-    }
-
-    /// Whether nothing busy overlaps `[a, b)` (touching is fine).
-    fn is_free(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
-        let i = self.busy.partition_point(|(_, end)| *end <= a);
-        self.busy.get(i).is_none_or(|(start, _)| *start >= b)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Availability: the free slots of a branch's resources for a service (or a
 //! plain duration) in a window, by the pure rule of [`crate::availability`].
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use chrono::Duration;
 
@@ -92,36 +92,51 @@ impl BookingService {
         let store = &self.0.ports.store;
         let now = self.0.ports.clock.now();
         let t = req.tenant_id;
-        let branch = store.branch(t, req.branch_id).await?;
-        let (shape, performers) = match &req.kind {
-            SlotKind::Service(id) => {
-                let service = store.service(t, *id).await?;
-                let duration = if service.duration.get() == 0 {
-                    // A service without a usual length is booked as a slot
-                    // of one grid step.
-                    req.step
-                } else {
-                    service.duration
-                };
-                let shape = SlotShape {
-                    duration,
-                    buffer_before: service.buffer_before,
-                    buffer_after: service.buffer_after,
-                    step: req.step,
-                };
-                (shape, store.service_resources(t, *id).await?)
+        // The reads the answer starts from do not depend on each other: in
+        // parallel (each on its own connection), then checked in order so
+        // the refusal names the same record every time.
+        let shape_of = async {
+            match &req.kind {
+                SlotKind::Service(id) => {
+                    let (service, performers) =
+                        futures::join!(store.service(t, *id), store.service_resources(t, *id));
+                    let service = service?;
+                    let duration = if service.duration.get() == 0 {
+                        // A service without a usual length is booked as a
+                        // slot of one grid step.
+                        req.step
+                    } else {
+                        service.duration
+                    };
+                    let shape = SlotShape {
+                        duration,
+                        buffer_before: service.buffer_before,
+                        buffer_after: service.buffer_after,
+                        step: req.step,
+                    };
+                    Ok::<_, StoreError>((shape, performers?))
+                }
+                SlotKind::Duration(d) => Ok((
+                    SlotShape {
+                        duration: *d,
+                        buffer_before: Minutes::ZERO,
+                        buffer_after: Minutes::ZERO,
+                        step: req.step,
+                    },
+                    Vec::new(),
+                )),
             }
-            SlotKind::Duration(d) => (
-                SlotShape {
-                    duration: *d,
-                    buffer_before: Minutes::ZERO,
-                    buffer_after: Minutes::ZERO,
-                    step: req.step,
-                },
-                Vec::new(),
-            ),
         };
-        let mut links = store.branch_resources(t, req.branch_id).await?;
+        let (branch, shaped, links, settings) = futures::join!(
+            store.branch(t, req.branch_id),
+            shape_of,
+            store.branch_resources(t, req.branch_id),
+            store.settings(t)
+        );
+        let branch = branch?;
+        let (shape, performers) = shaped?;
+        let mut links = links?;
+        let settings = settings?;
         if !req.resources.is_empty() {
             for r in &req.resources {
                 if !links.iter().any(|l| l.resource_id == *r) {
@@ -138,7 +153,6 @@ impl BookingService {
         if !performers.is_empty() {
             links.retain(|l| performers.contains(&l.resource_id));
         }
-        let settings = store.settings(t).await?;
         let window = SlotWindow {
             from: req.window.start(),
             to: req.window.end(),
@@ -146,12 +160,11 @@ impl BookingService {
             latest: settings.latest_start(now),
         };
         let ids: Vec<ResourceId> = links.iter().map(|l| l.resource_id).collect();
+        // What any slot may need: from the first start's buffer to the last
+        // one's end and buffer.
         let reach = TimeRange::new(
-            window.from - shape.buffer_before.duration() - Duration::days(1),
-            window.to
-                + shape.duration.duration()
-                + shape.buffer_after.duration()
-                + Duration::days(1),
+            window.from - shape.buffer_before.duration(),
+            window.to + shape.duration.duration() + shape.buffer_after.duration(),
             &RangeLimits::stored(),
         )
         .map_err(|e| StoreError::Internal(format!("availability window: {e}")))?;
@@ -160,7 +173,7 @@ impl BookingService {
         } else {
             store.occupancy(t, &ids, reach, now).await?
         };
-        let mut busy: BTreeMap<ResourceId, Vec<TimeRange>> = BTreeMap::new();
+        let mut busy: HashMap<ResourceId, Vec<TimeRange>> = HashMap::with_capacity(ids.len());
         for (r, range) in occupied {
             busy.entry(r).or_default().push(range);
         }
