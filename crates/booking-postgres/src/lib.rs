@@ -53,6 +53,7 @@ mod rows;
 mod settings;
 mod write;
 
+pub use reservations::OCCUPANCY_SQL;
 pub use settings::PgSettings;
 
 use sqlx::PgPool;

@@ -71,21 +71,14 @@ impl ReservationStore for PgStore {
         at: DateTime<Utc>,
     ) -> Result<Vec<(ResourceId, TimeRange)>, StoreError> {
         let ids: Vec<uuid::Uuid> = resources.iter().map(|r| r.as_uuid()).collect();
-        // The exclusion constraint's GiST index (resource_id, occupied)
-        // answers this.
-        let rows: Vec<(uuid::Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT resource_id, lower(occupied), upper(occupied) FROM reservations
-             WHERE tenant_id = $1 AND resource_id = ANY($2) AND occupied && $3
-               AND (status IN ('confirmed', 'completed')
-                    OR (status = 'held' AND hold_expires_at > $4))",
-        )
-        .bind(tenant.as_uuid())
-        .bind(&ids)
-        .bind(crate::rows::pg_range(&window))
-        .bind(at)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let rows: Vec<(uuid::Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(OCCUPANCY_SQL)
+            .bind(tenant.as_uuid())
+            .bind(&ids)
+            .bind(crate::rows::pg_range(&window))
+            .bind(at)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
         rows.into_iter()
             .map(|(r, a, b)| {
                 let range = TimeRange::new(a, b, &RangeLimits::stored())
@@ -149,3 +142,16 @@ impl ReservationStore for PgStore {
 fn type_names(types: impl Iterator<Item = EventType>) -> Vec<&'static str> {
     types.map(EventType::as_str).collect()
 }
+
+/// The occupancy query: each active reservation of the resources `$2`
+/// whose occupied range overlaps `$3`, as its resource and occupied bounds.
+/// The exclusion constraint's GiST index (`resource_id`, `occupied`)
+/// answers it when the window is a small part of the history. (One row per
+/// reservation measured faster here than one per resource with arrays:
+/// `array_agg` costs the server more than the rows cost the driver.)
+/// Public so `booking-load` can time the bare statement as its baseline.
+pub const OCCUPANCY_SQL: &str = "SELECT resource_id, lower(occupied), upper(occupied)
+     FROM reservations
+     WHERE tenant_id = $1 AND resource_id = ANY($2) AND occupied && $3
+       AND (status IN ('confirmed', 'completed')
+            OR (status = 'held' AND hold_expires_at > $4))";

@@ -38,6 +38,7 @@ mod rows;
 mod settings;
 mod write;
 
+pub use reservations::occupancy_sql;
 pub use settings::SqliteSettings;
 
 use sqlx::SqlitePool;
