@@ -11,10 +11,14 @@
 //!   (local hub).
 //! - `trace-bench`: booking throughput of the real server through HTTP with
 //!   OTLP export on vs off.
+//! - `availability-bench`: free-slot questions through HTTP on SQLite and
+//!   PostgreSQL, through the use case, and of the pure computation, next
+//!   to the HTTP floor of the same node.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
+mod availability_bench;
 mod push_bench;
 mod store_bench;
 mod trace_bench;
@@ -40,6 +44,10 @@ enum Command {
     PushBench(push_bench::Args),
     /// Booking throughput of the real server with OTLP export on vs off.
     TraceBench(trace_bench::Args),
+    /// Free-slot questions (20 resources × 14 days, 5,000 reservations)
+    /// through HTTP on SQLite and PostgreSQL, through the use case, and of
+    /// the pure computation alone, next to the HTTP floor.
+    AvailabilityBench(availability_bench::Args),
 }
 
 #[tokio::main]
@@ -48,5 +56,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::StoreBench(args) => store_bench::run(args).await,
         Command::PushBench(args) => push_bench::run(args).await,
         Command::TraceBench(args) => trace_bench::run(args).await,
+        Command::AvailabilityBench(args) => availability_bench::run(args).await,
     }
 }
