@@ -11,9 +11,11 @@
 //! A [`Resource`] (a dentist, a chair) works at one or more branches
 //! ([`ResourceBranch`]) with a weekly [`Schedule`] in branch-local time and
 //! dated exceptions. A [`ServiceItem`] has a duration, a base price and
-//! buffers; a [`ServiceItemBranch`] overrides its price at a branch. A
+//! buffers; a [`ServiceItemBranch`] overrides its price at a branch, and
+//! [`ServiceResource`]s name the resources that perform it (none: any). A
 //! [`Product`] has a price; a [`ProductBranch`] holds its stock (and an
-//! optional price) at a branch.
+//! optional price) at a branch. [`TenantSettings`] bound how soon and how far
+//! ahead the tenant can be booked and how its holds behave.
 //!
 //! A [`Reservation`] books a resource at a branch for a half-open
 //! [`TimeRange`] `[start, end)` in UTC, optionally with a service and
@@ -38,7 +40,9 @@
 //!    (cancel and expiry give units back) — see [`stock::movements`].
 //! 3. A booking names a branch where the resource works and, unless the
 //!    caller may override, falls inside its working hours
-//!    ([`Schedule::permits`]).
+//!    ([`Schedule::permits`]), on a resource that performs its service, and
+//!    starts neither in the past nor outside the tenant's notice and
+//!    horizon ([`TenantSettings::check_start`]).
 //! 4. The price is resolved once (branch override, else base) and
 //!    snapshotted ([`pricing`]).
 //! 5. Terminal states stay terminal; a move re-checks 1–3 atomically
@@ -58,6 +62,9 @@
 //! | overlap, lifecycle, versions, stale holds in the way | [`engine::rules`] |
 //! | stock movements of a reservation, admin stock changes | [`stock`], [`engine::plan_adjustment`] |
 //! | working hours in branch-local time | [`Schedule::permits`] |
+//! | free slots across zones and DST (pure) | [`availability::free_slots`] |
+//! | start in the past, notice, horizon; the admin override | [`TenantSettings::check_start`], [`OverrideStart`] |
+//! | a key's hold quota | [`engine::apply`] (counted in the write's transaction) |
 //! | price resolution and snapshots | [`pricing`] |
 //! | what a deletion takes with it, "in use" | [`engine::catalog`] |
 //! | which events record a catalog change | [`catalog_events`] |
