@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use booking_core::Booked;
 
-use super::reservations::{etagged, if_match, new_reservation, reservation_id};
+use super::reservations::{Change, etagged, make_change, new_reservation, reservation_id};
 use crate::auth::Caller;
 use crate::dto::ReservationBody;
 use crate::json::Body;
@@ -76,17 +76,7 @@ pub(crate) async fn confirm_hold(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    caller.must_book()?;
-    let booked = s
-        .services
-        .bookings()
-        .confirm(
-            caller.tenant(),
-            reservation_id(&raw)?,
-            if_match(&headers)?,
-            caller.by(),
-        )
-        .await?;
+    let booked = make_change(&s, &caller, &raw, &headers, Change::Confirm).await?;
     Ok(hold(StatusCode::OK, &booked))
 }
 
@@ -108,17 +98,7 @@ pub(crate) async fn extend_hold(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    caller.must_book()?;
-    let extended = s
-        .services
-        .bookings()
-        .extend(
-            caller.tenant(),
-            reservation_id(&raw)?,
-            if_match(&headers)?,
-            caller.by(),
-        )
-        .await?;
+    let extended = make_change(&s, &caller, &raw, &headers, Change::Extend).await?;
     Ok(hold(StatusCode::OK, &extended))
 }
 

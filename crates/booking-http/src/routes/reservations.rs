@@ -303,34 +303,48 @@ pub(crate) async fn move_reservation(
     Ok(booked(StatusCode::OK, &result))
 }
 
-/// Which state change a `POST /v1/reservations/{id}/…` asks for.
+/// Which state change a `POST /v1/reservations/{id}/…` or `POST
+/// /v1/holds/{id}/…` asks for.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Change {
     Confirm,
     Cancel,
     Complete,
+    Extend,
 }
 
-pub(crate) async fn change(
+/// Makes the change for a booking key, with the `If-Match` version if sent.
+pub(crate) async fn make_change(
+    s: &AppState,
+    caller: &Caller,
+    raw: &str,
+    headers: &HeaderMap,
+    which: Change,
+) -> Result<Booked, Problem> {
+    caller.must_book()?;
+    let (t, id, v, actor) = (
+        caller.tenant(),
+        reservation_id(raw)?,
+        if_match(headers)?,
+        caller.by(),
+    );
+    let bookings = s.services.bookings();
+    Ok(match which {
+        Change::Confirm => bookings.confirm(t, id, v, actor).await?,
+        Change::Cancel => bookings.cancel(t, id, v, actor).await?,
+        Change::Complete => bookings.complete(t, id, v, actor).await?,
+        Change::Extend => bookings.extend(t, id, v, actor).await?,
+    })
+}
+
+async fn change(
     s: AppState,
     caller: Caller,
     raw: String,
     headers: HeaderMap,
     which: Change,
 ) -> Result<Response, Problem> {
-    caller.must_book()?;
-    let (t, id, v, actor) = (
-        caller.tenant(),
-        reservation_id(&raw)?,
-        if_match(&headers)?,
-        caller.by(),
-    );
-    let bookings = s.services.bookings();
-    let result = match which {
-        Change::Confirm => bookings.confirm(t, id, v, actor).await?,
-        Change::Cancel => bookings.cancel(t, id, v, actor).await?,
-        Change::Complete => bookings.complete(t, id, v, actor).await?,
-    };
+    let result = make_change(&s, &caller, &raw, &headers, which).await?;
     Ok(booked(StatusCode::OK, &result))
 }
 
