@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use booking_core::{
     Entity, Event, EventQuery, EventType, RangeLimits, Reservation, ReservationId,
-    ReservationQuery, ReservationStore, ResourceId, StoreError, TenantId, TimeRange,
+    ReservationQuery, ReservationStore, ResourceId, Seq, StoreError, TenantId, TimeRange,
 };
 use chrono::{DateTime, Utc};
 
@@ -122,6 +122,18 @@ impl ReservationStore for SqliteStore {
         .await
         .map_err(store_error)?;
         all(&rows, |r| decode::reservation(r))
+    }
+
+    async fn last_event_seq(&self, tenant: TenantId) -> Result<Seq, StoreError> {
+        // The counter is written in the same transaction as the events it
+        // numbers, so it never runs ahead of what is visible.
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT last_event_seq FROM tenants WHERE id = ?1")
+                .bind(tenant.as_uuid())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(store_error)?;
+        Ok(Seq(last.map_or(0, |n| u64::try_from(n).unwrap_or(0))))
     }
 
     async fn events(&self, tenant: TenantId, q: &EventQuery) -> Result<Vec<Event>, StoreError> {

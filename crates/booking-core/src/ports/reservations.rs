@@ -200,6 +200,15 @@ pub trait ReservationStore: Send + Sync + Debug {
     /// Backend failures only; [`StoreError::Internal`] for a stored event
     /// that does not decode (never skipped).
     async fn events(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<Event>, StoreError>;
+
+    /// The number of the tenant's last committed event ([`Seq::ZERO`] for
+    /// a tenant with none, or none at all): every event up to it is
+    /// visible to [`Self::events`]. A client that reads the head, then
+    /// the state, then follows the log from the head misses nothing.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn last_event_seq(&self, tenant: TenantId) -> Result<Seq, StoreError>;
 }
 
 /// Which of a tenant's events to read ([`ReservationStore::events`]).

@@ -65,6 +65,16 @@ impl EventLog {
         Ok(events)
     }
 
+    /// The number of the tenant's last committed event: read it before
+    /// the state a client shows, then follow the log (or the stream) from
+    /// it, and nothing is missed.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    pub async fn head(&self, tenant: TenantId) -> Result<Seq, StoreError> {
+        self.0.ports.store.last_event_seq(tenant).await
+    }
+
     /// Every event of the tenant after `query.after` matching `query`,
     /// whoever may read it (for the live stream, which checks each
     /// client's role itself).

@@ -134,9 +134,10 @@ fn parse(params: &[(String, String)], entity_allowed: bool) -> Result<EventQuery
     Ok(query)
 }
 
-fn page(events: Vec<Event>, query: &EventQuery) -> EventPage {
+fn page(events: Vec<Event>, query: &EventQuery, head: Seq) -> EventPage {
     let last_seq = events.last().map_or(query.after.0, |e| e.seq.0);
     EventPage {
+        head_seq: head.0.max(last_seq),
         next_cursor: (events.len() == query.limit).then(|| last_seq.to_string()),
         items: events.into_iter().map(EventView).collect(),
         last_seq,
@@ -163,12 +164,13 @@ pub(crate) async fn since(
     Query(params): Params,
 ) -> Result<Json<EventPage>, Problem> {
     let query = parse(&params, true)?;
+    let head = s.services.events().head(caller.tenant()).await?;
     let events = s
         .services
         .events()
         .visible(caller.tenant(), caller.role(), query.clone())
         .await?;
-    Ok(Json(page(events, &query)))
+    Ok(Json(page(events, &query, head)))
 }
 
 /// One catalog item's history: its own events and those of its links,
@@ -180,12 +182,13 @@ pub(crate) async fn item_history(
     params: &[(String, String)],
 ) -> Result<Json<EventPage>, Problem> {
     let query = parse(params, false)?;
+    let head = s.services.events().head(caller.tenant()).await?;
     let events = s
         .services
         .events()
         .of_item(caller.tenant(), caller.role(), item, query.clone())
         .await?;
-    Ok(Json(page(events, &query)))
+    Ok(Json(page(events, &query, head)))
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ pub(crate) struct EventPage {
     /// The `seq` of the last event returned (or the `since` asked for when
     /// none was): what a client that follows the log keeps.
     pub(crate) last_seq: u64,
+    /// The tenant's last event number when the request was served (read
+    /// before the page): a client that shows state read after it and then
+    /// follows the stream with `since` = it misses nothing.
+    pub(crate) head_seq: u64,
     /// Pass as `since` (or `cursor`) for the next page; `null` on the last.
     pub(crate) next_cursor: Option<String>,
 }

@@ -81,6 +81,14 @@ impl ReservationStore for InMemoryStore {
         Ok(holds)
     }
 
+    async fn last_event_seq(&self, tenant: TenantId) -> Result<Seq, StoreError> {
+        let s = self.read().await;
+        Ok(s.events
+            .get(&tenant)
+            .and_then(|log| log.last())
+            .map_or(Seq::ZERO, |e| e.seq))
+    }
+
     async fn events(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         let s = self.read().await;
         Ok(s.events

@@ -30,6 +30,19 @@ pub async fn events_since_pages_in_order_without_gaps(store: Store) {
     let expected: Vec<u64> = (1..=seen.len() as u64).collect();
     assert_eq!(seen, expected);
     assert_eq!(
+        store.last_event_seq(c.tenant).await.unwrap().0,
+        seen.len() as u64,
+        "the head is the last event's number"
+    );
+    assert_eq!(
+        store
+            .last_event_seq(booking_core::TenantId::generate())
+            .await
+            .unwrap(),
+        Seq::ZERO,
+        "a tenant with no events (or none at all) is at zero"
+    );
+    assert_eq!(
         seen.len() as u64,
         setup + 5 * 2,
         "the setup's events, then 5 × (booking + stock)"
