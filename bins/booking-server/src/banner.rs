@@ -10,6 +10,7 @@ use booking_app::Demo;
 pub(crate) fn demo(address: SocketAddr, demo: &Demo) {
     let banner = format!(
         "booking-server listening on http://{address}\n\n\
+         Open http://{address}/ in a browser and paste a key to see the live calendar.\n\n\
          A demo clinic was created (start with --no-demo to skip this):\n\
          \x20 tenant     {}\n\
          \x20 admin key  {}\n\

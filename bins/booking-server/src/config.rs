@@ -91,6 +91,11 @@ pub(crate) struct ServerArgs {
     /// Do not create the demo clinic in an empty store.
     #[arg(long, env = "BOOKING_NO_DEMO")]
     pub(crate) no_demo: bool,
+    /// An origin (`https://clinic.example`) whose pages may call the API and
+    /// embed the calendar from a browser; repeat, or comma-separate in the
+    /// environment. None: same origin only.
+    #[arg(long = "allow-origin", env = "BOOKING_ALLOW_ORIGINS", value_delimiter = ',', value_parser = origin)]
+    pub(crate) allow_origins: Vec<String>,
     /// Lock time-to-live, in seconds.
     #[arg(long, env = "BOOKING_LOCK_TTL_SECS", default_value_t = 30)]
     pub(crate) lock_ttl_secs: u64,
@@ -114,6 +119,21 @@ pub(crate) struct ServerArgs {
     pub(crate) idempotency_retention_hours: u32,
 }
 
+/// `scheme://host[:port]`, as a browser sends it in `Origin`.
+fn origin(text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or("an origin starts with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(format!(
+            "{text:?}: an origin is scheme://host[:port], with no path"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 impl DatabaseArgs {
     /// The store these flags name.
     pub(crate) fn database(&self) -> Database {
@@ -132,6 +152,7 @@ impl ServerArgs {
         Config {
             valkey_url: self.valkey_url.clone(),
             demo: !self.no_demo,
+            allowed_origins: self.allow_origins.clone(),
             lock_ttl: Duration::from_secs(self.lock_ttl_secs),
             lock_wait: Duration::from_millis(self.lock_wait_ms),
             hold_sweep: Duration::from_secs(self.hold_sweep_secs.max(1)),
@@ -153,6 +174,7 @@ impl fmt::Debug for ServerArgs {
                 &self.valkey_url.as_deref().map(booking_app::redact_url),
             )
             .field("no_demo", &self.no_demo)
+            .field("allow_origins", &self.allow_origins)
             .field("lock_ttl_secs", &self.lock_ttl_secs)
             .field("lock_wait_ms", &self.lock_wait_ms)
             .finish_non_exhaustive()
@@ -200,4 +222,30 @@ pub(crate) enum KeyCommand {
         #[arg(long)]
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port_only() {
+        assert_eq!(
+            origin("https://clinic.example/").unwrap(),
+            "https://clinic.example"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        for bad in [
+            "clinic.example",
+            "https://",
+            "https://clinic.example/app",
+            "ftp://x",
+            "https://a@b",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
+    }
 }

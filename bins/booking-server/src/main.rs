@@ -120,7 +120,9 @@ async fn serve(cli: &Cli, telemetry: &booking_telemetry::Telemetry) -> Result<()
     };
     match app.seed_demo_if_empty().await? {
         Some(demo) => banner::demo(address, &demo),
-        None => banner::say(&format!("booking-server listening on http://{address}")),
+        None => banner::say(&format!(
+            "booking-server listening on http://{address} (the calendar: http://{address}/)"
+        )),
     }
     app.serve(api, metrics, shutdown_signal()).await?;
     Ok(())

@@ -94,6 +94,13 @@ pub struct Config {
     pub max_booking: chrono::Duration,
     /// WebSocket ping interval; a client silent for three is closed.
     pub stream_heartbeat: Duration,
+    /// Origins (`https://clinic.example`, scheme, host and port) whose pages
+    /// may call the API and load the calendar's modules from a browser: the
+    /// calendar embedded in another site. Empty: the server's own origin
+    /// only. Keys travel in the `Authorization` header, never in cookies,
+    /// so allowing an origin lets its pages use keys they already have and
+    /// nothing more.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -110,6 +117,7 @@ impl Config {
             idempotency_retention: chrono::Duration::hours(24),
             max_booking: chrono::Duration::hours(24),
             stream_heartbeat: Duration::from_secs(15),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -126,6 +134,7 @@ impl fmt::Debug for Config {
             .field("idempotency_retention", &self.idempotency_retention)
             .field("max_booking", &self.max_booking)
             .field("stream_heartbeat", &self.stream_heartbeat)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }

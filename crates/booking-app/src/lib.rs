@@ -237,10 +237,57 @@ impl App {
             hub: self.hub.clone(),
             heartbeat: self.config.stream_heartbeat,
         });
+        // The calendar's page and modules (`/`, `/ui/…`).
+        extra = extra.merge(booking_ui::router());
         if metrics_with_api && let Some(metrics) = &self.metrics {
             extra = extra.merge(booking_http::metrics_routes(metrics.clone()));
         }
-        booking_http::router_with(state, extra)
+        let router = booking_http::router_with(state, extra);
+        match Self::cors(&self.config.allowed_origins) {
+            Some(layer) => router.layer(layer),
+            None => router,
+        }
+    }
+
+    /// Cross-origin access for the allowed origins (none: same origin only):
+    /// the API's methods and headers, and the response headers a client reads
+    /// (`ETag` for `If-Match`, `Location`, the request id, degraded mode).
+    fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+        use axum::http::{HeaderName, HeaderValue, Method, header};
+        let origins: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+            .collect();
+        if origins.is_empty() {
+            return None;
+        }
+        Some(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::IF_MATCH,
+                    HeaderName::from_static("idempotency-key"),
+                    HeaderName::from_static("x-request-id"),
+                ])
+                .expose_headers([
+                    header::ETAG,
+                    header::LOCATION,
+                    header::RETRY_AFTER,
+                    HeaderName::from_static("x-request-id"),
+                    HeaderName::from_static("booking-degraded"),
+                    HeaderName::from_static("idempotent-replayed"),
+                ])
+                .max_age(std::time::Duration::from_secs(600)),
+        )
     }
 
     /// Serves the API (and the stream) on `api`, and `/metrics` on
