@@ -39,7 +39,17 @@ impl Reply {
 
 impl TestApp {
     pub(crate) async fn spawn(backend: Backend) -> Self {
-        let mut config = Config::new(database(backend).await);
+        Self::spawn_on(database(backend).await).await
+    }
+
+    /// A node on `database` (which a test may also open directly).
+    pub(crate) async fn spawn_on(database: Database) -> Self {
+        Self::spawn_with(Config::new(database)).await
+    }
+
+    /// A node built from `config` (a generous lock wait, for tests that
+    /// race many clients on two cores).
+    pub(crate) async fn spawn_with(mut config: Config) -> Self {
         config.lock_wait = std::time::Duration::from_secs(30);
         let (base, services, shutdown) = serve(config).await;
         let (tenant, admin) = new_tenant(&services, "Smile Dental").await;

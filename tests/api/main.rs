@@ -8,6 +8,7 @@ mod atomic;
 mod audit;
 mod availability;
 mod bookings;
+mod calendar;
 mod cluster;
 mod concurrency;
 mod dropped;
