@@ -19,7 +19,7 @@ export class Api {
     this.key = key;
   }
 
-  async request(method, path, { body, query, headers = {} } = {}) {
+  async request(method, path, { body, query, headers = {}, keepalive = false } = {}) {
     let url = `${this.base}${path}`;
     if (query) {
       const q = new URLSearchParams();
@@ -28,7 +28,7 @@ export class Api {
       }
       url += `?${q}`;
     }
-    const init = { method, headers: { Authorization: `Bearer ${this.key}`, ...headers } };
+    const init = { method, keepalive, headers: { Authorization: `Bearer ${this.key}`, ...headers } };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);

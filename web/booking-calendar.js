@@ -55,6 +55,7 @@ button, select, input, textarea { font: inherit; }
 .times span { position: absolute; right: .3rem; font-size: .75rem; color: #5a6472; transform: translateY(-50%); }
 .col { position: relative; border-right: 1px solid var(--line); min-width: 7rem; }
 .col.today { background: #fcfcf4; }
+.col.day-start, .colhead.day-start { border-left: 2px solid #aab3c2; }
 .hour { position: absolute; left: 0; right: 0; border-top: 1px solid #eef0f4; pointer-events: none; }
 .off { position: absolute; left: 0; right: 0; background: repeating-linear-gradient(135deg, #f3f4f7 0 6px, #eceef2 6px 12px); pointer-events: none; }
 .slot { position: absolute; left: 2px; right: 2px; border: 0; border-radius: 3px; background: var(--slot); color: #2b6a2b;
@@ -152,6 +153,17 @@ export class BookingCalendar extends HTMLElement {
     this.catalogTimer = null;
     this.offsets = new Map();
     this.resizer = new ResizeObserver(() => this.onResize());
+    // Closing the tab or leaving the page lets a half-filled booking's hold
+    // go at once instead of when it runs out.
+    this.onPageHide = () => this.abandonHold();
+  }
+
+  abandonHold() {
+    const hold = this.hold;
+    if (!hold) return;
+    clearInterval(hold.timer);
+    this.hold = null;
+    this.api.request('DELETE', `/v1/holds/${hold.id}`, { keepalive: true }).catch(() => {});
   }
 
   // ---- public API -------------------------------------------------------
@@ -177,13 +189,15 @@ export class BookingCalendar extends HTMLElement {
 
   connectedCallback() {
     this.resizer.observe(this);
+    window.addEventListener('pagehide', this.onPageHide);
     this.restart();
   }
 
   disconnectedCallback() {
     this.resizer.disconnect();
+    window.removeEventListener('pagehide', this.onPageHide);
     this.stopFeed();
-    clearInterval(this.hold?.timer);
+    this.abandonHold();
   }
 
   attributeChangedCallback(name, before, after) {
@@ -265,6 +279,11 @@ export class BookingCalendar extends HTMLElement {
         this.fetchSlots(api, branch, from, to),
       ]);
       if (token !== this.loadToken) return;
+      if (this.moving) {
+        // A block is in someone's hand: redraw once it is dropped.
+        this.refreshCatalog();
+        return;
+      }
       this.range = { from, to };
       this.reservations.clear();
       for (const r of items) if (ACTIVE.has(r.status)) this.reservations.set(r.id, fromView(r));
@@ -498,10 +517,11 @@ export class BookingCalendar extends HTMLElement {
     this.colEls = new Map();
     cols.forEach((c, i) => {
       const name = c.resource.resource.name;
-      head.append(el('div', { class: 'colhead', role: 'columnheader', 'aria-colindex': i + 2 },
+      const dayStart = this.view === 'week' && i > 0 && cols[i - 1].dateText !== c.dateText ? ' day-start' : '';
+      head.append(el('div', { class: `colhead${dayStart}`, role: 'columnheader', 'aria-colindex': i + 2 },
         name, this.view === 'week' ? el('small', { text: dayLabel(c.date) }) : null));
       const col = el('div', {
-        class: `col${c.dateText === today ? ' today' : ''}`, role: 'gridcell', 'aria-colindex': i + 2,
+        class: `col${c.dateText === today ? ' today' : ''}${dayStart}`, role: 'gridcell', 'aria-colindex': i + 2,
         'aria-label': `${name}, ${dayLabel(c.date)}`,
         dataset: { resourceId: c.resource.resource.id, date: c.dateText, col: String(i) },
       });
@@ -928,12 +948,12 @@ export class BookingCalendar extends HTMLElement {
     this.closePanel();
     const r = this.reservations.get(hold.id);
     if (r && r.status === 'held') { this.reservations.delete(hold.id); this.renderBlock(hold.id); }
+    if (message) this.showError(message);
     try {
       await this.api.delete(`/v1/holds/${hold.id}`);
     } catch (e) {
       if (e.status !== 409) this.fail(e);
     }
-    if (message) this.showError(message);
     this.emit('hold-released', { id: hold.id, why });
     this.refreshSlots();
   }

@@ -198,7 +198,7 @@ await test('B clicks the slot A is holding: the reason is shown, nothing is doub
   check(offer.products[0].stock === 8, `stock after 2 kits: ${offer.products[0].stock}`);
 });
 
-await test('cancelling the form or letting it time out releases the hold', async () => {
+await test('cancelling the form releases the hold', async () => {
   await a.click(slot(c.chair, at('11:00')));
   await b.waitForSelector(blockAt(c.chair, at('11:00')), { timeout: 1000 });
   await a.click(`${CAL} [data-action="cancel"]`);
@@ -298,6 +298,37 @@ await test('hours changed through the API: both grids refresh', async () => {
   }
 });
 
+await test('a form left open until the hold runs out lets it go and says so', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.clock.install(); // the page's clock, which the test can move on
+  const page = await context.newPage();
+  await page.goto(`${BASE}/#branch=${c.branch}&date=${DATE}&view=day`);
+  await page.fill('#key', c.keyA);
+  await page.click('#connect button[type=submit]');
+  await page.waitForSelector(`${CAL}[data-connection="live"]`, { timeout: 10000 });
+  await page.click(slot(c.chair, at('10:00')));
+  await page.waitForSelector(`${CAL} [data-action="confirm"]`);
+  await b.waitForSelector(`${blockAt(c.chair, at('10:00'))}[data-status="held"]`, { timeout: 2000 });
+  await page.clock.fastForward('05:01'); // the tenant's 5 minutes
+  await page.waitForSelector(`${CAL} [data-action="confirm"]`, { state: 'detached', timeout: 3000 });
+  const text = await alertText(page);
+  check(text.includes('The hold ran out'), `the message: ${text}`);
+  await b.waitForSelector(blockAt(c.chair, at('10:00')), { state: 'detached', timeout: 3000 });
+  await context.close();
+});
+
+await test('closing the tab with the form open lets the hold go at once', async () => {
+  const C = await openCalendar(browser, c, c.keyA);
+  await C.page.click(slot(c.chair, at('09:00')));
+  await C.page.waitForSelector(`${CAL} [data-action="confirm"]`);
+  await b.waitForSelector(`${blockAt(c.chair, at('09:00'))}[data-status="held"]`, { timeout: 2000 });
+  pages = pages.filter((p) => p !== C.page);
+  await C.page.close({ runBeforeUnload: true });
+  await b.waitForSelector(blockAt(c.chair, at('09:00')), { state: 'detached', timeout: 3000 });
+  await b.waitForSelector(slot(c.chair, at('09:00')), { timeout: 3000 });
+  await C.context.close();
+});
+
 await test('screenshots: day and week, wide and narrow; narrow shows one resource with a picker', async () => {
   for (const [view, width, height] of [['day', 1280, 800], ['week', 1280, 800], ['day', 390, 844], ['week', 390, 844]]) {
     const { context, page } = await openCalendar(browser, c, c.keyA, { width, height, view });
@@ -363,7 +394,7 @@ if (process.env.EMBED_PORT) {
     }
   });
 
-  await test('embedded on an origin that is not allowed: refused by the browser, and said so', async () => {
+  await test('embedded on an origin that is not allowed: the browser refuses to load it', async () => {
     const server = await embedder(0, c.keyA, c.branch);
     const context = await browser.newContext();
     const page = await context.newPage();
