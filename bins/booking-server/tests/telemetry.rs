@@ -604,14 +604,22 @@ async fn metrics_can_move_to_their_own_listener() {
         reqwest::StatusCode::NOT_FOUND,
         "not on the API port"
     );
-    let text = server.scrape(Some(&format!("http://{internal}"))).await;
-    assert_eq!(
+    // The counter is derived from the booking's span, which may close a
+    // moment after the response is sent: scrape until it shows (2 s).
+    let created = |text: &str| {
         sample(
-            &text,
+            text,
             "booking_operations_total",
-            &[("operation", "create"), ("outcome", "created")]
-        ),
-        Some(1.0),
-        "{text}"
-    );
+            &[("operation", "create"), ("outcome", "created")],
+        )
+    };
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = server.scrape(Some(&format!("http://{internal}"))).await;
+        if created(&text).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(created(&text), Some(1.0), "{text}");
 }
