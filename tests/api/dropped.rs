@@ -30,7 +30,20 @@ async fn a_dropped_request_releases_its_valkey_lock_at_once() {
     dropped_request_releases_its_lock(Some(valkey.url())).await;
 }
 
-async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
+/// A node on PostgreSQL (with Valkey if given) with a branch, a dentist
+/// working at any time, and a product with stock 5.
+struct Setup {
+    base: String,
+    url: String,
+    staff: String,
+    branch: String,
+    dentist: String,
+    product: String,
+    client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn setup(valkey_url: Option<String>) -> Setup {
     let database = crate::helpers::postgres().await;
     let Database::Postgres { url, .. } = &database else {
         unreachable!("a PostgreSQL database")
@@ -39,7 +52,7 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
     config.lock_ttl = Duration::from_secs(60);
     config.lock_wait = Duration::from_secs(5);
     config.valkey_url = valkey_url;
-    let (base, services, _stop) = serve(config).await;
+    let (base, services, stop) = serve(config).await;
     let (tenant, admin) = new_tenant(&services, "Dropped Dental").await;
     let staff = new_key(&services, tenant, Role::Staff, "reception").await;
     let client = reqwest::Client::new();
@@ -97,7 +110,22 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
         assert_eq!(done.status(), StatusCode::OK);
     }
 
-    // The test holds the stock row, so A blocks inside its transaction.
+    Setup {
+        base,
+        url: url.clone(),
+        staff,
+        branch,
+        dentist,
+        product,
+        client,
+        _stop: stop,
+    }
+}
+
+/// Holds the product's stock row in the database, so a booking that takes
+/// the product blocks inside its transaction until the returned connection
+/// rolls back.
+async fn block_stock(url: &str, product: &str) -> PgConnection {
     let mut blocker = PgConnection::connect(url).await.unwrap();
     blocker.execute("BEGIN").await.unwrap();
     blocker
@@ -107,6 +135,29 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
         )
         .await
         .unwrap();
+    blocker
+}
+
+async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
+    let Setup {
+        base,
+        url,
+        staff,
+        branch,
+        dentist,
+        product,
+        client,
+        _stop,
+    } = setup(valkey_url).await;
+    let post = |path: &str, key: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    // The test holds the stock row, so A blocks inside its transaction.
+    let mut blocker = block_stock(&url, &product).await;
 
     let a = {
         // Its own client: dropping the request closes its connection.
@@ -155,4 +206,90 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "only B: A's transaction was rolled back");
     assert_eq!(items[0]["starts_at"], "2030-01-07T11:00:00Z");
+}
+
+/// A request with an Idempotency-Key whose client goes away mid-write runs
+/// to its end and records its outcome: the retry gets that outcome at once
+/// (replayed: booked once), instead of waiting for a request that will
+/// never finish and getting 409 `idempotency-in-progress` (as before), or
+/// running a second time after the first committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_request_lets_its_idempotency_key_go() {
+    let s = setup(None).await;
+    let body = json!({"branch_id": s.branch, "resource_id": s.dentist,
+        "starts_at": "2030-01-07T10:00:00Z", "ends_at": "2030-01-07T10:30:00Z",
+        "products": [{"product_id": s.product, "quantity": 1}]});
+    let blocker = block_stock(&s.url, &s.product).await;
+    let first = {
+        let (base, staff, body) = (s.base.clone(), s.staff.clone(), body.clone());
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{base}/v1/reservations"))
+                .bearer_auth(staff)
+                .header("Idempotency-Key", "visit-42")
+                .json(&body)
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !first.is_finished(),
+        "the first request waits on the stock row"
+    );
+    first.abort();
+    let _ = first.await;
+    drop(blocker);
+
+    let started = std::time::Instant::now();
+    let retry = s
+        .client
+        .post(format!("{}/v1/reservations", s.base))
+        .bearer_auth(&s.staff)
+        .header("Idempotency-Key", "visit-42")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = retry.status();
+    let replayed = retry.headers().get("idempotent-replayed").cloned();
+    let answer: serde_json::Value = retry.json().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the first request's answer: {answer}"
+    );
+    assert_eq!(
+        replayed.as_ref().and_then(|v| v.to_str().ok()),
+        Some("true"),
+        "the first request ran to its end; the retry replays it"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "at once, not after the in-progress wait: {:?}",
+        started.elapsed()
+    );
+    let again = s
+        .client
+        .post(format!("{}/v1/reservations", s.base))
+        .bearer_auth(&s.staff)
+        .header("Idempotency-Key", "visit-42")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["id"], answer["id"], "and is then replayed");
+    let listed: serde_json::Value = s
+        .client
+        .get(format!("{}/v1/reservations", s.base))
+        .bearer_auth(&s.staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "booked once");
 }

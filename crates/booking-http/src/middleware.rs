@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use booking_core::{Claim, IdempotencyKey};
 use sha2::{Digest, Sha256};
+use tracing::Instrument as _;
 
 use crate::auth::Caller;
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -210,60 +211,82 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
     hasher.update(&bytes);
     let fingerprint = hex::encode(hasher.finalize());
     let tenant = caller.tenant();
-    let access = s.services.access();
-
-    let started = Instant::now();
-    loop {
-        match access.claim_idempotency(tenant, &key, &fingerprint).await {
-            Ok(Claim::New) => break,
-            Ok(Claim::Replay { outcome }) => match serde_json::from_str::<Outcome>(&outcome) {
-                Ok(stored) => return stored.replay(),
-                Err(e) => {
-                    return Problem::internal(&format!("unreadable idempotency record: {e}"))
-                        .into_response();
+    let access = s.services.access().clone();
+    // From the claim on, the request runs to its end on its own task,
+    // whatever happens to the connection: a client that goes away (a
+    // timeout, a reset) must not cut it between the claim and the record of
+    // its outcome — a claim left behind would answer every retry "in
+    // progress" for as long as records are kept, and a write cut after its
+    // commit could neither be replayed nor safely run again. A handler that
+    // panics lets the claim go (500), so the retry runs.
+    let run = async move {
+        let started = Instant::now();
+        loop {
+            match access.claim_idempotency(tenant, &key, &fingerprint).await {
+                Ok(Claim::New) => break,
+                Ok(Claim::Replay { outcome }) => {
+                    return match serde_json::from_str::<Outcome>(&outcome) {
+                        Ok(stored) => stored.replay(),
+                        Err(e) => Problem::internal(&format!("unreadable idempotency record: {e}"))
+                            .into_response(),
+                    };
                 }
-            },
-            Ok(Claim::Mismatch) => {
-                return Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency-key-reused",
-                    "Idempotency-Key already used for another request",
-                    "use a new Idempotency-Key for a different request",
-                )
-                .into_response();
+                Ok(Claim::Mismatch) => {
+                    return Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "idempotency-key-reused",
+                        "Idempotency-Key already used for another request",
+                        "use a new Idempotency-Key for a different request",
+                    )
+                    .into_response();
+                }
+                Ok(Claim::InProgress) if started.elapsed() < IN_PROGRESS_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Ok(Claim::InProgress) => {
+                    return Problem::new(
+                        StatusCode::CONFLICT,
+                        "idempotency-in-progress",
+                        "The same request is still running",
+                        "retry shortly",
+                    )
+                    .retry_after(1)
+                    .into_response();
+                }
+                Err(e) => return Problem::from(e).into_response(),
             }
-            Ok(Claim::InProgress) if started.elapsed() < IN_PROGRESS_WAIT => {
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            Ok(Claim::InProgress) => {
-                return Problem::new(
-                    StatusCode::CONFLICT,
-                    "idempotency-in-progress",
-                    "The same request is still running",
-                    "retry shortly",
-                )
-                .retry_after(1)
-                .into_response();
-            }
-            Err(e) => return Problem::from(e).into_response(),
         }
-    }
-
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
+        let handled = tokio::spawn(
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .in_current_span(),
+        )
         .await;
-    let (parts, body) = response.into_parts();
-    let body = to_bytes(body, 16 * BODY_LIMIT).await.unwrap_or_default();
-    let outcome = if parts.status.is_server_error() {
-        access.abandon_idempotency(tenant, &key).await
-    } else {
-        match serde_json::to_string(&Outcome::of(&parts, &body)) {
-            Ok(outcome) => access.finish_idempotency(tenant, &key, &outcome).await,
-            Err(e) => Err(booking_core::StoreError::Internal(e.to_string())),
+        let response = match handled {
+            Ok(response) => response,
+            Err(e) => {
+                if let Err(e) = access.abandon_idempotency(tenant, &key).await {
+                    tracing::warn!(error = %e, "could not let go of a failed request's claim");
+                }
+                return Problem::internal(&format!("the request failed: {e}")).into_response();
+            }
+        };
+        let (parts, body) = response.into_parts();
+        let body = to_bytes(body, 16 * BODY_LIMIT).await.unwrap_or_default();
+        let outcome = if parts.status.is_server_error() {
+            access.abandon_idempotency(tenant, &key).await
+        } else {
+            match serde_json::to_string(&Outcome::of(&parts, &body)) {
+                Ok(outcome) => access.finish_idempotency(tenant, &key, &outcome).await,
+                Err(e) => Err(booking_core::StoreError::Internal(e.to_string())),
+            }
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "could not record the idempotent response");
         }
+        Response::from_parts(parts, Body::from(body))
     };
-    if let Err(e) = outcome {
-        tracing::warn!(error = %e, "could not record the idempotent response");
+    match tokio::spawn(run.in_current_span()).await {
+        Ok(response) => response,
+        Err(e) => Problem::internal(&format!("the request failed: {e}")).into_response(),
     }
-    Response::from_parts(parts, Body::from(body))
 }
