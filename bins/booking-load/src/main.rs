@@ -19,6 +19,7 @@
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
 mod availability_bench;
+mod check;
 mod push_bench;
 mod store_bench;
 mod trace_bench;
@@ -48,6 +49,10 @@ enum Command {
     /// through HTTP on SQLite and PostgreSQL, through the use case, and of
     /// the pure computation alone, next to the HTTP floor.
     AvailabilityBench(availability_bench::Args),
+    /// A Jepsen-style run: N real server nodes sharing PostgreSQL and
+    /// Valkey, concurrent clients, seeded faults, a recorded history and
+    /// checkers over the database and the streams (exit 1 on a violation).
+    Check(check::Args),
 }
 
 #[tokio::main]
@@ -57,5 +62,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::PushBench(args) => push_bench::run(args).await,
         Command::TraceBench(args) => trace_bench::run(args).await,
         Command::AvailabilityBench(args) => availability_bench::run(args).await,
+        Command::Check(args) => check::run(args).await,
     }
 }
