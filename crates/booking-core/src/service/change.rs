@@ -135,6 +135,7 @@ impl BookingService {
             updated_at: now,
             ..current.clone()
         };
+        let keys = LockKey::resource_time(t, resource_id, &after.occupied());
         let write = ReservationWrite {
             reservation: after,
             expected_version: Some(current.version),
@@ -143,7 +144,6 @@ impl BookingService {
             at: now,
             hold_quota: None,
         };
-        let keys = vec![LockKey::resource(t, resource_id)];
         let (applied, degraded) = under_lock(&self.0, keys, || async {
             traced_apply(&self.0, write).await.map_err(MoveError::from)
         })

@@ -174,7 +174,7 @@ impl BookingService {
             updated_at: now,
         };
 
-        let mut keys = vec![LockKey::resource(t, req.resource_id)];
+        let mut keys = LockKey::resource_time(t, req.resource_id, &reservation.occupied());
         keys.extend(
             req.products
                 .iter()

@@ -509,7 +509,8 @@ async fn a_lock_held_past_the_wait_deadline_answers_busy() {
     let squatter = e
         .locks
         .acquire(&LockRequest::new(
-            vec![LockKey::resource(c.tenant, c.dentist)],
+            // The hour the booking below needs.
+            LockKey::resource_time(c.tenant, c.dentist, &range((10, 0), (10, 30))),
             StdDuration::from_secs(30),
             StdDuration::ZERO,
         ))
