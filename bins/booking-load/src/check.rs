@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,6 +34,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
+use crate::nodes::{Node, free_port, healthy, server_binary};
 use crate::store_bench::ScratchPg;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,91 +102,6 @@ pub(crate) struct Args {
     /// Write each node's log (JSON lines) into this directory.
     #[arg(long)]
     node_logs: Option<PathBuf>,
-}
-
-// ---- processes ---------------------------------------------------------
-
-struct Node {
-    binary: PathBuf,
-    db: String,
-    valkey: String,
-    port: u16,
-    lock_ttl: u64,
-    log: Option<PathBuf>,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn spawn(&mut self) -> Result<(), Box<dyn std::error::Error>> {
-        let (format, stdout, stderr) = match &self.log {
-            Some(path) => {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?;
-                ("json", Stdio::from(file.try_clone()?), Stdio::from(file))
-            }
-            None => ("off", Stdio::null(), Stdio::null()),
-        };
-        let child = Command::new(&self.binary)
-            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--no-demo"])
-            .args(["--database-url", &self.db, "--db-pool", "8"])
-            .args(["--valkey-url", &self.valkey])
-            .args(["--lock-ttl-secs", &self.lock_ttl.to_string()])
-            .args(["--lock-wait-ms", "2000", "--hold-sweep-secs", "1"])
-            .env("BOOKING_LOG_FORMAT", format)
-            .env("BOOKING_NO_METRICS", "true")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()?;
-        self.child = Some(child);
-        Ok(())
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        if let Some(child) = &self.child {
-            let _ = Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status();
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.signal("-CONT");
-        self.kill();
-    }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn healthy(client: &reqwest::Client, base: &str) -> bool {
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 // ---- the history ---------------------------------------------------------
@@ -629,12 +545,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
 #[allow(clippy::too_many_lines)]
 async fn check(args: &Args, db: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let binary = args.server.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("booking-server")))
-            .unwrap_or_else(|| "booking-server".into())
-    });
+    let binary = server_binary(args.server.as_ref());
     let mut valkey = ValkeyServer::start();
     let setup = Command::new(&binary)
         .args(["tenant", "create", "--name", "Check", "--database-url", db])

@@ -20,6 +20,8 @@
 
 mod availability_bench;
 mod check;
+mod http_bench;
+mod nodes;
 mod push_bench;
 mod store_bench;
 mod trace_bench;
@@ -53,6 +55,10 @@ enum Command {
     /// Valkey, concurrent clients, seeded faults, a recorded history and
     /// checkers over the database and the streams (exit 1 on a violation).
     Check(check::Args),
+    /// Create throughput through HTTP on real nodes over PostgreSQL and
+    /// Valkey: disjoint slots over many resources against one hot
+    /// resource, on 1 and 3 nodes, with false refusals and CPU per booking.
+    HttpBench(http_bench::Args),
 }
 
 #[tokio::main]
@@ -63,5 +69,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::TraceBench(args) => trace_bench::run(args).await,
         Command::AvailabilityBench(args) => availability_bench::run(args).await,
         Command::Check(args) => check::run(args).await,
+        Command::HttpBench(args) => http_bench::run(args).await,
     }
 }

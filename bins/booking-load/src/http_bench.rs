@@ -1,0 +1,277 @@
+//! `booking-load http-bench`: create throughput through HTTP on real
+//! `booking-server` processes over PostgreSQL + Valkey, disjoint slots
+//! spread over many resources against the same number of slots of one hot
+//! resource, on 1 and 3 nodes. Reports bookings per second, p50 / p99 /
+//! max, client timeouts, false conflicts (a refusal of a disjoint slot:
+//! must be 0) and the servers' CPU milliseconds per booking.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use booking_test_services::valkey::ValkeyServer;
+use serde_json::{Value, json};
+
+use crate::nodes::{Node, cpu_time, free_port, healthy, server_binary};
+use crate::store_bench::ScratchPg;
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    pg: ScratchPg,
+    /// The server binary (default: `booking-server` beside this one).
+    #[arg(long)]
+    server: Option<std::path::PathBuf>,
+    /// Node counts to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,3")]
+    nodes: Vec<usize>,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Bookings per run.
+    #[arg(long, default_value_t = 2000)]
+    bookings: u64,
+    /// Resources of the spread layout.
+    #[arg(long, default_value_t = 16)]
+    resources: usize,
+    /// The client's timeout, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    timeout_ms: u64,
+}
+
+struct Run {
+    label: String,
+    per_second: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    timeouts: u64,
+    refused: u64,
+    cpu_ms_per_booking: f64,
+}
+
+async fn one(
+    args: &Args,
+    nodes_n: usize,
+    resources_n: usize,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let scratch = args.pg.create("booking_http").await?;
+    let result = on(args, nodes_n, resources_n, &scratch.url).await;
+    scratch.drop().await;
+    result
+}
+
+async fn on(
+    args: &Args,
+    nodes_n: usize,
+    resources_n: usize,
+    db: &str,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let binary = server_binary(args.server.as_ref());
+    let valkey = ValkeyServer::start();
+    let setup = std::process::Command::new(&binary)
+        .args(["tenant", "create", "--name", "Bench", "--database-url", db])
+        .env("BOOKING_LOG_FORMAT", "off")
+        .output()?;
+    if !setup.status.success() {
+        return Err(String::from_utf8_lossy(&setup.stderr).into_owned().into());
+    }
+    let tenant: Value = serde_json::from_slice(&setup.stdout)?;
+    let admin = tenant["api_key"].as_str().ok_or("no key")?.to_owned();
+    let mut nodes = Vec::new();
+    for _ in 0..nodes_n {
+        let mut node = Node {
+            binary: binary.clone(),
+            db: db.to_owned(),
+            valkey: valkey.url(),
+            port: free_port()?,
+            lock_ttl: 30,
+            log: None,
+            child: None,
+        };
+        node.spawn()?;
+        nodes.push(node);
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(args.timeout_ms))
+        .pool_max_idle_per_host(args.clients * 2)
+        .build()?;
+    for n in &nodes {
+        if !healthy(&http, &n.base()).await {
+            return Err("a node did not start".into());
+        }
+    }
+    let base = nodes[0].base();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    let branch: Value = post("/v1/branches", json!({"name": "Bench", "time_zone": "UTC"}))
+        .await?
+        .json()
+        .await?;
+    let branch = branch["id"].as_str().ok_or("no branch")?.to_owned();
+    let mut resources = Vec::new();
+    for i in 0..resources_n {
+        let r: Value = post("/v1/resources", json!({"name": format!("Chair {i}")}))
+            .await?
+            .json()
+            .await?;
+        let id = r["id"].as_str().ok_or("no resource")?.to_owned();
+        http.put(format!("{base}/v1/resources/{id}/branches/{branch}"))
+            .bearer_auth(&admin)
+            .json(&json!({}))
+            .send()
+            .await?
+            .error_for_status()?;
+        resources.push(id);
+    }
+    let staff: Value = post("/v1/keys", json!({"role": "staff", "actor": "bench"}))
+        .await?
+        .json()
+        .await?;
+    let staff = staff["api_key"].as_str().ok_or("no staff key")?.to_owned();
+    let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(Node::base).collect());
+    let resources = Arc::new(resources);
+    let cpu_before: Duration = nodes
+        .iter()
+        .filter_map(|n| n.child.as_ref().and_then(|c| cpu_time(c.id())))
+        .sum();
+
+    let next = Arc::new(AtomicU64::new(0));
+    let (timeouts, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for c in 0..args.clients {
+        let (http, bases, resources, staff, branch) = (
+            http.clone(),
+            bases.clone(),
+            resources.clone(),
+            staff.clone(),
+            branch.clone(),
+        );
+        let (next, timeouts, refused) = (next.clone(), timeouts.clone(), refused.clone());
+        let total = args.bookings;
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let base = &bases[c % bases.len()];
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= total {
+                    return latencies;
+                }
+                // Consecutive 30-minute slots of each resource: disjoint,
+                // two to an hour, as a dentist's day is.
+                let n = resources.len() as u64;
+                let start = chrono::DateTime::parse_from_rfc3339("2031-01-01T00:00:00Z")
+                    .expect("a fixed instant")
+                    .to_utc()
+                    + chrono::Duration::minutes(30 * i64::try_from(k / n).unwrap_or(0));
+                let body = json!({
+                    "branch_id": branch,
+                    "resource_id": resources[usize::try_from(k % n).unwrap_or(0)],
+                    "starts_at": start.to_rfc3339(),
+                    "ends_at": (start + chrono::Duration::minutes(30)).to_rfc3339(),
+                });
+                let t0 = Instant::now();
+                match http
+                    .post(format!("{base}/v1/reservations"))
+                    .bearer_auth(&staff)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
+                        latencies.push(t0.elapsed().as_secs_f64() * 1e3);
+                    }
+                    Ok(_) => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        timeouts.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for w in workers {
+        latencies.extend(w.await?);
+    }
+    let elapsed = started.elapsed();
+    let cpu_after: Duration = nodes
+        .iter()
+        .filter_map(|n| n.child.as_ref().and_then(|c| cpu_time(c.id())))
+        .sum();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len().max(1) - 1) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let booked = latencies.len() as f64;
+    Ok(Run {
+        label: format!(
+            "{nodes_n} node{}, {}",
+            if nodes_n == 1 { "" } else { "s" },
+            if resources_n == 1 {
+                "one hot resource".to_owned()
+            } else {
+                format!("{resources_n} resources")
+            }
+        ),
+        per_second: booked / elapsed.as_secs_f64(),
+        p50: pct(0.5),
+        p99: pct(0.99),
+        max: pct(1.0),
+        timeouts: timeouts.load(Ordering::Relaxed),
+        refused: refused.load(Ordering::Relaxed),
+        cpu_ms_per_booking: (cpu_after.saturating_sub(cpu_before)).as_secs_f64() * 1e3
+            / booked.max(1.0),
+    })
+}
+
+pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    println!(
+        "http-bench: {} clients, {} bookings per run, disjoint 30-minute slots, PostgreSQL + Valkey lock",
+        args.clients, args.bookings
+    );
+    println!(
+        "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>14} {:>12}",
+        "layout",
+        "booked/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "timeouts",
+        "false refusals",
+        "CPU ms/book"
+    );
+    for &n in &args.nodes {
+        let mut pair = Vec::new();
+        for resources in [args.resources, 1] {
+            let r = one(&args, n, resources).await?;
+            println!(
+                "{:<28} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8} {:>14} {:>12.2}",
+                r.label,
+                r.per_second,
+                r.p50,
+                r.p99,
+                r.max,
+                r.timeouts,
+                r.refused,
+                r.cpu_ms_per_booking
+            );
+            pair.push(r);
+        }
+        println!(
+            "  {n} node(s): hot ÷ spread throughput {:.2}, p99 {:.2}",
+            pair[1].per_second / pair[0].per_second,
+            pair[1].p99 / pair[0].p99
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Real `booking-server` processes for the harness: started, killed,
+//! paused and resumed by signal, and waited on until ready.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// One server process on a loopback port.
+pub(crate) struct Node {
+    pub(crate) binary: PathBuf,
+    pub(crate) db: String,
+    pub(crate) valkey: String,
+    pub(crate) port: u16,
+    pub(crate) lock_ttl: u64,
+    pub(crate) log: Option<PathBuf>,
+    pub(crate) child: Option<Child>,
+}
+
+impl Node {
+    pub(crate) fn spawn(&mut self) -> Result<(), Box<dyn std::error::Error>> {
+        let (format, stdout, stderr) = match &self.log {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
+                ("json", Stdio::from(file.try_clone()?), Stdio::from(file))
+            }
+            None => ("off", Stdio::null(), Stdio::null()),
+        };
+        let child = Command::new(&self.binary)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port), "--no-demo"])
+            .args(["--database-url", &self.db, "--db-pool", "8"])
+            .args(["--valkey-url", &self.valkey])
+            .args(["--lock-ttl-secs", &self.lock_ttl.to_string()])
+            .args(["--lock-wait-ms", "2000", "--hold-sweep-secs", "1"])
+            .env("BOOKING_LOG_FORMAT", format)
+            .env("BOOKING_NO_METRICS", "true")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    pub(crate) fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub(crate) fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        self.kill();
+    }
+}
+
+pub(crate) fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+pub(crate) async fn healthy(client: &reqwest::Client, base: &str) -> bool {
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The server binary: `booking-server` beside this one unless given.
+pub(crate) fn server_binary(given: Option<&PathBuf>) -> PathBuf {
+    given.cloned().unwrap_or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("booking-server")))
+            .unwrap_or_else(|| "booking-server".into())
+    })
+}
+
+/// CPU time (user + system) a process has used so far, from /proc.
+pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
