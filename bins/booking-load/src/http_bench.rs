@@ -34,6 +34,10 @@ pub(crate) struct Args {
     /// Resources of the spread layout.
     #[arg(long, default_value_t = 16)]
     resources: usize,
+    /// Book without the product line (each booking then locks and writes
+    /// only its resource's hours).
+    #[arg(long)]
+    no_product: bool,
     /// The client's timeout, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
@@ -128,6 +132,20 @@ async fn on(
             .error_for_status()?;
         resources.push(id);
     }
+    let product: Value = post(
+        "/v1/products",
+        json!({"name": "Kit", "price": {"amount_minor": 500, "currency": "EUR"}}),
+    )
+    .await?
+    .json()
+    .await?;
+    let product = product["id"].as_str().ok_or("no product")?.to_owned();
+    http.put(format!("{base}/v1/products/{product}/branches/{branch}"))
+        .bearer_auth(&admin)
+        .json(&json!({"stock": 1_000_000}))
+        .send()
+        .await?
+        .error_for_status()?;
     let staff: Value = post("/v1/keys", json!({"role": "staff", "actor": "bench"}))
         .await?
         .json()
@@ -145,15 +163,17 @@ async fn on(
     let started = Instant::now();
     let mut workers = Vec::new();
     for c in 0..args.clients {
-        let (http, bases, resources, staff, branch) = (
+        let (http, bases, resources, staff, branch, product) = (
             http.clone(),
             bases.clone(),
             resources.clone(),
             staff.clone(),
             branch.clone(),
+            product.clone(),
         );
         let (next, timeouts, refused) = (next.clone(), timeouts.clone(), refused.clone());
         let total = args.bookings;
+        let with_product = !args.no_product;
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let base = &bases[c % bases.len()];
@@ -169,12 +189,15 @@ async fn on(
                     .expect("a fixed instant")
                     .to_utc()
                     + chrono::Duration::minutes(30 * i64::try_from(k / n).unwrap_or(0));
-                let body = json!({
+                let mut body = json!({
                     "branch_id": branch,
                     "resource_id": resources[usize::try_from(k % n).unwrap_or(0)],
                     "starts_at": start.to_rfc3339(),
                     "ends_at": (start + chrono::Duration::minutes(30)).to_rfc3339(),
                 });
+                if with_product {
+                    body["products"] = json!([{"product_id": product, "quantity": 1}]);
+                }
                 let t0 = Instant::now();
                 match http
                     .post(format!("{base}/v1/reservations"))
@@ -234,10 +257,75 @@ async fn on(
     })
 }
 
+/// The smallest transaction with the same guarantees as a booking: an
+/// insert under an exclusion constraint (no overlap on a resource), a
+/// conditional stock decrement (never below zero) and the next of the
+/// tenant's gapless event numbers with the event row — three statements in
+/// one transaction, no reads. Run by pgbench with as many clients as the
+/// HTTP run; returns its transactions per second.
+async fn physical_limit(args: &Args, seconds: u64) -> Result<f64, Box<dyn std::error::Error>> {
+    let scratch = args.pg.create("booking_limit").await?;
+    let result = async {
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&scratch.url).await?;
+        for statement in [
+            "CREATE EXTENSION IF NOT EXISTS btree_gist",
+            "CREATE TABLE counters (tenant int PRIMARY KEY, seq bigint NOT NULL)",
+            "CREATE TABLE stock (product int PRIMARY KEY, n int NOT NULL CHECK (n >= 0))",
+            "CREATE TABLE bookings (id bigserial PRIMARY KEY, tenant int NOT NULL,              resource int NOT NULL, during tstzrange NOT NULL,              EXCLUDE USING gist (resource WITH =, during WITH &&))",
+            "CREATE TABLE events (tenant int, seq bigint, payload jsonb NOT NULL,              PRIMARY KEY (tenant, seq))",
+            "INSERT INTO counters VALUES (1, 0)",
+            "INSERT INTO stock VALUES (1, 100000000)",
+        ] {
+            sqlx::Executor::execute(&mut c, statement).await?;
+        }
+        let script = "\\set n :n + 1\n\
+             \\set slot :client_id * 1000000 + :n\n\
+             BEGIN;\n\
+             INSERT INTO bookings (tenant, resource, during) VALUES (1, 1, tstzrange('2031-01-01'::timestamptz + :slot * interval '30 minutes', '2031-01-01'::timestamptz + (:slot + 1) * interval '30 minutes'));\n\
+             UPDATE stock SET n = n - 1 WHERE product = 1 AND n >= 1;\n\
+             WITH c AS (UPDATE counters SET seq = seq + 1 WHERE tenant = 1 RETURNING seq) INSERT INTO events SELECT 1, c.seq, '{\"type\": \"ReservationCreated\"}' FROM c;\n\
+             COMMIT;\n";
+        let file = std::env::temp_dir().join(format!("booking-limit-{}.sql", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, script)?;
+        let output = std::process::Command::new("pgbench")
+            .args(["-n", "-M", "prepared", "-c", &args.clients.to_string(), "-j", "2"])
+            .args(["-T", &seconds.to_string(), "-D", "n=0", "-f"])
+            .arg(&file)
+            .arg(&scratch.url)
+            .output();
+        let _ = std::fs::remove_file(&file);
+        let output = output.map_err(|e| format!("cannot run pgbench ({e}): install postgresql-contrib"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            return Err(format!("pgbench failed: {}{stdout}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        stdout
+            .lines()
+            .find(|l| l.starts_with("tps = "))
+            .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .ok_or_else(|| format!("no tps in pgbench output:\n{stdout}").into())
+    }
+    .await;
+    scratch.drop().await;
+    result
+}
+
 pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let limit = physical_limit(&args, 10).await?;
     println!(
-        "http-bench: {} clients, {} bookings per run, disjoint 30-minute slots, PostgreSQL + Valkey lock",
-        args.clients, args.bookings
+        "physical limit (pgbench, {} clients, the smallest transaction with the same guarantees): {limit:.0} tx/s",
+        args.clients
+    );
+    println!(
+        "http-bench: {} clients, {} bookings per run, disjoint 30-minute slots, {}, PostgreSQL + Valkey lock",
+        args.clients,
+        args.bookings,
+        if args.no_product {
+            "no product"
+        } else {
+            "each with one unit of one hot product"
+        }
     );
     println!(
         "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>14} {:>12}",
@@ -268,9 +356,11 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             pair.push(r);
         }
         println!(
-            "  {n} node(s): hot ÷ spread throughput {:.2}, p99 {:.2}",
+            "  {n} node(s): hot ÷ spread throughput {:.2}, p99 {:.2}; ÷ physical limit: spread {:.2}, hot {:.2}",
             pair[1].per_second / pair[0].per_second,
-            pair[1].p99 / pair[0].p99
+            pair[1].p99 / pair[0].p99,
+            pair[0].per_second / limit,
+            pair[1].per_second / limit
         );
     }
     Ok(())
