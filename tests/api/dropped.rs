@@ -12,9 +12,10 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use crate::helpers::{new_key, new_tenant, serve};
 
-/// The client of booking A disconnects while A holds the resource's and
-/// the product's lock and waits on a stock row the test has locked in the
-/// database. Booking B of the same resource (no product, so the row lock
+/// The client of booking A disconnects while A holds the lock of its hour
+/// of the resource and waits on a stock row the test has locked in the
+/// database. Booking B of the same resource in the same hour (so it needs
+/// A's lock key: the hour), right after A's slot (no product, so the row lock
 /// is not in its way) then gets the lock: before the fix it waited its
 /// whole lock wait and got 503, as A's lock lived for the TTL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +185,7 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
         "/v1/reservations",
         &staff,
         json!({"branch_id": branch, "resource_id": dentist,
-            "starts_at": "2030-01-07T11:00:00Z", "ends_at": "2030-01-07T11:30:00Z"}),
+            "starts_at": "2030-01-07T10:30:00Z", "ends_at": "2030-01-07T11:00:00Z"}),
     )
     .await
     .unwrap();
@@ -205,7 +206,7 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
         .unwrap();
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "only B: A's transaction was rolled back");
-    assert_eq!(items[0]["starts_at"], "2030-01-07T11:00:00Z");
+    assert_eq!(items[0]["starts_at"], "2030-01-07T10:30:00Z");
 }
 
 /// A request with an Idempotency-Key whose client goes away mid-write runs

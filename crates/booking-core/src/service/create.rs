@@ -174,12 +174,14 @@ impl BookingService {
             updated_at: now,
         };
 
+        // The hours of the resource only: stock is guarded where it is kept.
+        // The store locks the stock rows in key order and decrements them
+        // only if enough is left, inside the transaction, so the last units
+        // still get a clean "out of stock" — and bookings of a busy product
+        // queue on its row for the rest of a transaction (milliseconds),
+        // not on a lock key held across whole requests (which made every
+        // booking of one hot product wait for the one before it).
         let mut keys = LockKey::resource_time(t, req.resource_id, &reservation.occupied());
-        keys.extend(
-            req.products
-                .iter()
-                .map(|l| LockKey::stock(t, l.product_id, req.branch_id)),
-        );
         // A key's holds are counted and made one at a time, so two at once
         // cannot both squeeze under the quota.
         let hold_quota = match (hold_for, req.by.key_id) {

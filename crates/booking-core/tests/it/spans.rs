@@ -109,8 +109,8 @@ async fn a_booking_leaves_a_span_tree_with_its_attributes_and_outcome() {
         (Some("booking.create"), "acquired")
     );
     assert_eq!(
-        lock.fields["keys"], "2",
-        "the resource and the product at the branch"
+        lock.fields["keys"], "1",
+        "the one hour of the resource it occupies (stock is guarded by its row)"
     );
     for child in ["booking.check", "store.apply", "broadcast"] {
         assert_eq!(
