@@ -47,6 +47,10 @@ enum Workload {
     Inventory,
     /// Hold, confirm, move, cancel, complete, extend, release.
     Lifecycle,
+    /// Catalog churn while booking (admin): restocks, the product's price,
+    /// the inventory resources' working hours (always covering the slots
+    /// booked) and names.
+    Catalog,
     /// All of the above.
     Mixed,
 }
@@ -179,6 +183,7 @@ struct FaultRecord {
 struct World {
     nodes: Vec<String>,
     staff: String,
+    admin: String,
     branch: String,
     product: String,
     hot_slot_resource: String,
@@ -309,7 +314,8 @@ async fn client(world: Arc<World>, id: usize, seed: u64, workloads: Vec<Workload
                 Workload::HotResource,
                 Workload::Inventory,
                 Workload::Lifecycle,
-            ][rng.usize(..4)],
+                Workload::Catalog,
+            ][rng.usize(..5)],
             w => w,
         };
         let key = uuid::Uuid::new_v4().to_string();
@@ -321,6 +327,29 @@ async fn client(world: Arc<World>, id: usize, seed: u64, workloads: Vec<Workload
         let mut hot_slot = None;
         let post = reqwest::Method::POST;
         let call = match workload {
+            Workload::Catalog => {
+                let r = &world.inventory[rng.usize(..world.inventory.len())];
+                match rng.u8(..4) {
+                    0 => Call::new(
+                        "restock",
+                        reqwest::Method::POST,
+                        format!("/v1/products/{}/branches/{}/restock", world.product, world.branch),
+                    )
+                    .body(json!({"quantity": rng.u32(1..=4)})),
+                    1 => Call::new("price", reqwest::Method::PUT, format!("/v1/products/{}", world.product))
+                        .body(json!({"name": "Kit", "price": {"amount_minor": 900 + rng.u32(..300), "currency": "EUR"}})),
+                    // Any time, or any time but one far-off day: the slots
+                    // booked are always inside.
+                    2 => Call::new("hours", reqwest::Method::PUT, format!("/v1/resources/{r}/branches/{}", world.branch))
+                        .body(if rng.bool() {
+                            json!({})
+                        } else {
+                            json!({"working_hours": null, "exceptions": {"2035-06-01": []}})
+                        }),
+                    _ => Call::new("rename", reqwest::Method::PUT, format!("/v1/resources/{r}"))
+                        .body(json!({"name": format!("R{}", rng.u32(..1000))})),
+                }
+            }
             Workload::HotSlot => {
                 let s = n / 40;
                 hot_slot = Some(s);
@@ -417,8 +446,18 @@ async fn client(world: Arc<World>, id: usize, seed: u64, workloads: Vec<Workload
                 }
                 node = (node + 1) % world.nodes.len();
             }
-            (outcome, status, answer) =
-                send(&http, &world.nodes[node], &world.staff, &call, &key).await;
+            (outcome, status, answer) = send(
+                &http,
+                &world.nodes[node],
+                if workload == Workload::Catalog {
+                    &world.admin
+                } else {
+                    &world.staff
+                },
+                &call,
+                &key,
+            )
+            .await;
             tries.push((
                 node,
                 status,
@@ -432,8 +471,9 @@ async fn client(world: Arc<World>, id: usize, seed: u64, workloads: Vec<Workload
             node = (node + 1) % world.nodes.len();
             tokio::time::sleep(Duration::from_millis(100 * u64::from(attempts.min(10)))).await;
         }
+        // A reservation came back (not a catalog item, not a 204).
         let reservation =
-            (outcome == Outcome::Ok && answer.get("id").is_some()).then(|| answer.clone());
+            (outcome == Outcome::Ok && answer.get("starts_at").is_some()).then(|| answer.clone());
         // Only the lifecycle works on what it made (a hot slot's winner is
         // never cancelled, so each slot has at most one, ever).
         if workload != Workload::Lifecycle {
@@ -667,6 +707,7 @@ async fn check(args: &Args, db: &str) -> Result<(), Box<dyn std::error::Error>> 
     let world = Arc::new(World {
         nodes: nodes.iter().map(Node::base).collect(),
         staff,
+        admin: admin.clone(),
         branch,
         product,
         hot_slot_resource: resources[0].clone(),
