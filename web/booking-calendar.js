@@ -22,11 +22,13 @@
 import { Api, ApiError, idempotencyKey } from './api.js';
 import { LiveFeed } from './live.js';
 import {
-  addDays, clock, dateOf, dateText, dayLabel, hhmm, instantOf, iso, minutesOf, mondayOf,
+  addDays, dateOf, dateText, dayLabel, hhmm, instantOf, iso, minutesOf, mondayOf,
   offsetMinutes, parseDate, startOfDay, weekday,
 } from './time.js';
 
 const PX_PER_MIN = 1.2;
+/** The slot grid, in minutes: asked of /v1/availability and used to move blocks. */
+const STEP = 15;
 const NARROW = 700;
 const ACTIVE = new Set(['held', 'confirmed', 'completed']);
 
@@ -37,6 +39,12 @@ const CSS = `
 .bar { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; padding: .4rem 0; }
 .bar h2 { font-size: 1rem; margin: 0 .4rem; min-width: 9rem; }
 .bar .tz { color: #5a6472; font-size: .85rem; }
+.legend { display: flex; gap: .6rem; font-size: .75rem; color: #5a6472; }
+.legend i { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; vertical-align: -.1rem; margin-right: .2rem; }
+.legend .free { background: var(--slot); border: 1px solid #b7dcb7; }
+.legend .held { background: var(--held); border: 1px dashed #d2a227; }
+.legend .booked { background: var(--booked); border: 1px solid #8fb0ee; }
+.legend .done { background: var(--done); border: 1px solid #b8bec8; }
 .bar .conn { margin-left: auto; font-size: .8rem; padding: .1rem .5rem; border-radius: 1rem; background: #eee; }
 :host([data-connection="live"]) .conn { background: #d9f2dd; color: #14551f; }
 :host([data-connection="reconnecting"]) .conn { background: #fff1c2; color: #6b4e00; }
@@ -125,7 +133,7 @@ function fromSnapshot(s) {
   };
 }
 
-const CATALOG_EVENTS = /^(Branch|Resource|Service|Product|WorkingHours|Stock|Settings)/;
+const CATALOG_EVENTS = /^(Branch|Resource|Service|Product|WorkingHours|Settings)/;
 
 export class BookingCalendar extends HTMLElement {
   static observedAttributes = ['branch-id', 'date', 'view', 'api-key', 'base-url', 'service-id'];
@@ -302,7 +310,7 @@ export class BookingCalendar extends HTMLElement {
 
   async fetchSlots(api, branch, from, to) {
     if (!this.offer.resources.length) return [];
-    const query = { branch_id: branch, from: iso(from), to: iso(to) };
+    const query = { branch_id: branch, from: iso(from), to: iso(to), step_minutes: STEP };
     if (this.serviceId) query.service_id = this.serviceId;
     else query.duration_minutes = 30;
     const answer = await api.get('/v1/availability', query);
@@ -371,9 +379,14 @@ export class BookingCalendar extends HTMLElement {
       this.renderBlock(r.id);
       this.refreshSlots();
       if (this.hold?.id === r.id && !ACTIVE.has(r.status)) this.closePanel();
+    } else if (event.type === 'StockChanged') {
+      // Every booking with products moves stock: keep the level the form
+      // offers up to date in place, without re-reading the calendar.
+      const level = this.offer?.products.find((p) => p.product.id === data.product_id);
+      if (data.branch_id !== this.getAttribute('branch-id') || !level) return;
+      level.stock = data.after;
     } else if (CATALOG_EVENTS.test(event.type)) {
-      if (event.type === 'StockChanged' && !this.hold) this.refreshCatalog();
-      else if (event.type !== 'StockChanged') this.refreshCatalog();
+      this.refreshCatalog();
     } else {
       return;
     }
@@ -486,6 +499,11 @@ export class BookingCalendar extends HTMLElement {
           (v) => { this.pickedResource = v; this.render(); })
         : null,
       el('span', { class: 'tz', text: `Times in ${this.zone}` }),
+      // What the colours mean (a block too short for its status line still
+      // shows it by colour).
+      el('span', { class: 'legend', 'aria-hidden': 'true' },
+        ...[['free', 'free'], ['held', 'held'], ['booked', 'booked'], ['done', 'completed']]
+          .map(([c, text]) => el('span', {}, el('i', { class: c }), text))),
       el('span', { class: 'conn', 'aria-live': 'polite', text: this.dataset.connection || 'reconnecting' }),
     );
     const alert = el('div', { class: 'error', role: 'alert' });
@@ -588,14 +606,12 @@ export class BookingCalendar extends HTMLElement {
         dataset: { slotStart: iso(s.start), slotEnd: iso(s.end), resourceId: s.resource_id },
       });
       button.style.top = `${this.y(minute)}px`;
-      button.style.height = `${Math.max(12, this.step() * PX_PER_MIN - 1)}px`;
+      button.style.height = `${Math.max(12, STEP * PX_PER_MIN - 1)}px`;
       button.addEventListener('click', () => this.placeHold(s));
       col.append(button);
     }
     this.rove();
   }
-
-  step() { return 15; }
 
   describe(r) {
     const offer = this.offer;
@@ -720,10 +736,9 @@ export class BookingCalendar extends HTMLElement {
 
   onMoveKey(e) {
     const m = this.moving;
-    const step = this.step();
     switch (e.key) {
-      case 'ArrowDown': m.minute = Math.min(this.win.to - step, m.minute + step); break;
-      case 'ArrowUp': m.minute = Math.max(this.win.from, m.minute - step); break;
+      case 'ArrowDown': m.minute = Math.min(this.win.to - STEP, m.minute + STEP); break;
+      case 'ArrowUp': m.minute = Math.max(this.win.from, m.minute - STEP); break;
       case 'ArrowRight': m.colIndex = Math.min(this.cols.length - 1, m.colIndex + 1); break;
       case 'ArrowLeft': m.colIndex = Math.max(0, m.colIndex - 1); break;
       case 'Enter': case ' ': e.preventDefault(); this.drop(); return;
@@ -813,10 +828,9 @@ export class BookingCalendar extends HTMLElement {
       const col = this.root.elementsFromPoint(ev.clientX, ev.clientY).map((n) => n.closest?.('.col')).find(Boolean);
       if (!col) return;
       const top = ev.clientY - grabOffset - col.getBoundingClientRect().top;
-      const step = this.step();
-      const minute = Math.round((top / PX_PER_MIN + this.win.from) / step) * step;
+      const minute = Math.round((top / PX_PER_MIN + this.win.from) / STEP) * STEP;
       this.moving.colIndex = Number(col.dataset.col);
-      this.moving.minute = Math.max(this.win.from, Math.min(this.win.to - step, minute));
+      this.moving.minute = Math.max(this.win.from, Math.min(this.win.to - STEP, minute));
       this.placeGhost();
     };
     const up = () => {

@@ -107,11 +107,6 @@ export function hhmm(minutes) {
   return `${String(h).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 }
 
-/** `HH:MM` of instant `ms` in `zone`. */
-export function clock(ms, zone) {
-  return hhmm(minuteOfDay(ms, zone));
-}
-
 /** `HH:MM` → minutes, or null. */
 export function minutesOf(text) {
   const m = /^(\d{2}):(\d{2})$/.exec(text || '');
