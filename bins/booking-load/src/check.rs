@@ -22,7 +22,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,7 +33,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-use crate::nodes::{Node, free_port, healthy, server_binary};
+use crate::nodes::{Node, admin_command, free_port, healthy, server_binary};
 use crate::store_bench::ScratchPg;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -587,19 +586,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 async fn check(args: &Args, db: &str) -> Result<(), Box<dyn std::error::Error>> {
     let binary = server_binary(args.server.as_ref());
     let mut valkey = ValkeyServer::start();
-    let setup = Command::new(&binary)
-        .args(["tenant", "create", "--name", "Check", "--database-url", db])
-        .env("BOOKING_LOG_FORMAT", "off")
-        .output()?;
-    if !setup.status.success() {
-        return Err(format!(
-            "{} tenant create failed: {}",
-            binary.display(),
-            String::from_utf8_lossy(&setup.stderr)
-        )
-        .into());
-    }
-    let tenant: Value = serde_json::from_slice(&setup.stdout)?;
+    let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Check"])?;
     let admin = tenant["api_key"].as_str().ok_or("no admin key")?.to_owned();
     let tenant_id: TenantId = tenant["tenant_id"].as_str().ok_or("no tenant")?.parse()?;
 
@@ -753,9 +740,9 @@ async fn check(args: &Args, db: &str) -> Result<(), Box<dyn std::error::Error>> 
                 Fault::Pause => {
                     let k = rng.usize(..nodes.len());
                     node = Some(k);
-                    nodes[k].signal("-STOP");
+                    nodes[k].signal("-STOP")?;
                     tokio::time::sleep(Duration::from_secs(args.lock_ttl_secs.max(1) + 1)).await;
-                    nodes[k].signal("-CONT");
+                    nodes[k].signal("-CONT")?;
                 }
                 Fault::KillNode => {
                     let k = rng.usize(..nodes.len());

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use booking_test_services::valkey::ValkeyServer;
 use serde_json::{Value, json};
 
-use crate::nodes::{Node, cpu_time, free_port, healthy, server_binary};
+use crate::nodes::{Node, admin_command, cpu_time, free_port, healthy, server_binary};
 use crate::store_bench::ScratchPg;
 
 #[derive(clap::Args, Debug)]
@@ -73,14 +73,7 @@ async fn on(
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let binary = server_binary(args.server.as_ref());
     let valkey = ValkeyServer::start();
-    let setup = std::process::Command::new(&binary)
-        .args(["tenant", "create", "--name", "Bench", "--database-url", db])
-        .env("BOOKING_LOG_FORMAT", "off")
-        .output()?;
-    if !setup.status.success() {
-        return Err(String::from_utf8_lossy(&setup.stderr).into_owned().into());
-    }
-    let tenant: Value = serde_json::from_slice(&setup.stdout)?;
+    let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Bench"])?;
     let admin = tenant["api_key"].as_str().ok_or("no key")?.to_owned();
     let mut nodes = Vec::new();
     for _ in 0..nodes_n {

@@ -55,18 +55,26 @@ impl Node {
         }
     }
 
-    pub(crate) fn signal(&self, signal: &str) {
-        if let Some(child) = &self.child {
-            let _ = Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status();
+    /// Sends `signal` (`-STOP`, `-CONT`) with kill(1). A fault that
+    /// could not be injected is an error, not a quiet no-op.
+    pub(crate) fn signal(&self, signal: &str) -> Result<(), String> {
+        let Some(child) = &self.child else {
+            return Err("the node is not running".into());
+        };
+        match Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+        {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("kill {signal} failed: {status}")),
+            Err(e) => Err(format!("cannot run kill(1) (procps): {e}")),
         }
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        self.signal("-CONT");
+        let _ = self.signal("-CONT");
         self.kill();
     }
 }
@@ -108,4 +116,22 @@ pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // USER_HZ is 100 on Linux.
     Some(Duration::from_millis(ticks * 10))
+}
+
+/// Runs an admin command of the server binary (`tenant create`, `key
+/// create`) on `db` and returns the JSON it prints.
+pub(crate) fn admin_command(
+    binary: &std::path::Path,
+    db: &str,
+    args: &[&str],
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let out = Command::new(binary)
+        .args(args)
+        .args(["--database-url", db])
+        .env("BOOKING_LOG_FORMAT", "off")
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
 }

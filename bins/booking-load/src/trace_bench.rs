@@ -22,6 +22,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use serde_json::{Value, json};
 
+use crate::nodes::{admin_command, server_binary};
 use crate::store_bench::ScratchPg;
 
 #[derive(clap::Args, Debug)]
@@ -91,31 +92,6 @@ impl Drop for Server {
     }
 }
 
-fn server_binary(args: &Args) -> std::path::PathBuf {
-    args.server.clone().unwrap_or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("booking-server")))
-            .unwrap_or_else(|| "booking-server".into())
-    })
-}
-
-fn admin_command(
-    binary: &std::path::Path,
-    db: &str,
-    args: &[&str],
-) -> Result<Value, Box<dyn std::error::Error>> {
-    let out = Command::new(binary)
-        .args(args)
-        .args(["--database-url", db])
-        .env("BOOKING_LOG_FORMAT", "off")
-        .output()?;
-    if !out.status.success() {
-        return Err(format!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
-}
-
 /// One run: a fresh database, a server with or without export, the
 /// bookings. Returns bookings per second and the spans the sink got.
 async fn one_run(
@@ -135,7 +111,7 @@ async fn run_on(
     sink: &Sink,
     db: &str,
 ) -> Result<(f64, u64), Box<dyn std::error::Error>> {
-    let binary = server_binary(args);
+    let binary = server_binary(args.server.as_ref());
     let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Bench"])?;
     let admin_key = tenant["api_key"].as_str().ok_or("no admin key")?.to_owned();
     let tenant_id = tenant["tenant_id"].as_str().ok_or("no tenant")?.to_owned();
