@@ -56,6 +56,21 @@ struct State {
     faults: Vec<&'static str>,
 }
 
+impl State {
+    /// Fails if a test asked `primitive` to fail (once).
+    fn fault(&mut self, primitive: &'static str) -> Result<(), StoreError> {
+        match self.faults.iter().position(|f| *f == primitive) {
+            Some(i) => {
+                self.faults.remove(i);
+                Err(StoreError::Unavailable(format!(
+                    "injected failure of {primitive}"
+                )))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
 /// A record owned by a tenant.
 trait Owned {
     fn tenant(&self) -> TenantId;
@@ -113,7 +128,10 @@ impl InMemoryStore {
     /// Makes the next call of the transaction primitive `primitive` (its
     /// method name on [`WriteTx`], e.g. `"append"`) fail as if the backend
     /// went away, to show that a write and its events commit together or
-    /// not at all.
+    /// not at all; `"events"` fails the next read of the event log (a
+    /// stream filling a gap while the database restarts), and
+    /// `"finish_idempotency"` / `"abandon_idempotency"` the next record of
+    /// an idempotent request's outcome.
     pub async fn fail_next(&self, primitive: &'static str) {
         self.read().await.faults.push(primitive);
     }

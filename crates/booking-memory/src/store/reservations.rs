@@ -90,7 +90,8 @@ impl ReservationStore for InMemoryStore {
     }
 
     async fn events(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
-        let s = self.read().await;
+        let mut s = self.read().await;
+        s.fault("events")?;
         Ok(s.events
             .get(&tenant)
             .map(|log| {

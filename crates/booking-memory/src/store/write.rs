@@ -23,13 +23,7 @@ impl MemoryTx {
 
     /// Fails if a test asked this primitive to fail.
     fn fault(&mut self, primitive: &'static str) -> Result<(), TxError> {
-        match self.state.faults.iter().position(|f| *f == primitive) {
-            Some(i) => {
-                self.state.faults.remove(i);
-                Err(StoreError::Unavailable(format!("injected failure of {primitive}")).into())
-            }
-            None => Ok(()),
-        }
+        Ok(self.state.fault(primitive)?)
     }
 
     /// Sets `map[key]` (or removes it), remembering how to undo that.
