@@ -259,3 +259,56 @@ async fn every_catalog_and_key_write_commits_with_its_events_or_not_at_all() {
         );
     }
 }
+
+/// A POST with an `Idempotency-Key` whose outcome the store could not take
+/// right then (the database restarting): the outcome is recorded in the
+/// background as soon as it can be, so the retry gets the replay, not "in
+/// progress" until the record is purged. Found by `booking-load check
+/// --faults pg-restart`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_outcome_the_store_could_not_take_at_once_is_settled_later() {
+    let app = MemoryApp::spawn().await;
+    let post = |key: &'static str, body: Value| {
+        app.app
+            .client
+            .post(format!("{}/v1/branches", app.app.base))
+            .bearer_auth(&app.app.admin)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let body = json!({"name": "Lyon", "time_zone": "Europe/Paris"});
+
+    // Done, but its outcome not recorded at once.
+    app.store.fail_next("finish_idempotency").await;
+    let first = post("branch-1", body.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let started = std::time::Instant::now();
+    let again = post("branch-1", body.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the retry waited {:?}",
+        started.elapsed()
+    );
+
+    // Failed (5xx), and its claim not let go at once.
+    app.store.fail_next("append").await;
+    app.store.fail_next("abandon_idempotency").await;
+    let failed = post("branch-2", body.clone()).await.unwrap();
+    let status = failed.status();
+    assert!(status.is_server_error(), "{status}");
+    let started = std::time::Instant::now();
+    let retried = post("branch-2", body).await.unwrap();
+    let status = retried.status();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the retry runs again: {}",
+        retried.text().await.unwrap()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}

@@ -159,6 +159,60 @@ const NOT_REPLAYABLE: &[&str] = &["/v1/keys"];
 /// How long a request waits for the same request running elsewhere.
 const IN_PROGRESS_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a claim's outcome is retried in the background when the store
+/// cannot take it at once (the database restarting, a cut connection).
+const SETTLE_FOR: Duration = Duration::from_secs(120);
+
+/// Records a claimed request's outcome for its retries (`Some`), or lets
+/// the claim go so a retry runs again (`None`: a 5xx or a panic). When the
+/// store is unavailable right then — the very failure that often caused
+/// the 5xx — it is tried again in the background with backoff: a claim
+/// left behind would answer every retry "in progress" for as long as
+/// records are kept.
+async fn settle(
+    access: booking_core::AccessService,
+    tenant: booking_core::TenantId,
+    key: IdempotencyKey,
+    outcome: Option<String>,
+) {
+    let Err(e) = settle_once(&access, tenant, &key, outcome.as_deref()).await else {
+        return;
+    };
+    tracing::warn!(error = %e, "could not settle an idempotency claim; retrying in the background");
+    tokio::spawn(
+        async move {
+            let started = Instant::now();
+            let mut pause = Duration::from_millis(100);
+            while started.elapsed() < SETTLE_FOR {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                match settle_once(&access, tenant, &key, outcome.as_deref()).await {
+                    Ok(()) => return,
+                    Err(booking_core::StoreError::Unavailable(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot settle an idempotency claim");
+                        return;
+                    }
+                }
+            }
+            tracing::warn!("gave up settling an idempotency claim");
+        }
+        .in_current_span(),
+    );
+}
+
+async fn settle_once(
+    access: &booking_core::AccessService,
+    tenant: booking_core::TenantId,
+    key: &IdempotencyKey,
+    outcome: Option<&str>,
+) -> Result<(), booking_core::StoreError> {
+    match outcome {
+        Some(outcome) => access.finish_idempotency(tenant, key, outcome).await,
+        None => access.abandon_idempotency(tenant, key).await,
+    }
+}
+
 /// `Idempotency-Key` on a POST: the first request with a key runs and its
 /// response is stored; the same key and body (also sent concurrently) get
 /// that response again; the same key with another body is refused. A 5xx is
@@ -264,25 +318,24 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
         let response = match handled {
             Ok(response) => response,
             Err(e) => {
-                if let Err(e) = access.abandon_idempotency(tenant, &key).await {
-                    tracing::warn!(error = %e, "could not let go of a failed request's claim");
-                }
+                settle(access, tenant, key, None).await;
                 return Problem::internal(&format!("the request failed: {e}")).into_response();
             }
         };
         let (parts, body) = response.into_parts();
         let body = to_bytes(body, 16 * BODY_LIMIT).await.unwrap_or_default();
         let outcome = if parts.status.is_server_error() {
-            access.abandon_idempotency(tenant, &key).await
+            None
         } else {
             match serde_json::to_string(&Outcome::of(&parts, &body)) {
-                Ok(outcome) => access.finish_idempotency(tenant, &key, &outcome).await,
-                Err(e) => Err(booking_core::StoreError::Internal(e.to_string())),
+                Ok(outcome) => Some(outcome),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot store the idempotent response");
+                    None
+                }
             }
         };
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e, "could not record the idempotent response");
-        }
+        settle(access, tenant, key, outcome).await;
         Response::from_parts(parts, Body::from(body))
     };
     match tokio::spawn(run.in_current_span()).await {

@@ -75,12 +75,9 @@ impl AccessStore for InMemoryStore {
         key: &IdempotencyKey,
         outcome: &str,
     ) -> Result<(), StoreError> {
-        if let Some(r) = self
-            .read()
-            .await
-            .idempotency
-            .get_mut(&(tenant, key.as_str().to_owned()))
-        {
+        let mut s = self.read().await;
+        s.fault("finish_idempotency")?;
+        if let Some(r) = s.idempotency.get_mut(&(tenant, key.as_str().to_owned())) {
             r.outcome = Some(outcome.to_owned());
         }
         Ok(())
@@ -92,6 +89,7 @@ impl AccessStore for InMemoryStore {
         key: &IdempotencyKey,
     ) -> Result<(), StoreError> {
         let mut s = self.read().await;
+        s.fault("abandon_idempotency")?;
         let slot = (tenant, key.as_str().to_owned());
         if s.idempotency
             .get(&slot)
