@@ -22,6 +22,7 @@ mod availability_bench;
 mod check;
 mod http_bench;
 mod nodes;
+mod proxy;
 mod push_bench;
 mod store_bench;
 mod trace_bench;

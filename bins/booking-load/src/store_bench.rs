@@ -25,7 +25,7 @@ use chrono::Duration as ChronoDuration;
 use sqlx::{Connection, Executor, PgConnection};
 
 /// Where a benchmark may create and drop scratch databases.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Clone, Debug)]
 pub(crate) struct ScratchPg {
     /// A PostgreSQL URL on which the benchmark may create and drop scratch
     /// databases.

@@ -9,13 +9,18 @@
 //! - [`postgres::scratch_database`]: a fresh database on a real PostgreSQL
 //!   server, cloned from a template migrated once per schema version.
 //! - [`migrations::first`]: a schema as it was, to write old rows with.
+//! - [`cluster::PgCluster`]: a PostgreSQL cluster of one's own (initdb on a
+//!   free port), to crash and start again without touching the shared
+//!   server.
 //!
 //! ## Layout
 //!
-//! One file per service: `valkey.rs`, `postgres.rs`; `migrations.rs`.
+//! One file per service: `valkey.rs`, `postgres.rs`, `cluster.rs`;
+//! `migrations.rs`.
 
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod migrations;
 pub mod postgres;
 pub mod valkey;
