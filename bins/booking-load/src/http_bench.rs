@@ -25,9 +25,15 @@ pub(crate) struct Args {
     /// Node counts to run, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,3")]
     nodes: Vec<usize>,
-    /// Concurrent HTTP clients.
-    #[arg(long, default_value_t = 16)]
-    clients: usize,
+    /// Concurrent HTTP clients (and pgbench clients), comma-separated: a
+    /// run for each.
+    #[arg(long, value_delimiter = ',', default_value = "16,64")]
+    clients: Vec<usize>,
+    /// Tenants: with more than one, each has a branch, one resource and
+    /// its own product, and the bookings go round the tenants (instead of
+    /// one tenant's resources and one hot product).
+    #[arg(long, default_value_t = 1)]
+    tenants: usize,
     /// Bookings per run.
     #[arg(long, default_value_t = 2000)]
     bookings: u64,
@@ -54,27 +60,32 @@ struct Run {
     cpu_ms_per_booking: f64,
 }
 
+/// One layout: `resources_n` resources of one tenant, or with `--tenants`
+/// one resource of each tenant.
 async fn one(
     args: &Args,
+    clients: usize,
     nodes_n: usize,
     resources_n: usize,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let scratch = args.pg.create("booking_http").await?;
-    let result = on(args, nodes_n, resources_n, &scratch.url).await;
+    let result = on(args, clients, nodes_n, resources_n, &scratch.url).await;
     scratch.drop().await;
     result
 }
 
+/// Where one booking goes: (key, branch, resource, product).
+type Target = (String, String, String, String);
+
 async fn on(
     args: &Args,
+    clients: usize,
     nodes_n: usize,
     resources_n: usize,
     db: &str,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let binary = server_binary(args.server.as_ref());
     let valkey = ValkeyServer::start();
-    let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Bench"])?;
-    let admin = tenant["api_key"].as_str().ok_or("no key")?.to_owned();
     let mut nodes = Vec::new();
     for _ in 0..nodes_n {
         let mut node = Node {
@@ -91,7 +102,7 @@ async fn on(
     }
     let http = reqwest::Client::builder()
         .timeout(Duration::from_millis(args.timeout_ms))
-        .pool_max_idle_per_host(args.clients * 2)
+        .pool_max_idle_per_host(clients * 2)
         .build()?;
     for n in &nodes {
         if !healthy(&http, &n.base()).await {
@@ -99,53 +110,37 @@ async fn on(
         }
     }
     let base = nodes[0].base();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
+    let mut targets: Vec<Target> = Vec::new();
+    if args.tenants > 1 {
+        for t in 0..args.tenants {
+            let tenant = admin_command(
+                &binary,
+                db,
+                &["tenant", "create", "--name", &format!("Bench {t}")],
+            )?;
+            let key = tenant["api_key"].as_str().ok_or("no key")?.to_owned();
+            let (branch, resources, product) = catalog(&http, &base, &key, 1).await?;
+            targets.push((key, branch, resources[0].clone(), product));
+        }
+    } else {
+        let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Bench"])?;
+        let admin = tenant["api_key"].as_str().ok_or("no key")?.to_owned();
+        let (branch, resources, product) = catalog(&http, &base, &admin, resources_n).await?;
+        let staff: Value = http
+            .post(format!("{base}/v1/keys"))
             .bearer_auth(&admin)
-            .json(&body)
+            .json(&json!({"role": "staff", "actor": "bench"}))
             .send()
-    };
-    let branch: Value = post("/v1/branches", json!({"name": "Bench", "time_zone": "UTC"}))
-        .await?
-        .json()
-        .await?;
-    let branch = branch["id"].as_str().ok_or("no branch")?.to_owned();
-    let mut resources = Vec::new();
-    for i in 0..resources_n {
-        let r: Value = post("/v1/resources", json!({"name": format!("Chair {i}")}))
             .await?
             .json()
             .await?;
-        let id = r["id"].as_str().ok_or("no resource")?.to_owned();
-        http.put(format!("{base}/v1/resources/{id}/branches/{branch}"))
-            .bearer_auth(&admin)
-            .json(&json!({}))
-            .send()
-            .await?
-            .error_for_status()?;
-        resources.push(id);
+        let staff = staff["api_key"].as_str().ok_or("no staff key")?.to_owned();
+        for r in resources {
+            targets.push((staff.clone(), branch.clone(), r, product.clone()));
+        }
     }
-    let product: Value = post(
-        "/v1/products",
-        json!({"name": "Kit", "price": {"amount_minor": 500, "currency": "EUR"}}),
-    )
-    .await?
-    .json()
-    .await?;
-    let product = product["id"].as_str().ok_or("no product")?.to_owned();
-    http.put(format!("{base}/v1/products/{product}/branches/{branch}"))
-        .bearer_auth(&admin)
-        .json(&json!({"stock": 1_000_000}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let staff: Value = post("/v1/keys", json!({"role": "staff", "actor": "bench"}))
-        .await?
-        .json()
-        .await?;
-    let staff = staff["api_key"].as_str().ok_or("no staff key")?.to_owned();
     let bases: Arc<Vec<String>> = Arc::new(nodes.iter().map(Node::base).collect());
-    let resources = Arc::new(resources);
+    let targets = Arc::new(targets);
     let cpu_before: Duration = nodes
         .iter()
         .filter_map(|n| n.child.as_ref().and_then(|c| cpu_time(c.id())))
@@ -155,15 +150,8 @@ async fn on(
     let (timeouts, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let started = Instant::now();
     let mut workers = Vec::new();
-    for c in 0..args.clients {
-        let (http, bases, resources, staff, branch, product) = (
-            http.clone(),
-            bases.clone(),
-            resources.clone(),
-            staff.clone(),
-            branch.clone(),
-            product.clone(),
-        );
+    for c in 0..clients {
+        let (http, bases, targets) = (http.clone(), bases.clone(), targets.clone());
         let (next, timeouts, refused) = (next.clone(), timeouts.clone(), refused.clone());
         let total = args.bookings;
         let with_product = !args.no_product;
@@ -177,14 +165,16 @@ async fn on(
                 }
                 // Consecutive 30-minute slots of each resource: disjoint,
                 // two to an hour, as a dentist's day is.
-                let n = resources.len() as u64;
+                let n = targets.len() as u64;
+                let (key, branch, resource, product) =
+                    &targets[usize::try_from(k % n).unwrap_or(0)];
                 let start = chrono::DateTime::parse_from_rfc3339("2031-01-01T00:00:00Z")
                     .expect("a fixed instant")
                     .to_utc()
                     + chrono::Duration::minutes(30 * i64::try_from(k / n).unwrap_or(0));
                 let mut body = json!({
                     "branch_id": branch,
-                    "resource_id": resources[usize::try_from(k % n).unwrap_or(0)],
+                    "resource_id": resource,
                     "starts_at": start.to_rfc3339(),
                     "ends_at": (start + chrono::Duration::minutes(30)).to_rfc3339(),
                 });
@@ -194,7 +184,7 @@ async fn on(
                 let t0 = Instant::now();
                 match http
                     .post(format!("{base}/v1/reservations"))
-                    .bearer_auth(&staff)
+                    .bearer_auth(key)
                     .json(&body)
                     .send()
                     .await
@@ -233,7 +223,9 @@ async fn on(
         label: format!(
             "{nodes_n} node{}, {}",
             if nodes_n == 1 { "" } else { "s" },
-            if resources_n == 1 {
+            if args.tenants > 1 {
+                format!("{} tenants", args.tenants)
+            } else if resources_n == 1 {
                 "one hot resource".to_owned()
             } else {
                 format!("{resources_n} resources")
@@ -250,13 +242,79 @@ async fn on(
     })
 }
 
+/// A branch (UTC), `resources` resources working there at any time and a
+/// product with a million in stock there, made with `key` (an admin's).
+async fn catalog(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    resources: usize,
+) -> Result<(String, Vec<String>, String), Box<dyn std::error::Error>> {
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let put = |path: String, body: Value| {
+        http.put(format!("{base}{path}"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let id = |v: &Value, what: &str| {
+        v["id"]
+            .as_str()
+            .map(ToOwned::to_owned)
+            .ok_or_else(|| format!("no {what}: {v}"))
+    };
+    let branch: Value = post("/v1/branches", json!({"name": "Bench", "time_zone": "UTC"}))
+        .await?
+        .json()
+        .await?;
+    let branch = id(&branch, "branch")?;
+    let mut ids = Vec::new();
+    for i in 0..resources {
+        let r: Value = post("/v1/resources", json!({"name": format!("Chair {i}")}))
+            .await?
+            .json()
+            .await?;
+        let r = id(&r, "resource")?;
+        put(format!("/v1/resources/{r}/branches/{branch}"), json!({}))
+            .await?
+            .error_for_status()?;
+        ids.push(r);
+    }
+    let product: Value = post(
+        "/v1/products",
+        json!({"name": "Kit", "price": {"amount_minor": 500, "currency": "EUR"}}),
+    )
+    .await?
+    .json()
+    .await?;
+    let product = id(&product, "product")?;
+    put(
+        format!("/v1/products/{product}/branches/{branch}"),
+        json!({"stock": 1_000_000}),
+    )
+    .await?
+    .error_for_status()?;
+    Ok((branch, ids, product))
+}
+
 /// The smallest transaction with the same guarantees as a booking: an
 /// insert under an exclusion constraint (no overlap on a resource), a
 /// conditional stock decrement (never below zero) and the next of the
 /// tenant's gapless event numbers with the event row — three statements in
 /// one transaction, no reads. Run by pgbench with as many clients as the
-/// HTTP run; returns its transactions per second.
-async fn physical_limit(args: &Args, seconds: u64) -> Result<f64, Box<dyn std::error::Error>> {
+/// HTTP run, over as many tenants (each with its own counter, product and
+/// resource); returns its transactions per second.
+async fn physical_limit(
+    args: &Args,
+    clients: usize,
+    seconds: u64,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    let tenants = args.tenants.max(1);
     let scratch = args.pg.create("booking_limit").await?;
     let result = async {
         let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&scratch.url).await?;
@@ -266,22 +324,31 @@ async fn physical_limit(args: &Args, seconds: u64) -> Result<f64, Box<dyn std::e
             "CREATE TABLE stock (product int PRIMARY KEY, n int NOT NULL CHECK (n >= 0))",
             "CREATE TABLE bookings (id bigserial PRIMARY KEY, tenant int NOT NULL,              resource int NOT NULL, during tstzrange NOT NULL,              EXCLUDE USING gist (resource WITH =, during WITH &&))",
             "CREATE TABLE events (tenant int, seq bigint, payload jsonb NOT NULL,              PRIMARY KEY (tenant, seq))",
-            "INSERT INTO counters VALUES (1, 0)",
-            "INSERT INTO stock VALUES (1, 100000000)",
         ] {
             sqlx::Executor::execute(&mut c, statement).await?;
         }
-        let script = "\\set n :n + 1\n\
+        for statement in [
+            format!("INSERT INTO counters SELECT t, 0 FROM generate_series(1, {tenants}) t"),
+            format!("INSERT INTO stock SELECT t, 100000000 FROM generate_series(1, {tenants}) t"),
+        ] {
+            sqlx::Executor::execute(&mut c, statement.as_str()).await?;
+        }
+        // Tenant t books resource t with product t: with one tenant, one
+        // hot resource and one hot product, as the HTTP run's hot layout.
+        let script = format!(
+            "\\set n :n + 1\n\
              \\set slot :client_id * 1000000 + :n\n\
+             \\set t random(1, {tenants})\n\
              BEGIN;\n\
-             INSERT INTO bookings (tenant, resource, during) VALUES (1, 1, tstzrange('2031-01-01'::timestamptz + :slot * interval '30 minutes', '2031-01-01'::timestamptz + (:slot + 1) * interval '30 minutes'));\n\
-             UPDATE stock SET n = n - 1 WHERE product = 1 AND n >= 1;\n\
-             WITH c AS (UPDATE counters SET seq = seq + 1 WHERE tenant = 1 RETURNING seq) INSERT INTO events SELECT 1, c.seq, '{\"type\": \"ReservationCreated\"}' FROM c;\n\
-             COMMIT;\n";
+             INSERT INTO bookings (tenant, resource, during) VALUES (:t, :t, tstzrange('2031-01-01'::timestamptz + :slot * interval '30 minutes', '2031-01-01'::timestamptz + (:slot + 1) * interval '30 minutes'));\n\
+             UPDATE stock SET n = n - 1 WHERE product = :t AND n >= 1;\n\
+             WITH c AS (UPDATE counters SET seq = seq + 1 WHERE tenant = :t RETURNING seq) INSERT INTO events SELECT :t, c.seq, '{{\"type\": \"ReservationCreated\"}}' FROM c;\n\
+             COMMIT;\n"
+        );
         let file = std::env::temp_dir().join(format!("booking-limit-{}.sql", uuid::Uuid::new_v4().simple()));
         std::fs::write(&file, script)?;
         let output = std::process::Command::new("pgbench")
-            .args(["-n", "-M", "prepared", "-c", &args.clients.to_string(), "-j", "2"])
+            .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", "2"])
             .args(["-T", &seconds.to_string(), "-D", "n=0", "-f"])
             .arg(&file)
             .arg(&scratch.url)
@@ -305,19 +372,37 @@ async fn physical_limit(args: &Args, seconds: u64) -> Result<f64, Box<dyn std::e
 }
 
 pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let limit = physical_limit(&args, 10).await?;
+    for &clients in &args.clients {
+        runs(&args, clients).await?;
+    }
+    Ok(())
+}
+
+/// Every layout at `clients`, against the baselines measured just before
+/// at the same concurrency.
+async fn runs(args: &Args, clients: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let limit = physical_limit(args, clients, 10).await?;
     println!(
-        "physical limit (pgbench, {} clients, the smallest transaction with the same guarantees): {limit:.0} tx/s",
-        args.clients
+        "(b) physical limit (pgbench, {clients} clients, {} tenant(s), the smallest transaction with the same guarantees): {limit:.0} tx/s",
+        args.tenants.max(1)
     );
+    if args.tenants <= 1 && !args.no_product {
+        let store_sql = crate::store_bench::store_sql(&args.pg, clients, 10).await?;
+        println!(
+            "(a) the store's own SQL for a booking with one hot product (pgbench, {clients} clients): {store_sql:.0} tx/s = {:.2} x (b)",
+            store_sql / limit
+        );
+    }
     println!(
-        "http-bench: {} clients, {} bookings per run, disjoint 30-minute slots, {}, PostgreSQL + Valkey lock",
-        args.clients,
+        "http-bench: {clients} clients, {} bookings per run, disjoint 30-minute slots, {}, PostgreSQL + Valkey lock",
         args.bookings,
-        if args.no_product {
-            "no product"
-        } else {
-            "each with one unit of one hot product"
+        match (args.no_product, args.tenants > 1) {
+            (true, _) => "no product".to_owned(),
+            (false, false) => "each with one unit of one hot product".to_owned(),
+            (false, true) => format!(
+                "{} tenants, each booking one unit of its own product",
+                args.tenants
+            ),
         }
     );
     println!(
@@ -331,10 +416,15 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "false refusals",
         "CPU ms/book"
     );
+    let layouts: Vec<usize> = if args.tenants > 1 {
+        vec![args.tenants]
+    } else {
+        vec![args.resources, 1]
+    };
     for &n in &args.nodes {
-        let mut pair = Vec::new();
-        for resources in [args.resources, 1] {
-            let r = one(&args, n, resources).await?;
+        let mut row = Vec::new();
+        for &resources in &layouts {
+            let r = one(args, clients, n, resources).await?;
             println!(
                 "{:<28} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8} {:>14} {:>12.2}",
                 r.label,
@@ -346,15 +436,19 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 r.refused,
                 r.cpu_ms_per_booking
             );
-            pair.push(r);
+            row.push(r);
         }
-        println!(
-            "  {n} node(s): hot ÷ spread throughput {:.2}, p99 {:.2}; ÷ physical limit: spread {:.2}, hot {:.2}",
-            pair[1].per_second / pair[0].per_second,
-            pair[1].p99 / pair[0].p99,
-            pair[0].per_second / limit,
-            pair[1].per_second / limit
-        );
+        if let [spread, hot] = &row[..] {
+            println!(
+                "  {n} node(s): hot ÷ spread throughput {:.2}, p99 {:.2}; ÷ (b): spread {:.2}, hot {:.2}",
+                hot.per_second / spread.per_second,
+                hot.p99 / spread.p99,
+                spread.per_second / limit,
+                hot.per_second / limit
+            );
+        } else {
+            println!("  {n} node(s): ÷ (b) {:.2}", row[0].per_second / limit);
+        }
     }
     Ok(())
 }

@@ -150,7 +150,8 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     )
     .await?;
     let theirs = run_pgbench(
-        args,
+        args.writers,
+        args.keep_database,
         url,
         &c,
         bench_resource(&store, &c).await?,
@@ -180,6 +181,52 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     println!();
     println!("ratio engine / pgbench = {:.2}", ours / theirs);
     Ok(())
+}
+
+/// Baseline (a) of `http-bench`: the store's own SQL for a booking with
+/// one unit of one hot product ([`script`]), run by pgbench with `clients`
+/// on a fresh database for `seconds`; returns its tx/s.
+pub(crate) async fn store_sql(
+    pg: &ScratchPg,
+    clients: usize,
+    seconds: u64,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    let scratch = pg.create("booking_store_sql").await?;
+    let result = async {
+        let store = PgStore::connect(&PgSettings::new(&scratch.url)).await?;
+        let c = Clinic::setup(&store).await;
+        engine::adjust_stock(
+            &store,
+            &StockChange {
+                tenant_id: c.tenant,
+                product_id: c.kit,
+                branch_id: c.madrid,
+                op: StockOp::Set {
+                    stock: ProductBranch::MAX_STOCK,
+                    price: None,
+                },
+                by: c.by.clone(),
+                at: day(),
+            },
+        )
+        .await?;
+        let first = c.create(c.with_kits(c.draft(c.dentist, c.madrid, slot(-1)?), 1));
+        apply(&store, first).await?;
+        let payload = sample_payload(&store, &c).await?;
+        let resource = bench_resource(&store, &c).await?;
+        run_pgbench(
+            clients,
+            false,
+            &scratch.url,
+            &c,
+            resource,
+            &payload,
+            Duration::from_secs(seconds),
+        )
+    }
+    .await;
+    scratch.drop().await;
+    result
 }
 
 /// The `n`th 15-minute slot after the fixture's reference day.
@@ -342,15 +389,11 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
     );
     let _ = writeln!(
         s,
-        "SELECT * FROM product_branches WHERE tenant_id = '{t}' AND (product_id, branch_id) IN (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid])) ORDER BY product_id, branch_id FOR UPDATE;"
-    );
-    let _ = writeln!(
-        s,
-        "UPDATE product_branches p SET stock = p.stock + m.delta FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid], ARRAY[-1]) AS m(product_id, branch_id, delta) WHERE p.tenant_id = '{t}' AND p.product_id = m.product_id AND p.branch_id = m.branch_id AND p.stock + m.delta >= 0 RETURNING p.product_id, p.branch_id, p.stock;"
-    );
-    let _ = writeln!(
-        s,
         "WITH r AS (INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES (:rid, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now()) RETURNING id) INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', r.id, '{b}', l.product_id, l.quantity FROM r, UNNEST(ARRAY['{p}'::uuid], ARRAY[1]) AS l(product_id, quantity);"
+    );
+    let _ = writeln!(
+        s,
+        "WITH m AS (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid], ARRAY[-1]) WITH ORDINALITY AS m(product_id, branch_id, delta, ord)), locked AS (SELECT p.product_id, p.branch_id FROM product_branches p JOIN m ON p.product_id = m.product_id AND p.branch_id = m.branch_id WHERE p.tenant_id = '{t}' ORDER BY m.ord FOR NO KEY UPDATE OF p) UPDATE product_branches p SET stock = p.stock + m.delta FROM m, locked l WHERE p.tenant_id = '{t}' AND p.product_id = m.product_id AND p.branch_id = m.branch_id AND l.product_id = m.product_id AND l.branch_id = m.branch_id AND p.stock + m.delta >= 0 RETURNING p.product_id, p.branch_id, p.stock - m.delta;"
     );
     let _ = writeln!(
         s,
@@ -362,7 +405,8 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
 
 /// Runs pgbench with the script; returns its tx/s (without connection time).
 fn run_pgbench(
-    args: &Args,
+    writers: usize,
+    keep_script: bool,
     url: &str,
     c: &Clinic,
     resource: ResourceId,
@@ -386,9 +430,9 @@ fn run_pgbench(
             "-M",
             "prepared",
             "-c",
-            &args.writers.to_string(),
+            &writers.to_string(),
             "-j",
-            &args.writers.min(2).to_string(),
+            &writers.min(2).to_string(),
             "-T",
             &duration.as_secs().to_string(),
             "-f",
@@ -404,7 +448,11 @@ fn run_pgbench(
         .arg(format!("price={price}"))
         .arg(url)
         .output();
-    let _ = std::fs::remove_file(&file);
+    if keep_script {
+        println!("kept the pgbench script {}", file.display());
+    } else {
+        let _ = std::fs::remove_file(&file);
+    }
     let output = output.map_err(|e| {
         format!("cannot run pgbench ({e}); install postgresql-contrib or put pgbench on PATH")
     })?;

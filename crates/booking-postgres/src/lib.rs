@@ -13,9 +13,11 @@
 //!   WITH &&)` constraint over active statuses (`reservations_no_overlap`).
 //!   Each write locks and expires, in the same transaction, the stale holds
 //!   in its way (the engine decides which), so an expired hold never blocks.
-//! - **No oversell**: stock rows are locked in key order, then moved in one
-//!   statement for every key, each only while `stock + delta >= 0`, with
-//!   `CHECK (stock >= 0)` behind it.
+//! - **No oversell**: stock rows are locked in key order and moved in the
+//!   same statement, for every key, each only while `stock + delta >= 0`,
+//!   with `CHECK (stock >= 0)` behind it; the engine does this after the
+//!   reservation row and just before the events, so the row every booking
+//!   of a product queues on is held for as few round trips as it can.
 //! - **Tenant isolation**: composite `(tenant_id, id)` foreign keys, so no
 //!   row can reference another tenant's records.
 //! - **Gapless, commit-ordered events**: the tenant row's `last_event_seq`

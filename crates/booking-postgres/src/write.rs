@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    ApiKey, CatalogKey, CatalogList, CatalogRecord, Entity, Event, KeyHash, NewEvent,
-    ProductBranch, Refusal, Reservation, ReservationId, Scope, StockKey, StockMove, StoreError,
-    Tenant, TenantId, TxError, WriteStore, WriteTx,
+    ApiKey, CatalogKey, CatalogList, CatalogRecord, Entity, Event, KeyHash, NewEvent, Refusal,
+    Reservation, ReservationId, Scope, StockDelta, StockKey, StockLevel, StoreError, Tenant,
+    TenantId, TxError, WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -193,68 +193,91 @@ impl WriteTx for PgTx {
         Ok(int(n, "hold count")?)
     }
 
-    async fn lock_stock(
+    async fn move_stock(
         &mut self,
         tenant: TenantId,
-        keys: &[StockKey],
-    ) -> Result<Vec<ProductBranch>, TxError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let products: Vec<Uuid> = keys.iter().map(|k| k.product_id.as_uuid()).collect();
-        let branches: Vec<Uuid> = keys.iter().map(|k| k.branch_id.as_uuid()).collect();
-        let rows = sqlx::query(
-            "SELECT * FROM product_branches
-             WHERE tenant_id = $1
-               AND (product_id, branch_id) IN (SELECT * FROM UNNEST($2::uuid[], $3::uuid[]))
-             ORDER BY product_id, branch_id
-             FOR UPDATE",
-        )
-        .bind(tenant.as_uuid())
-        .bind(&products)
-        .bind(&branches)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(tx_fail)?;
-        Ok(rows::all(&rows, |r| decode::product_branch(r))?)
-    }
-
-    async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError> {
-        let products: Vec<Uuid> = moves.iter().map(|m| m.key.product_id.as_uuid()).collect();
-        let branches: Vec<Uuid> = moves.iter().map(|m| m.key.branch_id.as_uuid()).collect();
-        let deltas = moves
+        deltas: &[StockDelta],
+    ) -> Result<Vec<StockLevel>, TxError> {
+        let products: Vec<Uuid> = deltas.iter().map(|d| d.key.product_id.as_uuid()).collect();
+        let branches: Vec<Uuid> = deltas.iter().map(|d| d.key.branch_id.as_uuid()).collect();
+        let amounts = deltas
             .iter()
-            .map(|m| Ok(int::<_, i32>(m.after, "stock")? - int::<_, i32>(m.before, "stock")?))
+            .map(|d| int::<_, i32>(d.delta, "stock delta"))
             .collect::<Result<Vec<i32>, StoreError>>()?;
-        // One statement for every key; a take applies only while the level
-        // covers it (the CHECK stands behind this).
+        // One round trip: every level locked by its update (the first touch
+        // of the row every booking of the product queues on, as late in the
+        // transaction as the engine can), in the deltas' key order, and
+        // moved only where it covers the delta (the CHECK stands behind
+        // this). NO KEY: a level's key never changes, so the key-share
+        // locks of the lines already inserted do not conflict with it.
         let moved: Vec<(Uuid, Uuid, i32)> = sqlx::query_as(
-            "UPDATE product_branches p SET stock = p.stock + m.delta
-             FROM UNNEST($2::uuid[], $3::uuid[], $4::int[]) AS m(product_id, branch_id, delta)
+            "WITH m AS (
+                 SELECT * FROM UNNEST($2::uuid[], $3::uuid[], $4::int[])
+                     WITH ORDINALITY AS m(product_id, branch_id, delta, ord)
+             ), locked AS (
+                 SELECT p.product_id, p.branch_id FROM product_branches p
+                 JOIN m ON p.product_id = m.product_id AND p.branch_id = m.branch_id
+                 WHERE p.tenant_id = $1
+                 ORDER BY m.ord
+                 FOR NO KEY UPDATE OF p
+             )
+             UPDATE product_branches p SET stock = p.stock + m.delta
+             FROM m, locked l
              WHERE p.tenant_id = $1 AND p.product_id = m.product_id AND p.branch_id = m.branch_id
+               AND l.product_id = m.product_id AND l.branch_id = m.branch_id
                AND p.stock + m.delta >= 0
-             RETURNING p.product_id, p.branch_id, p.stock",
+             RETURNING p.product_id, p.branch_id, p.stock - m.delta",
         )
         .bind(tenant.as_uuid())
         .bind(&products)
         .bind(&branches)
-        .bind(&deltas)
+        .bind(&amounts)
         .fetch_all(&mut *self.tx)
         .await
         .map_err(tx_fail)?;
-        let as_planned = moved.len() == moves.len()
-            && moves.iter().all(|m| {
-                moved.iter().any(|(p, b, level)| {
-                    *p == m.key.product_id.as_uuid()
-                        && *b == m.key.branch_id.as_uuid()
-                        && u32::try_from(*level).is_ok_and(|l| l == m.after)
-                })
-            });
-        if as_planned {
-            Ok(())
-        } else {
-            Err(TxError::Retry("stock moved under the plan".into()))
+        let mut found: Vec<StockLevel> = Vec::with_capacity(deltas.len());
+        for (product, branch, before) in moved {
+            if let Some(d) = deltas.iter().find(|d| {
+                d.key.product_id.as_uuid() == product && d.key.branch_id.as_uuid() == branch
+            }) {
+                found.push(StockLevel {
+                    key: d.key,
+                    before: int(before, "stock")?,
+                    applied: true,
+                });
+            }
         }
+        if found.len() < deltas.len() {
+            // A level that does not cover its delta (or does not exist):
+            // read what is there for the refusal; the write is rolled back.
+            let levels: Vec<(Uuid, Uuid, i32)> = sqlx::query_as(
+                "SELECT product_id, branch_id, stock FROM product_branches
+                 WHERE tenant_id = $1
+                   AND (product_id, branch_id) IN (SELECT * FROM UNNEST($2::uuid[], $3::uuid[]))",
+            )
+            .bind(tenant.as_uuid())
+            .bind(&products)
+            .bind(&branches)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(tx_fail)?;
+            for (product, branch, level) in levels {
+                let Some(d) = deltas.iter().find(|d| {
+                    d.key.product_id.as_uuid() == product && d.key.branch_id.as_uuid() == branch
+                }) else {
+                    continue;
+                };
+                if !found.iter().any(|l| l.key == d.key) {
+                    found.push(StockLevel {
+                        key: d.key,
+                        before: int(level, "stock")?,
+                        applied: false,
+                    });
+                }
+            }
+        }
+        found.sort_by_key(|l| l.key);
+        Ok(found)
     }
 
     async fn insert_reservation(&mut self, r: &Reservation) -> Result<(), TxError> {

@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    ApiKey, CatalogKey, CatalogList, CatalogRecord, Entity, Event, KeyHash, NewEvent,
-    ProductBranch, ProductId, Refusal, Reservation, ReservationId, Scope, StockKey, StockMove,
-    StoreError, Tenant, TenantId, TxError, WriteStore, WriteTx,
+    ApiKey, CatalogKey, CatalogList, CatalogRecord, Entity, Event, KeyHash, NewEvent, ProductId,
+    Refusal, Reservation, ReservationId, Scope, StockDelta, StockKey, StockLevel, StoreError,
+    Tenant, TenantId, TxError, WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -205,56 +205,53 @@ impl WriteTx for SqliteTx {
         Ok(int(n, "hold count")?)
     }
 
-    async fn lock_stock(
+    async fn move_stock(
         &mut self,
         tenant: TenantId,
-        keys: &[StockKey],
-    ) -> Result<Vec<ProductBranch>, TxError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT * FROM product_branches
-             WHERE tenant_id = ?1 AND (product_id, branch_id) IN (VALUES {})
-             ORDER BY product_id, branch_id",
-            pairs(2, keys.len())
-        );
-        let mut q = sqlx::query(&sql).bind(tenant.as_uuid());
-        for key in keys {
-            q = q
-                .bind(key.product_id.as_uuid())
-                .bind(key.branch_id.as_uuid());
-        }
-        let rows = q.fetch_all(&mut *self.tx).await.map_err(tx_fail)?;
-        Ok(rows::all(&rows, |r| decode::product_branch(r))?)
-    }
-
-    async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError> {
-        for m in moves {
-            let delta = i64::from(m.after) - i64::from(m.before);
-            // A take applies only while the level covers it (the CHECK
-            // stands behind this).
-            let level: Option<i64> = sqlx::query_scalar(
+        deltas: &[StockDelta],
+    ) -> Result<Vec<StockLevel>, TxError> {
+        // One writer at a time on SQLite: each level in turn, moved where
+        // it covers the delta (the CHECK stands behind this), else read.
+        let mut found = Vec::with_capacity(deltas.len());
+        for d in deltas {
+            let moved: Option<i64> = sqlx::query_scalar(
                 "UPDATE product_branches SET stock = stock + ?1
                  WHERE tenant_id = ?2 AND product_id = ?3 AND branch_id = ?4 AND stock + ?1 >= 0
                  RETURNING stock",
             )
-            .bind(delta)
+            .bind(d.delta)
             .bind(tenant.as_uuid())
-            .bind(m.key.product_id.as_uuid())
-            .bind(m.key.branch_id.as_uuid())
+            .bind(d.key.product_id.as_uuid())
+            .bind(d.key.branch_id.as_uuid())
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(tx_fail)?;
-            if level != Some(i64::from(m.after)) {
-                // Not under the write lock, but as the port says: run again.
-                return Err(TxError::Retry(format!(
-                    "stock of {:?} was {level:?} after the move, planned {}",
-                    m.key, m.after
-                )));
-            }
+            let (before, applied) = match moved {
+                Some(after) => (after - d.delta, true),
+                None => {
+                    let level: Option<i64> = sqlx::query_scalar(
+                        "SELECT stock FROM product_branches
+                         WHERE tenant_id = ?1 AND product_id = ?2 AND branch_id = ?3",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(d.key.product_id.as_uuid())
+                    .bind(d.key.branch_id.as_uuid())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(tx_fail)?;
+                    match level {
+                        Some(level) => (level, false),
+                        None => continue,
+                    }
+                }
+            };
+            found.push(StockLevel {
+                key: d.key,
+                before: int(before, "stock")?,
+                applied,
+            });
         }
-        Ok(())
+        Ok(found)
     }
 
     async fn insert_reservation(&mut self, r: &Reservation) -> Result<(), TxError> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use tracing::Instrument;
 
-use super::rules::{self, Plan};
+use super::rules;
 use super::{Attempt, retrying};
 use crate::time::to_micros;
 use crate::{
@@ -75,8 +75,51 @@ async fn attempt(
 ) -> Result<Applied, Attempt<ApplyError>> {
     let mut tx = store.begin().await.map_err(|e| Attempt::Done(e.into()))?;
     let written = async {
-        let plan = plan_in(&mut *tx, w).await?;
-        write_plan(&mut *tx, &plan, w).await?;
+        let staged = stage(&mut *tx, w).await?;
+        // The rows no one else contends for go first, and the ones every
+        // booking of a product (its stock) and of the tenant (its event
+        // counter) queues on last, so they are held from their first touch
+        // to the commit for as few round trips as can be: the expired holds
+        // and the reservation row (where the store's overlap guard fires),
+        // then the stock, moved in one round trip where it covers the
+        // write (the plan is then made from the levels found), then the
+        // events.
+        let at = to_micros(w.at);
+        for hold in &staged.stale {
+            tx.update_reservation(&rules::expired(hold, at), hold.version)
+                .await?;
+        }
+        match w.expected_version {
+            None => tx.insert_reservation(&staged.stored).await?,
+            Some(v) => tx.update_reservation(&staged.stored, v).await?,
+        }
+        let deltas = rules::stock_deltas(staged.before.as_ref(), &staged.stored, &staged.stale, at);
+        let found = if deltas.is_empty() {
+            Vec::new()
+        } else {
+            tx.move_stock(staged.stored.tenant_id, &deltas).await?
+        };
+        let levels: BTreeMap<StockKey, u32> = found.iter().map(|l| (l.key, l.before)).collect();
+        // Planned from the levels as they were: a refusal (out of stock)
+        // names the level found, and is rolled back with everything else.
+        let plan = rules::plan(w, staged.before.as_ref(), &staged.stale, &levels)?;
+        debug_assert_eq!(
+            plan.stored, staged.stored,
+            "the row written is the one planned"
+        );
+        let as_planned = plan.stock.iter().all(|m| {
+            found.iter().any(|l| {
+                l.key == m.key
+                    && l.applied
+                    && l.before == m.before
+                    && deltas.iter().any(|d| {
+                        d.key == m.key && i64::from(l.before) + d.delta == i64::from(m.after)
+                    })
+            })
+        });
+        if !as_planned {
+            return Err(TxError::Retry("stock moved other than planned".into()).into());
+        }
         let events = tx
             .append(plan.stored.tenant_id, plan.events.clone())
             .await?;
@@ -101,8 +144,19 @@ async fn attempt(
     }
 }
 
-/// Reads and locks what the write depends on, then plans it.
-async fn plan_in(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Plan, Stop> {
+/// What a write depends on besides stock, read and locked.
+struct Staged {
+    /// The reservation as it was (changes only), locked.
+    before: Option<Reservation>,
+    /// The reservation as it is to be stored.
+    stored: Reservation,
+    /// The stale holds in its way, locked, by id: they are expired first.
+    stale: Vec<Reservation>,
+}
+
+/// Reads and locks what the write depends on besides stock, and checks
+/// everything that does not need stock levels.
+async fn stage(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Staged, Stop> {
     let after = &w.reservation;
     let at = to_micros(w.at);
     in_scope(&tx.scope(after).await?, after)?;
@@ -138,28 +192,20 @@ async fn plan_in(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Plan, Sto
     }
 
     let takes = rules::take_keys(before.as_ref(), &stored);
-    let stale: Vec<Reservation> = tx
+    let mut stale: Vec<Reservation> = tx
         .lock_stale_holds(&stored, &takes, at)
         .await?
         .into_iter()
         .filter(|hold| rules::stale_hold_in_the_way(hold, &stored, &takes, at))
         .collect();
-    let keys = rules::stock_keys(&stored, &stale);
-    let levels: BTreeMap<StockKey, u32> = tx
-        .lock_stock(stored.tenant_id, &keys)
-        .await?
-        .into_iter()
-        .map(|pb| {
-            (
-                StockKey {
-                    product_id: pb.product_id,
-                    branch_id: pb.branch_id,
-                },
-                pb.stock,
-            )
-        })
-        .collect();
-    Ok(rules::plan(w, before.as_ref(), &stale, &levels)?)
+    // As the plan orders them (its events come in this order).
+    stale.sort_by_key(|r| r.id);
+    stale.dedup_by_key(|r| r.id);
+    Ok(Staged {
+        before,
+        stored,
+        stale,
+    })
 }
 
 /// The first record the reservation names that is missing, in a fixed
@@ -187,23 +233,6 @@ fn in_scope(scope: &Scope, r: &Reservation) -> Result<(), ApplyError> {
             .map(|l| ApplyError::NotFound(Entity::ProductAtBranch(l.product_id, r.branch_id)))
     };
     missing.map_or(Ok(()), Err)
-}
-
-async fn write_plan(
-    tx: &mut dyn WriteTx,
-    plan: &Plan,
-    w: &ReservationWrite,
-) -> Result<(), TxError> {
-    for expired in &plan.expired {
-        tx.update_reservation(expired, expired.version - 1).await?;
-    }
-    if !plan.stock.is_empty() {
-        tx.move_stock(plan.stored.tenant_id, &plan.stock).await?;
-    }
-    match w.expected_version {
-        None => tx.insert_reservation(&plan.stored).await,
-        Some(v) => tx.update_reservation(&plan.stored, v).await,
-    }
 }
 
 /// The store's overlap guard refused the write although the check under

@@ -13,8 +13,8 @@ use crate::time::to_micros;
 use crate::{
     ApplyError, Attribution, Entity, EventPayload, InvalidTransition, NewEvent, OutOfStock,
     Reservation, ReservationEventKind, ReservationWrite, SlotTaken, StaleVersion, Status,
-    StockCause, StockKey, StockMove, action_of, immutable_field_changed, status_change_allowed,
-    stock,
+    StockCause, StockDelta, StockKey, StockMove, action_of, immutable_field_changed,
+    status_change_allowed, stock,
 };
 
 /// Checks a write against the stored state and returns the reservation to
@@ -152,23 +152,30 @@ pub fn take_keys(before: Option<&Reservation>, stored: &Reservation) -> Vec<Stoc
         .collect()
 }
 
-/// Every stock key a plan may touch: the write's own lines and the lines
-/// of the stale holds it expires. Stores read (and lock, in this order)
-/// these levels before calling [`plan`].
+/// The net change of every stock level a write touches: the stale holds
+/// it expires give their units back, and the write takes (or gives back)
+/// its own; in key order, a level whose changes cancel out with a zero
+/// delta (its level is still read for the events). The store applies
+/// these ([`crate::WriteTx::move_stock`]) and [`plan`] then runs on the
+/// levels it found.
 #[must_use]
-pub fn stock_keys(stored: &Reservation, stale: &[Reservation]) -> Vec<StockKey> {
-    let mut keys: Vec<StockKey> = std::iter::once(stored)
-        .chain(stale)
-        .flat_map(|r| {
-            r.lines.iter().map(|l| StockKey {
-                product_id: l.product_id,
-                branch_id: r.branch_id,
-            })
-        })
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
+pub fn stock_deltas(
+    before: Option<&Reservation>,
+    stored: &Reservation,
+    stale: &[Reservation],
+    at: DateTime<Utc>,
+) -> Vec<StockDelta> {
+    let mut net: BTreeMap<StockKey, i64> = BTreeMap::new();
+    let expiries = stale.iter().map(|hold| (Some(hold), expired(hold, at)));
+    for (from, to) in expiries.chain(std::iter::once((before, stored.clone()))) {
+        for m in stock::movements(from, &to) {
+            let units = i64::from(m.quantity.get());
+            *net.entry(m.key).or_default() += if m.take { -units } else { units };
+        }
+    }
+    net.into_iter()
+        .map(|(key, delta)| StockDelta { key, delta })
+        .collect()
 }
 
 /// What the engine writes for one accepted [`ReservationWrite`].
@@ -187,7 +194,7 @@ pub struct Plan {
 
 /// Plans a write: checks it ([`check`]), expires the stale holds among
 /// `candidates` that are in its way, and moves stock from `levels` (which
-/// must hold every key of [`stock_keys`]). Overlap is checked separately
+/// must hold every key it moves: those of [`stock_deltas`]). Overlap is checked separately
 /// ([`first_conflict`]), before the stale holds are read.
 ///
 /// # Errors
@@ -377,6 +384,56 @@ mod tests {
             check(Some(&r), &write(&after, Some(1), K::Completed)),
             Err(ApplyError::InvalidTransition(_))
         ));
+    }
+
+    #[test]
+    fn stock_deltas_net_the_expired_holds_against_the_write_per_level() {
+        use crate::{ProductId, ProductLine, Quantity};
+        let (p, q) = (ProductId::generate(), ProductId::generate());
+        let line = |product, n| ProductLine {
+            product_id: product,
+            quantity: Quantity::new(n).unwrap(),
+        };
+        let mut write = reservation_at(10, 11);
+        write.lines = vec![line(p, 2), line(q, 1)];
+        let mut hold = reservation_at(10, 11);
+        hold.status = Status::Held;
+        hold.hold_expires_at = Some(hold.created_at - Duration::minutes(1));
+        hold.lines = vec![line(p, 3)];
+        let at = write.created_at;
+        let key = |product| StockKey {
+            product_id: product,
+            branch_id: write.branch_id,
+        };
+        let mut want = vec![
+            StockDelta {
+                key: key(p),
+                delta: 1,
+            },
+            StockDelta {
+                key: key(q),
+                delta: -1,
+            },
+        ];
+        want.sort_by_key(|d| d.key);
+        assert_eq!(stock_deltas(None, &write, &[hold], at), want);
+        // Cancelling gives every unit back; a change that keeps it active
+        // moves nothing.
+        let mut cancelled = write.clone();
+        cancelled.status = Status::Cancelled;
+        let mut back = vec![
+            StockDelta {
+                key: key(p),
+                delta: 2,
+            },
+            StockDelta {
+                key: key(q),
+                delta: 1,
+            },
+        ];
+        back.sort_by_key(|d| d.key);
+        assert_eq!(stock_deltas(Some(&write), &cancelled, &[], at), back);
+        assert_eq!(stock_deltas(Some(&write), &write, &[], at), vec![]);
     }
 
     #[test]

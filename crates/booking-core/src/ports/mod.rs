@@ -28,5 +28,6 @@ pub use reservations::{
     ReservationStore, ReservationWrite,
 };
 pub use write::{
-    CatalogKey, CatalogRecord, Refusal, Scope, StockMove, TxError, WriteStore, WriteTx,
+    CatalogKey, CatalogRecord, Refusal, Scope, StockDelta, StockLevel, StockMove, TxError,
+    WriteStore, WriteTx,
 };

@@ -221,15 +221,37 @@ impl CatalogKey {
     }
 }
 
-/// A stock level to move within a transaction: from `before` to `after`.
+/// A stock level as a write moves it: from `before` to `after`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StockMove {
     /// Which stock.
     pub key: StockKey,
-    /// The level the plan was made from (read locked in this transaction).
+    /// The level the plan was made from.
     pub before: u32,
     /// The level to leave.
     pub after: u32,
+}
+
+/// A change of one stock level by `delta` units (negative: taken).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StockDelta {
+    /// Which stock.
+    pub key: StockKey,
+    /// How many units, taken (negative) or given back (positive).
+    pub delta: i64,
+}
+
+/// What [`WriteTx::move_stock`] found at one level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StockLevel {
+    /// Which stock.
+    pub key: StockKey,
+    /// The level before the delta (the current level where it was not
+    /// applied).
+    pub before: u32,
+    /// Whether the delta was applied (it was not where it would have taken
+    /// the level below zero).
+    pub applied: bool,
 }
 
 /// One open write transaction. Primitives run in the order the engine
@@ -287,24 +309,22 @@ pub trait WriteTx: Send {
         at: DateTime<Utc>,
     ) -> Result<u64, TxError>;
 
-    /// Locked, in key order (so two writers never deadlock on stock): the
-    /// tenant's stock records of `keys` that exist.
+    /// Moves each of the tenant's stock levels in `deltas` (in key order,
+    /// so two writers meet their rows in the same order; a zero delta only
+    /// reads and locks its level) where the level covers it — a level never
+    /// goes below zero — and returns each existing level as it was before,
+    /// marked applied or not. The levels are locked from here to the end
+    /// of the transaction: the engine calls this as late as it can, since
+    /// every booking of a product queues on its level. Where a delta was
+    /// not applied the engine refuses the write and nothing is kept.
     ///
     /// # Errors
     /// As [`WriteTx::lock_reservation`].
-    async fn lock_stock(
+    async fn move_stock(
         &mut self,
         tenant: TenantId,
-        keys: &[StockKey],
-    ) -> Result<Vec<ProductBranch>, TxError>;
-
-    /// Moves each level from `before` to `after`, conditionally: a take
-    /// applies only while the level covers it, so no level goes below zero
-    /// even if the lock failed.
-    ///
-    /// # Errors
-    /// [`TxError::Retry`] if a level was not `before`.
-    async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError>;
+        deltas: &[StockDelta],
+    ) -> Result<Vec<StockLevel>, TxError>;
 
     /// Inserts a new reservation with its lines.
     ///

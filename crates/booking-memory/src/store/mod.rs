@@ -14,8 +14,8 @@ use booking_core::{
     Claim, Entity, Event, EventQuery, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch,
     ProductId, Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
     ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem, ServiceItemBranch,
-    ServiceResource, StockKey, StockMove, StoreError, Tenant, TenantId, TenantSettings, TxError,
-    WriteStore, WriteTx,
+    ServiceResource, StockDelta, StockKey, StockLevel, StoreError, Tenant, TenantId,
+    TenantSettings, TxError, WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};

@@ -191,37 +191,33 @@ impl WriteTx for MemoryTx {
         Ok(u64::try_from(held.count()).unwrap_or(u64::MAX))
     }
 
-    async fn lock_stock(
+    async fn move_stock(
         &mut self,
         tenant: TenantId,
-        keys: &[StockKey],
-    ) -> Result<Vec<ProductBranch>, TxError> {
-        self.fault("lock_stock")?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| owned(&self.state.product_branches, tenant, k).cloned())
-            .collect())
-    }
-
-    async fn move_stock(&mut self, tenant: TenantId, moves: &[StockMove]) -> Result<(), TxError> {
+        deltas: &[StockDelta],
+    ) -> Result<Vec<StockLevel>, TxError> {
         self.fault("move_stock")?;
-        for m in moves {
-            let mut record = owned(&self.state.product_branches, tenant, &m.key)
-                .cloned()
-                .ok_or(Refusal::NotFound(Entity::ProductAtBranch(
-                    m.key.product_id,
-                    m.key.branch_id,
-                )))?;
-            if record.stock != m.before {
-                return Err(TxError::Retry(format!(
-                    "stock of {:?} moved under the plan",
-                    m.key
-                )));
+        let mut found = Vec::with_capacity(deltas.len());
+        for d in deltas {
+            let Some(mut record) = owned(&self.state.product_branches, tenant, &d.key).cloned()
+            else {
+                continue;
+            };
+            let before = record.stock;
+            let after = i64::from(before) + d.delta;
+            let applied = after >= 0;
+            if applied {
+                record.stock = u32::try_from(after)
+                    .map_err(|_| StoreError::Internal(format!("stock {after} out of range")))?;
+                self.set(|s| &mut s.product_branches, d.key, Some(record));
             }
-            record.stock = m.after;
-            self.set(|s| &mut s.product_branches, m.key, Some(record));
+            found.push(StockLevel {
+                key: d.key,
+                before,
+                applied,
+            });
         }
-        Ok(())
+        Ok(found)
     }
 
     async fn insert_reservation(&mut self, r: &Reservation) -> Result<(), TxError> {
