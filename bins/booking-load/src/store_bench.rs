@@ -102,32 +102,12 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     let mut settings = PgSettings::new(url);
     settings.max_connections = u32::try_from(args.writers)?;
     let store = Arc::new(PgStore::connect(&settings).await?);
-    let c = Clinic::setup(&*store).await;
-    engine::adjust_stock(
-        &*store,
-        &StockChange {
-            tenant_id: c.tenant,
-            product_id: c.kit,
-            branch_id: c.madrid,
-            op: StockOp::Set {
-                stock: ProductBranch::MAX_STOCK,
-                price: None,
-            },
-            by: c.by.clone(),
-            at: day(),
-        },
-    )
-    .await?;
-
     let duration = Duration::from_secs(args.seconds);
     println!(
         "store-bench: {} writers, {} s per side, database {db}",
         args.writers, args.seconds
     );
-    // One booking through the store gives pgbench the exact JSON to write.
-    let first = c.create(c.with_kits(c.draft(c.dentist, c.madrid, slot(-1)?), 1));
-    apply(&*store, first).await?;
-    let payload = sample_payload(&store, &c).await?;
+    let (c, payload) = hot_clinic(&store).await?;
     // Equal conditions: every run books its own fresh resource, each client
     // its own run of consecutive slots (the same index pattern on both
     // sides). Whichever side runs first on a new database is slower (WAL
@@ -183,6 +163,32 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     Ok(())
 }
 
+/// The fixture clinic with its kit's stock at the most a level holds, and
+/// one booking of a kit made through the store, whose JSON documents
+/// pgbench then writes (the exact bytes the store writes).
+async fn hot_clinic(store: &PgStore) -> Result<(Clinic, Sample), Box<dyn std::error::Error>> {
+    let c = Clinic::setup(store).await;
+    engine::adjust_stock(
+        store,
+        &StockChange {
+            tenant_id: c.tenant,
+            product_id: c.kit,
+            branch_id: c.madrid,
+            op: StockOp::Set {
+                stock: ProductBranch::MAX_STOCK,
+                price: None,
+            },
+            by: c.by.clone(),
+            at: day(),
+        },
+    )
+    .await?;
+    let first = c.create(c.with_kits(c.draft(c.dentist, c.madrid, slot(-1)?), 1));
+    apply(store, first).await?;
+    let payload = sample_payload(store, &c).await?;
+    Ok((c, payload))
+}
+
 /// Baseline (a) of `http-bench`: the store's own SQL for a booking with
 /// one unit of one hot product ([`script`]), run by pgbench with `clients`
 /// on a fresh database for `seconds`; returns its tx/s.
@@ -194,25 +200,7 @@ pub(crate) async fn store_sql(
     let scratch = pg.create("booking_store_sql").await?;
     let result = async {
         let store = PgStore::connect(&PgSettings::new(&scratch.url)).await?;
-        let c = Clinic::setup(&store).await;
-        engine::adjust_stock(
-            &store,
-            &StockChange {
-                tenant_id: c.tenant,
-                product_id: c.kit,
-                branch_id: c.madrid,
-                op: StockOp::Set {
-                    stock: ProductBranch::MAX_STOCK,
-                    price: None,
-                },
-                by: c.by.clone(),
-                at: day(),
-            },
-        )
-        .await?;
-        let first = c.create(c.with_kits(c.draft(c.dentist, c.madrid, slot(-1)?), 1));
-        apply(&store, first).await?;
-        let payload = sample_payload(&store, &c).await?;
+        let (c, payload) = hot_clinic(&store).await?;
         let resource = bench_resource(&store, &c).await?;
         run_pgbench(
             clients,
