@@ -166,8 +166,9 @@ struct Op {
     /// The reservation as acknowledged.
     reservation: Option<Value>,
     attempts: u32,
-    /// Each attempt: the node, the status (0: no answer), the problem type.
-    tries: Vec<(usize, u16, Option<String>)>,
+    /// Each attempt: the node, the status (0: no answer), the problem type
+    /// and detail.
+    tries: Vec<(usize, u16, Option<String>, Option<String>)>,
     node: usize,
     invoke: Duration,
     complete: Duration,
@@ -507,6 +508,7 @@ async fn client(world: Arc<World>, id: usize, seed: u64, workloads: Vec<Workload
                 answer["type"]
                     .as_str()
                     .map(|t| t.trim_start_matches("/problems/").to_owned()),
+                answer["detail"].as_str().map(ToOwned::to_owned),
             ));
             if outcome != Outcome::Info || attempts >= 12 || Instant::now() > world.deadline {
                 break;
