@@ -312,3 +312,47 @@ async fn an_idempotent_outcome_the_store_could_not_take_at_once_is_settled_later
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
 }
+
+/// A claim whose answer is lost on the way (the connection cut after the
+/// claim was committed): the node cannot know it claimed the key, so it
+/// forgets the claim made at that instant once the store answers, and the
+/// retry runs instead of waiting "in progress" until the record is purged.
+/// Seen once in `booking-load check --faults net-cut`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_whose_answer_was_lost_is_forgotten_and_the_retry_runs() {
+    let app = MemoryApp::spawn().await;
+    let post = || {
+        app.app
+            .client
+            .post(format!("{}/v1/branches", app.app.base))
+            .bearer_auth(&app.app.admin)
+            .header("Idempotency-Key", "lost-answer")
+            .json(&json!({"name": "Nice", "time_zone": "Europe/Paris"}))
+            .send()
+    };
+    app.store.fail_next("claim_idempotency_answer").await;
+    let lost = post().await.unwrap();
+    assert_eq!(lost.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let started = std::time::Instant::now();
+    let retried = post().await.unwrap();
+    let status = retried.status();
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the retry runs: {}",
+        retried.text().await.unwrap()
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the retry waited {:?}",
+        started.elapsed()
+    );
+    let branches = app.call(Method::GET, "/v1/branches", None).await;
+    let named = branches.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["name"] == "Nice")
+        .count();
+    assert_eq!(named, 1, "made once: {}", branches.body);
+}

@@ -201,6 +201,38 @@ async fn settle(
     );
 }
 
+/// In the background, with backoff, until the store answers: drops the
+/// unfinished claim of `key` made at `at`, if there is one.
+fn forget_lost_claim(
+    access: booking_core::AccessService,
+    tenant: booking_core::TenantId,
+    key: IdempotencyKey,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    tokio::spawn(
+        async move {
+            let started = Instant::now();
+            let mut pause = Duration::from_millis(100);
+            loop {
+                match access.forget_lost_claim(tenant, &key, at).await {
+                    Ok(()) => return,
+                    Err(booking_core::StoreError::Unavailable(_))
+                        if started.elapsed() < SETTLE_FOR =>
+                    {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot forget a claim whose answer was lost");
+                        return;
+                    }
+                }
+            }
+        }
+        .in_current_span(),
+    );
+}
+
 async fn settle_once(
     access: &booking_core::AccessService,
     tenant: booking_core::TenantId,
@@ -276,7 +308,11 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
     let run = async move {
         let started = Instant::now();
         loop {
-            match access.claim_idempotency(tenant, &key, &fingerprint).await {
+            let at = access.now();
+            match access
+                .claim_idempotency(tenant, &key, &fingerprint, at)
+                .await
+            {
                 Ok(Claim::New) => break,
                 Ok(Claim::Replay { outcome }) => {
                     return match serde_json::from_str::<Outcome>(&outcome) {
@@ -307,7 +343,14 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
                     .retry_after(1)
                     .into_response();
                 }
-                Err(e) => return Problem::from(e).into_response(),
+                Err(e) => {
+                    // The claim may have been made and its answer lost: if
+                    // so it is this request's, and nothing would ever let
+                    // it go. Forget it by its time (only it) once the
+                    // store answers again.
+                    forget_lost_claim(access, tenant, key, at);
+                    return Problem::from(e).into_response();
+                }
             }
         }
         let handled = tokio::spawn(

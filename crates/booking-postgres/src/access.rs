@@ -114,6 +114,25 @@ impl AccessStore for PgStore {
         Ok(())
     }
 
+    async fn forget_lost_claim(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys
+             WHERE tenant_id = $1 AND key = $2 AND outcome IS NULL AND created_at = $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(key.as_str())
+        .bind(claimed_at)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
     async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(before)

@@ -114,6 +114,25 @@ impl AccessStore for SqliteStore {
         Ok(())
     }
 
+    async fn forget_lost_claim(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys
+             WHERE tenant_id = ? AND key = ? AND outcome IS NULL AND created_at = ?",
+        )
+        .bind(tenant.as_uuid())
+        .bind(key.as_str().to_owned())
+        .bind(micros(claimed_at))
+        .execute(&self.writer)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
     async fn purge_idempotency(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
             .bind(micros(before))

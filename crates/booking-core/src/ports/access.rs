@@ -65,6 +65,21 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
         key: &IdempotencyKey,
     ) -> Result<(), StoreError>;
 
+    /// Drops the unfinished claim of `key` made at exactly `claimed_at`, if
+    /// there is one: a claim whose answer was lost on the way (the
+    /// connection cut after the commit), which its maker cannot know it
+    /// made. The claim time is its token: another's claim of the key, made
+    /// at another instant, stays.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn forget_lost_claim(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// Forgets every idempotency record (of every tenant) claimed before
     /// `before`, finished or not, so the table does not grow forever; a key
     /// older than that is new again. Returns how many were removed.

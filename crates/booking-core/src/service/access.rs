@@ -224,8 +224,16 @@ impl AccessService {
         self.0.ports.store.has_tenants().await
     }
 
-    /// Claims an idempotency key for a request (see
-    /// [`crate::AccessStore::claim_idempotency`]).
+    /// The service's clock.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.ports.clock.now()
+    }
+
+    /// Claims an idempotency key for a request at `at` (see
+    /// [`crate::AccessStore::claim_idempotency`]; [`AccessService::now`]).
+    /// When this fails the claim may still have been made: `at` names it
+    /// to [`AccessService::forget_lost_claim`].
     ///
     /// # Errors
     /// Backend failures only.
@@ -234,12 +242,31 @@ impl AccessService {
         tenant: TenantId,
         key: &IdempotencyKey,
         fingerprint: &str,
+        at: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
-        let now = self.0.ports.clock.now();
         self.0
             .ports
             .store
-            .claim_idempotency(tenant, key, fingerprint, now)
+            .claim_idempotency(tenant, key, fingerprint, at)
+            .await
+    }
+
+    /// Drops the unfinished claim of `key` made at exactly `claimed_at` (see
+    /// [`crate::AccessStore::forget_lost_claim`]): for a claim whose answer
+    /// was lost, so the caller cannot know whether it made it.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    pub async fn forget_lost_claim(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0
+            .ports
+            .store
+            .forget_lost_claim(tenant, key, claimed_at)
             .await
     }
 

@@ -46,7 +46,7 @@ impl AccessStore for InMemoryStore {
     ) -> Result<Claim, StoreError> {
         let mut s = self.read().await;
         let slot = (tenant, key.as_str().to_owned());
-        Ok(match s.idempotency.get(&slot) {
+        let claim = match s.idempotency.get(&slot) {
             None => {
                 s.idempotency.insert(
                     slot,
@@ -66,7 +66,10 @@ impl AccessStore for InMemoryStore {
             }) => Claim::Replay {
                 outcome: outcome.clone(),
             },
-        })
+        };
+        // The claim is made, but its answer lost on the way.
+        s.fault("claim_idempotency_answer")?;
+        Ok(claim)
     }
 
     async fn finish_idempotency(
@@ -94,6 +97,23 @@ impl AccessStore for InMemoryStore {
         if s.idempotency
             .get(&slot)
             .is_some_and(|r| r.outcome.is_none())
+        {
+            s.idempotency.remove(&slot);
+        }
+        Ok(())
+    }
+
+    async fn forget_lost_claim(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.read().await;
+        let slot = (tenant, key.as_str().to_owned());
+        if s.idempotency
+            .get(&slot)
+            .is_some_and(|r| r.outcome.is_none() && r.claimed_at == claimed_at)
         {
             s.idempotency.remove(&slot);
         }

@@ -156,6 +156,63 @@ pub async fn idempotency_keys_replay_and_refuse_mismatches(store: Store) {
     );
 }
 
+/// A claim whose answer was lost (the caller cannot know it made it) is
+/// dropped by the time it was made at, and only then: another's claim of
+/// the key, or a finished one, stays.
+pub async fn a_lost_claim_is_forgotten_by_its_time_only(store: Store) {
+    let a = Clinic::setup_named(&*store, "A").await;
+    let key = IdempotencyKey::new("lost-1").unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(a.tenant, &key, "fp", t(9, 0))
+            .await
+            .unwrap(),
+        Claim::New
+    );
+    store
+        .forget_lost_claim(a.tenant, &key, t(9, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(a.tenant, &key, "fp", t(9, 2))
+            .await
+            .unwrap(),
+        Claim::InProgress,
+        "a claim made at another time is someone else's"
+    );
+    store
+        .forget_lost_claim(a.tenant, &key, t(9, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(a.tenant, &key, "fp", t(9, 3))
+            .await
+            .unwrap(),
+        Claim::New,
+        "the lost claim is gone"
+    );
+    store
+        .finish_idempotency(a.tenant, &key, "{}")
+        .await
+        .unwrap();
+    store
+        .forget_lost_claim(a.tenant, &key, t(9, 3))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store
+                .claim_idempotency(a.tenant, &key, "fp", t(9, 4))
+                .await
+                .unwrap(),
+            Claim::Replay { .. }
+        ),
+        "a finished claim is never forgotten"
+    );
+}
+
 /// Of many concurrent claims of one key, exactly one is new.
 pub async fn concurrent_claims_of_one_key_give_one_new(store: Store) {
     let c = Clinic::setup(&*store).await;

@@ -32,8 +32,9 @@ mod races;
 mod stock;
 
 pub use access::{
-    api_keys_are_found_listed_revoked_and_recorded, concurrent_claims_of_one_key_give_one_new,
-    idempotency_keys_replay_and_refuse_mismatches, old_idempotency_records_are_purged,
+    a_lost_claim_is_forgotten_by_its_time_only, api_keys_are_found_listed_revoked_and_recorded,
+    concurrent_claims_of_one_key_give_one_new, idempotency_keys_replay_and_refuse_mismatches,
+    old_idempotency_records_are_purged,
 };
 pub use catalog::{
     catalog_items_are_deleted_with_their_links_unless_in_use, catalog_round_trips,
@@ -201,6 +202,7 @@ macro_rules! store_contract_tests {
             stock_can_be_set_and_restocked_with_events,
             api_keys_are_found_listed_revoked_and_recorded,
             idempotency_keys_replay_and_refuse_mismatches,
+            a_lost_claim_is_forgotten_by_its_time_only,
             concurrent_claims_of_one_key_give_one_new,
             old_idempotency_records_are_purged,
         );
