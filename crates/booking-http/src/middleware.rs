@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use booking_core::{Claim, IdempotencyKey};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
 
@@ -163,8 +164,10 @@ const IN_PROGRESS_WAIT: Duration = Duration::from_secs(10);
 /// cannot take it at once (the database restarting, a cut connection).
 const SETTLE_FOR: Duration = Duration::from_secs(120);
 
-/// Records a claimed request's outcome for its retries (`Some`), or lets
-/// the claim go so a retry runs again (`None`: a 5xx or a panic). When the
+/// Records the outcome of the claim made at `claimed_at` for its retries
+/// (`Some`), or lets the claim go so a retry runs again (`None`: a 5xx, a
+/// panic, or a claim whose answer was lost, which may or may not exist;
+/// only the claim made at that instant goes). When the
 /// store is unavailable right then — the very failure that often caused
 /// the 5xx — it is tried again in the background with backoff: a claim
 /// left behind would answer every retry "in progress" for as long as
@@ -173,9 +176,10 @@ async fn settle(
     access: booking_core::AccessService,
     tenant: booking_core::TenantId,
     key: IdempotencyKey,
+    claimed_at: DateTime<Utc>,
     outcome: Option<String>,
 ) {
-    let Err(e) = settle_once(&access, tenant, &key, outcome.as_deref()).await else {
+    let Err(e) = settle_once(&access, tenant, &key, claimed_at, outcome.as_deref()).await else {
         return;
     };
     tracing::warn!(error = %e, "could not settle an idempotency claim; retrying in the background");
@@ -186,7 +190,7 @@ async fn settle(
             while started.elapsed() < SETTLE_FOR {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
-                match settle_once(&access, tenant, &key, outcome.as_deref()).await {
+                match settle_once(&access, tenant, &key, claimed_at, outcome.as_deref()).await {
                     Ok(()) => return,
                     Err(booking_core::StoreError::Unavailable(_)) => {}
                     Err(e) => {
@@ -201,47 +205,16 @@ async fn settle(
     );
 }
 
-/// In the background, with backoff, until the store answers: drops the
-/// unfinished claim of `key` made at `at`, if there is one.
-fn forget_lost_claim(
-    access: booking_core::AccessService,
-    tenant: booking_core::TenantId,
-    key: IdempotencyKey,
-    at: chrono::DateTime<chrono::Utc>,
-) {
-    tokio::spawn(
-        async move {
-            let started = Instant::now();
-            let mut pause = Duration::from_millis(100);
-            loop {
-                match access.forget_lost_claim(tenant, &key, at).await {
-                    Ok(()) => return,
-                    Err(booking_core::StoreError::Unavailable(_))
-                        if started.elapsed() < SETTLE_FOR =>
-                    {
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(Duration::from_secs(5));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot forget a claim whose answer was lost");
-                        return;
-                    }
-                }
-            }
-        }
-        .in_current_span(),
-    );
-}
-
 async fn settle_once(
     access: &booking_core::AccessService,
     tenant: booking_core::TenantId,
     key: &IdempotencyKey,
+    claimed_at: DateTime<Utc>,
     outcome: Option<&str>,
 ) -> Result<(), booking_core::StoreError> {
     match outcome {
         Some(outcome) => access.finish_idempotency(tenant, key, outcome).await,
-        None => access.abandon_idempotency(tenant, key).await,
+        None => access.abandon_idempotency(tenant, key, claimed_at).await,
     }
 }
 
@@ -307,13 +280,13 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
     // panics lets the claim go (500), so the retry runs.
     let run = async move {
         let started = Instant::now();
-        loop {
+        let claimed_at = loop {
             let at = access.now();
             match access
                 .claim_idempotency(tenant, &key, &fingerprint, at)
                 .await
             {
-                Ok(Claim::New) => break,
+                Ok(Claim::New) => break at,
                 Ok(Claim::Replay { outcome }) => {
                     return match serde_json::from_str::<Outcome>(&outcome) {
                         Ok(stored) => stored.replay(),
@@ -345,14 +318,13 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
                 }
                 Err(e) => {
                     // The claim may have been made and its answer lost: if
-                    // so it is this request's, and nothing would ever let
-                    // it go. Forget it by its time (only it) once the
-                    // store answers again.
-                    forget_lost_claim(access, tenant, key, at);
+                    // so it is this request's, and nothing else would ever
+                    // let it go.
+                    settle(access, tenant, key, at, None).await;
                     return Problem::from(e).into_response();
                 }
             }
-        }
+        };
         let handled = tokio::spawn(
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .in_current_span(),
@@ -361,7 +333,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
         let response = match handled {
             Ok(response) => response,
             Err(e) => {
-                settle(access, tenant, key, None).await;
+                settle(access, tenant, key, claimed_at, None).await;
                 return Problem::internal(&format!("the request failed: {e}")).into_response();
             }
         };
@@ -378,7 +350,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
                 }
             }
         };
-        settle(access, tenant, key, outcome).await;
+        settle(access, tenant, key, claimed_at, outcome).await;
         Response::from_parts(parts, Body::from(body))
     };
     match tokio::spawn(run.in_current_span()).await {

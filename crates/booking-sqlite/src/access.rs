@@ -102,22 +102,6 @@ impl AccessStore for SqliteStore {
         &self,
         tenant: TenantId,
         key: &IdempotencyKey,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND outcome IS NULL",
-        )
-        .bind(tenant.as_uuid())
-        .bind(key.as_str().to_owned())
-        .execute(&self.writer)
-        .await
-        .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn forget_lost_claim(
-        &self,
-        tenant: TenantId,
-        key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(

@@ -54,26 +54,16 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
         outcome: &str,
     ) -> Result<(), StoreError>;
 
-    /// Drops an unfinished claim (the request failed in a way a retry may
-    /// fix), so the next claim is new again.
+    /// Drops the unfinished claim of `key` made at exactly `claimed_at`, if
+    /// there is one, so the next claim is new again: the request failed in
+    /// a way a retry may fix, or the claim's answer was lost on the way
+    /// (the connection cut after the commit), so its maker cannot know it
+    /// made it. The claim time is the claim's token: another's claim of the
+    /// key, made at another instant, stays, and a finished one always does.
     ///
     /// # Errors
     /// Backend failures only.
     async fn abandon_idempotency(
-        &self,
-        tenant: TenantId,
-        key: &IdempotencyKey,
-    ) -> Result<(), StoreError>;
-
-    /// Drops the unfinished claim of `key` made at exactly `claimed_at`, if
-    /// there is one: a claim whose answer was lost on the way (the
-    /// connection cut after the commit), which its maker cannot know it
-    /// made. The claim time is its token: another's claim of the key, made
-    /// at another instant, stays.
-    ///
-    /// # Errors
-    /// Backend failures only.
-    async fn forget_lost_claim(
         &self,
         tenant: TenantId,
         key: &IdempotencyKey,

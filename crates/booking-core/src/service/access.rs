@@ -233,7 +233,7 @@ impl AccessService {
     /// Claims an idempotency key for a request at `at` (see
     /// [`crate::AccessStore::claim_idempotency`]; [`AccessService::now`]).
     /// When this fails the claim may still have been made: `at` names it
-    /// to [`AccessService::forget_lost_claim`].
+    /// to [`AccessService::abandon_idempotency`].
     ///
     /// # Errors
     /// Backend failures only.
@@ -248,25 +248,6 @@ impl AccessService {
             .ports
             .store
             .claim_idempotency(tenant, key, fingerprint, at)
-            .await
-    }
-
-    /// Drops the unfinished claim of `key` made at exactly `claimed_at` (see
-    /// [`crate::AccessStore::forget_lost_claim`]): for a claim whose answer
-    /// was lost, so the caller cannot know whether it made it.
-    ///
-    /// # Errors
-    /// Backend failures only.
-    pub async fn forget_lost_claim(
-        &self,
-        tenant: TenantId,
-        key: &IdempotencyKey,
-        claimed_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.0
-            .ports
-            .store
-            .forget_lost_claim(tenant, key, claimed_at)
             .await
     }
 
@@ -287,7 +268,8 @@ impl AccessService {
             .await
     }
 
-    /// Drops an unfinished claim, so a retry runs again.
+    /// Drops the unfinished claim of `key` made at `claimed_at` (see
+    /// [`crate::AccessStore::abandon_idempotency`]), so a retry runs again.
     ///
     /// # Errors
     /// Backend failures only.
@@ -295,8 +277,13 @@ impl AccessService {
         &self,
         tenant: TenantId,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.0.ports.store.abandon_idempotency(tenant, key).await
+        self.0
+            .ports
+            .store
+            .abandon_idempotency(tenant, key, claimed_at)
+            .await
     }
 
     /// Forgets idempotency records older than `retention` (by the

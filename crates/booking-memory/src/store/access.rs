@@ -90,26 +90,10 @@ impl AccessStore for InMemoryStore {
         &self,
         tenant: TenantId,
         key: &IdempotencyKey,
-    ) -> Result<(), StoreError> {
-        let mut s = self.read().await;
-        s.fault("abandon_idempotency")?;
-        let slot = (tenant, key.as_str().to_owned());
-        if s.idempotency
-            .get(&slot)
-            .is_some_and(|r| r.outcome.is_none())
-        {
-            s.idempotency.remove(&slot);
-        }
-        Ok(())
-    }
-
-    async fn forget_lost_claim(
-        &self,
-        tenant: TenantId,
-        key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut s = self.read().await;
+        s.fault("abandon_idempotency")?;
         let slot = (tenant, key.as_str().to_owned());
         if s.idempotency
             .get(&slot)

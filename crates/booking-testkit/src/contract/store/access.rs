@@ -143,23 +143,29 @@ pub async fn idempotency_keys_replay_and_refuse_mismatches(store: Store) {
         }
     );
     assert_eq!(claim(a.tenant, "fp2").await, Claim::Mismatch);
-    store.abandon_idempotency(b.tenant, &key).await.unwrap();
+    store
+        .abandon_idempotency(b.tenant, &key, t(9, 0))
+        .await
+        .unwrap();
     assert_eq!(
         claim(b.tenant, "fp9").await,
         Claim::New,
         "an abandoned claim frees the key"
     );
-    store.abandon_idempotency(a.tenant, &key).await.unwrap();
+    store
+        .abandon_idempotency(a.tenant, &key, t(9, 0))
+        .await
+        .unwrap();
     assert!(
         matches!(claim(a.tenant, "fp1").await, Claim::Replay { .. }),
         "a finished claim is never abandoned"
     );
 }
 
-/// A claim whose answer was lost (the caller cannot know it made it) is
-/// dropped by the time it was made at, and only then: another's claim of
-/// the key, or a finished one, stays.
-pub async fn a_lost_claim_is_forgotten_by_its_time_only(store: Store) {
+/// A claim is abandoned by the instant it was made at, and only then (as
+/// for one whose answer was lost, which its maker cannot know it made):
+/// another's claim of the key, or a finished one, stays.
+pub async fn a_claim_is_abandoned_by_its_time_only(store: Store) {
     let a = Clinic::setup_named(&*store, "A").await;
     let key = IdempotencyKey::new("lost-1").unwrap();
     assert_eq!(
@@ -170,7 +176,7 @@ pub async fn a_lost_claim_is_forgotten_by_its_time_only(store: Store) {
         Claim::New
     );
     store
-        .forget_lost_claim(a.tenant, &key, t(9, 1))
+        .abandon_idempotency(a.tenant, &key, t(9, 1))
         .await
         .unwrap();
     assert_eq!(
@@ -182,7 +188,7 @@ pub async fn a_lost_claim_is_forgotten_by_its_time_only(store: Store) {
         "a claim made at another time is someone else's"
     );
     store
-        .forget_lost_claim(a.tenant, &key, t(9, 0))
+        .abandon_idempotency(a.tenant, &key, t(9, 0))
         .await
         .unwrap();
     assert_eq!(
@@ -198,7 +204,7 @@ pub async fn a_lost_claim_is_forgotten_by_its_time_only(store: Store) {
         .await
         .unwrap();
     store
-        .forget_lost_claim(a.tenant, &key, t(9, 3))
+        .abandon_idempotency(a.tenant, &key, t(9, 3))
         .await
         .unwrap();
     assert!(

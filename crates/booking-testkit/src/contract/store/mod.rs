@@ -32,7 +32,7 @@ mod races;
 mod stock;
 
 pub use access::{
-    a_lost_claim_is_forgotten_by_its_time_only, api_keys_are_found_listed_revoked_and_recorded,
+    a_claim_is_abandoned_by_its_time_only, api_keys_are_found_listed_revoked_and_recorded,
     concurrent_claims_of_one_key_give_one_new, idempotency_keys_replay_and_refuse_mismatches,
     old_idempotency_records_are_purged,
 };
@@ -202,7 +202,7 @@ macro_rules! store_contract_tests {
             stock_can_be_set_and_restocked_with_events,
             api_keys_are_found_listed_revoked_and_recorded,
             idempotency_keys_replay_and_refuse_mismatches,
-            a_lost_claim_is_forgotten_by_its_time_only,
+            a_claim_is_abandoned_by_its_time_only,
             concurrent_claims_of_one_key_give_one_new,
             old_idempotency_records_are_purged,
         );
