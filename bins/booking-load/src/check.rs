@@ -34,7 +34,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-use crate::nodes::{Node, admin_command, free_port, healthy, server_binary};
+use crate::nodes::{Node, admin_command, catalog, free_port, healthy, server_binary};
 use crate::proxy::Proxy;
 use crate::store_bench::ScratchPg;
 
@@ -161,8 +161,6 @@ struct Op {
     outcome: Outcome,
     status: u16,
     problem: Option<String>,
-    /// The last answer's problem detail, if any.
-    detail: Option<String>,
     /// The reservation as acknowledged.
     reservation: Option<Value>,
     attempts: u32,
@@ -183,7 +181,6 @@ impl Op {
             "invoke_ms": self.invoke.as_secs_f64() * 1e3,
             "complete_ms": self.complete.as_secs_f64() * 1e3,
             "outcome": self.outcome.name(), "status": self.status, "problem": self.problem,
-            "detail": self.detail,
             "attempts": self.attempts, "tries": self.tries, "request": self.request,
             "reservation": self.reservation.as_ref().map(|r| json!({
                 "id": r["id"], "version": r["version"], "resource_id": r["resource_id"],
@@ -558,7 +555,6 @@ async fn client(world: Arc<World>, id: usize, seed: u64, workloads: Vec<Workload
             outcome,
             status,
             problem,
-            detail: answer["detail"].as_str().map(ToOwned::to_owned),
             reservation,
             attempts,
             tries,
@@ -763,7 +759,7 @@ async fn check(
         .ok_or("no staff key")?
         .to_owned();
 
-    // The small tenants, each with a branch and a resource of its own.
+    // The small tenants, each with a branch and a chair of its own.
     let mut tenants = Vec::new();
     for i in 0..args.tenants.max(1) {
         let created = admin_command(
@@ -772,38 +768,9 @@ async fn check(
             &["tenant", "create", "--name", &format!("Small {i}")],
         )?;
         let key = created["api_key"].as_str().ok_or("no key")?.to_owned();
-        let call = |method: reqwest::Method, path: String, body: Value| {
-            http.request(method, format!("{base}{path}"))
-                .bearer_auth(&key)
-                .json(&body)
-                .send()
-        };
-        let branch: Value = call(
-            reqwest::Method::POST,
-            "/v1/branches".into(),
-            json!({"name": "Only", "time_zone": "Europe/Berlin"}),
-        )
-        .await?
-        .json()
-        .await?;
-        let resource: Value = call(
-            reqwest::Method::POST,
-            "/v1/resources".into(),
-            json!({"name": "Chair"}),
-        )
-        .await?
-        .json()
-        .await?;
-        let (branch, resource) = (id(&branch), id(&resource));
-        let linked = call(
-            reqwest::Method::PUT,
-            format!("/v1/resources/{resource}/branches/{branch}"),
-            json!({}),
-        )
-        .await?;
-        if !linked.status().is_success() || branch.is_empty() || resource.is_empty() {
-            return Err(format!("setting up small tenant {i}: {}", linked.status()).into());
-        }
+        // A branch and a chair (and a product the workload does not use).
+        let (branch, chairs, _) = catalog(&http, &base, &key, 1).await?;
+        let resource = chairs.into_iter().next().ok_or("no chair")?;
         tenants.push(Small {
             id: created["tenant_id"].as_str().ok_or("no tenant")?.parse()?,
             key,
@@ -1367,7 +1334,6 @@ mod tests {
             outcome: Outcome::Ok,
             status: 201,
             problem: None,
-            detail: None,
             reservation: Some(json!({"id": id, "version": 1, "resource_id": R,
                 "starts_at": start, "ends_at": end, "status": "confirmed"})),
             attempts: 1,

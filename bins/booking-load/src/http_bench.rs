@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use booking_test_services::valkey::ValkeyServer;
 use serde_json::{Value, json};
 
-use crate::nodes::{Node, admin_command, cpu_time, free_port, healthy, server_binary};
+use crate::nodes::{Node, admin_command, catalog, cpu_time, free_port, healthy, server_binary};
 use crate::store_bench::ScratchPg;
 
 #[derive(clap::Args, Debug)]
@@ -240,66 +240,6 @@ async fn on(
         cpu_ms_per_booking: (cpu_after.saturating_sub(cpu_before)).as_secs_f64() * 1e3
             / booked.max(1.0),
     })
-}
-
-/// A branch (UTC), `resources` resources working there at any time and a
-/// product with a million in stock there, made with `key` (an admin's).
-async fn catalog(
-    http: &reqwest::Client,
-    base: &str,
-    key: &str,
-    resources: usize,
-) -> Result<(String, Vec<String>, String), Box<dyn std::error::Error>> {
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
-            .bearer_auth(key)
-            .json(&body)
-            .send()
-    };
-    let put = |path: String, body: Value| {
-        http.put(format!("{base}{path}"))
-            .bearer_auth(key)
-            .json(&body)
-            .send()
-    };
-    let id = |v: &Value, what: &str| {
-        v["id"]
-            .as_str()
-            .map(ToOwned::to_owned)
-            .ok_or_else(|| format!("no {what}: {v}"))
-    };
-    let branch: Value = post("/v1/branches", json!({"name": "Bench", "time_zone": "UTC"}))
-        .await?
-        .json()
-        .await?;
-    let branch = id(&branch, "branch")?;
-    let mut ids = Vec::new();
-    for i in 0..resources {
-        let r: Value = post("/v1/resources", json!({"name": format!("Chair {i}")}))
-            .await?
-            .json()
-            .await?;
-        let r = id(&r, "resource")?;
-        put(format!("/v1/resources/{r}/branches/{branch}"), json!({}))
-            .await?
-            .error_for_status()?;
-        ids.push(r);
-    }
-    let product: Value = post(
-        "/v1/products",
-        json!({"name": "Kit", "price": {"amount_minor": 500, "currency": "EUR"}}),
-    )
-    .await?
-    .json()
-    .await?;
-    let product = id(&product, "product")?;
-    put(
-        format!("/v1/products/{product}/branches/{branch}"),
-        json!({"stock": 1_000_000}),
-    )
-    .await?
-    .error_for_status()?;
-    Ok((branch, ids, product))
 }
 
 /// The smallest transaction with the same guarantees as a booking: an

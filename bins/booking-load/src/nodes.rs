@@ -1,9 +1,12 @@
 //! Real `booking-server` processes for the harness: started, killed,
-//! paused and resumed by signal, and waited on until ready.
+//! paused and resumed by signal, and waited on until ready; and the catalog
+//! a bench books against.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use serde_json::{Value, json};
 
 /// One server process on a loopback port.
 pub(crate) struct Node {
@@ -134,4 +137,64 @@ pub(crate) fn admin_command(
         return Err(format!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// A branch (UTC), `resources` resources working there at any time and a
+/// product with a million in stock there, made with `key` (an admin's).
+pub(crate) async fn catalog(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    resources: usize,
+) -> Result<(String, Vec<String>, String), Box<dyn std::error::Error>> {
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let put = |path: String, body: Value| {
+        http.put(format!("{base}{path}"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let id = |v: &Value, what: &str| {
+        v["id"]
+            .as_str()
+            .map(ToOwned::to_owned)
+            .ok_or_else(|| format!("no {what}: {v}"))
+    };
+    let branch: Value = post("/v1/branches", json!({"name": "Bench", "time_zone": "UTC"}))
+        .await?
+        .json()
+        .await?;
+    let branch = id(&branch, "branch")?;
+    let mut ids = Vec::new();
+    for i in 0..resources {
+        let r: Value = post("/v1/resources", json!({"name": format!("Chair {i}")}))
+            .await?
+            .json()
+            .await?;
+        let r = id(&r, "resource")?;
+        put(format!("/v1/resources/{r}/branches/{branch}"), json!({}))
+            .await?
+            .error_for_status()?;
+        ids.push(r);
+    }
+    let product: Value = post(
+        "/v1/products",
+        json!({"name": "Kit", "price": {"amount_minor": 500, "currency": "EUR"}}),
+    )
+    .await?
+    .json()
+    .await?;
+    let product = id(&product, "product")?;
+    put(
+        format!("/v1/products/{product}/branches/{branch}"),
+        json!({"stock": 1_000_000}),
+    )
+    .await?
+    .error_for_status()?;
+    Ok((branch, ids, product))
 }
