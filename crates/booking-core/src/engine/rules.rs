@@ -13,8 +13,8 @@ use crate::time::to_micros;
 use crate::{
     ApplyError, Attribution, Entity, EventPayload, InvalidTransition, NewEvent, OutOfStock,
     Reservation, ReservationEventKind, ReservationWrite, SlotTaken, StaleVersion, Status,
-    StockCause, StockDelta, StockKey, StockMove, action_of, immutable_field_changed,
-    status_change_allowed, stock,
+    StockCause, StockDelta, StockKey, action_of, immutable_field_changed, status_change_allowed,
+    stock,
 };
 
 /// Checks a write against the stored state and returns the reservation to
@@ -178,15 +178,13 @@ pub fn stock_deltas(
         .collect()
 }
 
-/// What the engine writes for one accepted [`ReservationWrite`].
+/// What one accepted [`ReservationWrite`] stores and records (the expired
+/// holds' rows and the stock levels are written from [`expired`] and
+/// [`stock_deltas`], before the levels this is planned from are known).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
-    /// Stale holds in the way, as they are to be stored (expired).
-    pub expired: Vec<Reservation>,
     /// The reservation as it is to be stored.
     pub stored: Reservation,
-    /// Per stock key, in key order: the level before and after the write.
-    pub stock: Vec<StockMove>,
     /// The events to append, in order: expiries (each followed by its
     /// stock returns), the reservation event, then its stock movements.
     pub events: Vec<NewEvent>,
@@ -194,8 +192,8 @@ pub struct Plan {
 
 /// Plans a write: checks it ([`check`]), expires the stale holds among
 /// `candidates` that are in its way, and moves stock from `levels` (which
-/// must hold every key it moves: those of [`stock_deltas`]). Overlap is checked separately
-/// ([`first_conflict`]), before the stale holds are read.
+/// must hold every key it moves: those of [`stock_deltas`]). Overlap is
+/// checked separately ([`first_conflict`]), before the stale holds are read.
 ///
 /// # Errors
 /// Those of [`check`], [`ApplyError::OutOfStock`] when a take exceeds the
@@ -217,9 +215,7 @@ pub fn plan(
     stale.dedup_by_key(|r| r.id);
 
     let mut levels = levels.clone();
-    let mut touched: BTreeMap<StockKey, u32> = BTreeMap::new();
     let mut events = Vec::new();
-    let mut expired = Vec::with_capacity(stale.len());
     let system = write.by.system_in();
     for hold in stale {
         let exp = self::expired(hold, at);
@@ -230,43 +226,13 @@ pub fn plan(
             &system,
             at,
         ));
-        move_stock(
-            &mut levels,
-            &mut touched,
-            &mut events,
-            Some(hold),
-            &exp,
-            &system,
-            at,
-        )?;
-        expired.push(exp);
+        move_stock(&mut levels, &mut events, Some(hold), &exp, &system, at)?;
     }
     events.push(reservation_event(
         write.kind, before, &stored, &write.by, at,
     ));
-    move_stock(
-        &mut levels,
-        &mut touched,
-        &mut events,
-        before,
-        &stored,
-        &write.by,
-        at,
-    )?;
-    let stock = touched
-        .into_iter()
-        .map(|(key, before)| StockMove {
-            key,
-            before,
-            after: levels.get(&key).copied().unwrap_or(before),
-        })
-        .collect();
-    Ok(Plan {
-        expired,
-        stored,
-        stock,
-        events,
-    })
+    move_stock(&mut levels, &mut events, before, &stored, &write.by, at)?;
+    Ok(Plan { stored, events })
 }
 
 fn reservation_event(
@@ -283,11 +249,10 @@ fn reservation_event(
     }
 }
 
-/// Applies the movements of `before → after` to `levels`, remembering each
-/// key's first level in `touched`, and records a stock event for each.
+/// Applies the movements of `before → after` to `levels` and records a
+/// stock event for each.
 fn move_stock(
     levels: &mut BTreeMap<StockKey, u32>,
-    touched: &mut BTreeMap<StockKey, u32>,
     events: &mut Vec<NewEvent>,
     before: Option<&Reservation>,
     after: &Reservation,
@@ -307,7 +272,6 @@ fn move_stock(
             requested: m.quantity.get(),
             available,
         })?;
-        touched.entry(m.key).or_insert(current);
         levels.insert(m.key, next);
         events.push(NewEvent {
             at,

@@ -28,6 +28,5 @@ pub use reservations::{
     ReservationStore, ReservationWrite,
 };
 pub use write::{
-    CatalogKey, CatalogRecord, Refusal, Scope, StockDelta, StockLevel, StockMove, TxError,
-    WriteStore, WriteTx,
+    CatalogKey, CatalogRecord, Refusal, Scope, StockDelta, StockLevel, TxError, WriteStore, WriteTx,
 };

@@ -221,17 +221,6 @@ impl CatalogKey {
     }
 }
 
-/// A stock level as a write moves it: from `before` to `after`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StockMove {
-    /// Which stock.
-    pub key: StockKey,
-    /// The level the plan was made from.
-    pub before: u32,
-    /// The level to leave.
-    pub after: u32,
-}
-
 /// A change of one stock level by `delta` units (negative: taken).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StockDelta {
