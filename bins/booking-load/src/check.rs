@@ -34,7 +34,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-use crate::nodes::{Node, admin_command, catalog, free_port, healthy, server_binary};
+use crate::nodes::{Node, catalog, free_port, healthy, new_tenant, server_binary};
 use crate::proxy::Proxy;
 use crate::store_bench::ScratchPg;
 
@@ -673,9 +673,8 @@ async fn check(
         }
         None => (db.to_owned(), valkey.url()),
     };
-    let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Check"])?;
-    let admin = tenant["api_key"].as_str().ok_or("no admin key")?.to_owned();
-    let tenant_id: TenantId = tenant["tenant_id"].as_str().ok_or("no tenant")?.parse()?;
+    let (tenant_id, admin) = new_tenant(&binary, db, "Check")?;
+    let tenant_id: TenantId = tenant_id.parse()?;
 
     let mut nodes = Vec::new();
     if let Some(dir) = &args.node_logs {
@@ -762,17 +761,12 @@ async fn check(
     // The small tenants, each with a branch and a chair of its own.
     let mut tenants = Vec::new();
     for i in 0..args.tenants.max(1) {
-        let created = admin_command(
-            &binary,
-            db,
-            &["tenant", "create", "--name", &format!("Small {i}")],
-        )?;
-        let key = created["api_key"].as_str().ok_or("no key")?.to_owned();
+        let (id, key) = new_tenant(&binary, db, &format!("Small {i}"))?;
         // A branch and a chair (and a product the workload does not use).
         let (branch, chairs, _) = catalog(&http, &base, &key, 1).await?;
         let resource = chairs.into_iter().next().ok_or("no chair")?;
         tenants.push(Small {
-            id: created["tenant_id"].as_str().ok_or("no tenant")?.parse()?,
+            id: id.parse()?,
             key,
             branch,
             resource,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use booking_test_services::valkey::ValkeyServer;
 use serde_json::{Value, json};
 
-use crate::nodes::{Node, admin_command, catalog, cpu_time, free_port, healthy, server_binary};
+use crate::nodes::{Node, catalog, cpu_time, free_port, healthy, new_tenant, server_binary};
 use crate::store_bench::ScratchPg;
 
 #[derive(clap::Args, Debug)]
@@ -113,18 +113,12 @@ async fn on(
     let mut targets: Vec<Target> = Vec::new();
     if args.tenants > 1 {
         for t in 0..args.tenants {
-            let tenant = admin_command(
-                &binary,
-                db,
-                &["tenant", "create", "--name", &format!("Bench {t}")],
-            )?;
-            let key = tenant["api_key"].as_str().ok_or("no key")?.to_owned();
+            let (_, key) = new_tenant(&binary, db, &format!("Bench {t}"))?;
             let (branch, resources, product) = catalog(&http, &base, &key, 1).await?;
             targets.push((key, branch, resources[0].clone(), product));
         }
     } else {
-        let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Bench"])?;
-        let admin = tenant["api_key"].as_str().ok_or("no key")?.to_owned();
+        let (_, admin) = new_tenant(&binary, db, "Bench")?;
         let (branch, resources, product) = catalog(&http, &base, &admin, resources_n).await?;
         let staff: Value = http
             .post(format!("{base}/v1/keys"))

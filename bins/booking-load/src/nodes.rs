@@ -121,6 +121,23 @@ pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// Creates a tenant named `name` with the server binary's admin command;
+/// returns its id and its first (admin) key.
+pub(crate) fn new_tenant(
+    binary: &std::path::Path,
+    db: &str,
+    name: &str,
+) -> Result<(String, String), Box<dyn std::error::Error>> {
+    let created = admin_command(binary, db, &["tenant", "create", "--name", name])?;
+    let field = |f: &str| {
+        created[f]
+            .as_str()
+            .map(ToOwned::to_owned)
+            .ok_or_else(|| format!("`tenant create` printed no {f}: {created}"))
+    };
+    Ok((field("tenant_id")?, field("api_key")?))
+}
+
 /// Runs an admin command of the server binary (`tenant create`, `key
 /// create`) on `db` and returns the JSON it prints.
 pub(crate) fn admin_command(

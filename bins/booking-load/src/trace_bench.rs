@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use serde_json::{Value, json};
 
-use crate::nodes::{admin_command, server_binary};
+use crate::nodes::{admin_command, new_tenant, server_binary};
 use crate::store_bench::ScratchPg;
 
 #[derive(clap::Args, Debug)]
@@ -112,9 +112,7 @@ async fn run_on(
     db: &str,
 ) -> Result<(f64, u64), Box<dyn std::error::Error>> {
     let binary = server_binary(args.server.as_ref());
-    let tenant = admin_command(&binary, db, &["tenant", "create", "--name", "Bench"])?;
-    let admin_key = tenant["api_key"].as_str().ok_or("no admin key")?.to_owned();
-    let tenant_id = tenant["tenant_id"].as_str().ok_or("no tenant")?.to_owned();
+    let (tenant_id, admin_key) = new_tenant(&binary, db, "Bench")?;
     let staff = admin_command(
         &binary,
         db,

@@ -168,54 +168,41 @@ pub async fn idempotency_keys_replay_and_refuse_mismatches(store: Store) {
 pub async fn a_claim_is_abandoned_by_its_time_only(store: Store) {
     let a = Clinic::setup_named(&*store, "A").await;
     let key = IdempotencyKey::new("lost-1").unwrap();
+    let claim = |minute| {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        async move {
+            store
+                .claim_idempotency(a.tenant, &key, "fp", t(9, minute))
+                .await
+                .unwrap()
+        }
+    };
+    let abandon = |minute| {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        async move {
+            store
+                .abandon_idempotency(a.tenant, &key, t(9, minute))
+                .await
+                .unwrap();
+        }
+    };
+    assert_eq!(claim(0).await, Claim::New);
+    abandon(1).await;
     assert_eq!(
-        store
-            .claim_idempotency(a.tenant, &key, "fp", t(9, 0))
-            .await
-            .unwrap(),
-        Claim::New
-    );
-    store
-        .abandon_idempotency(a.tenant, &key, t(9, 1))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .claim_idempotency(a.tenant, &key, "fp", t(9, 2))
-            .await
-            .unwrap(),
+        claim(2).await,
         Claim::InProgress,
         "a claim made at another time is someone else's"
     );
-    store
-        .abandon_idempotency(a.tenant, &key, t(9, 0))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .claim_idempotency(a.tenant, &key, "fp", t(9, 3))
-            .await
-            .unwrap(),
-        Claim::New,
-        "the lost claim is gone"
-    );
+    abandon(0).await;
+    assert_eq!(claim(3).await, Claim::New, "the claim made at 9:00 is gone");
     store
         .finish_idempotency(a.tenant, &key, "{}")
         .await
         .unwrap();
-    store
-        .abandon_idempotency(a.tenant, &key, t(9, 3))
-        .await
-        .unwrap();
+    abandon(3).await;
     assert!(
-        matches!(
-            store
-                .claim_idempotency(a.tenant, &key, "fp", t(9, 4))
-                .await
-                .unwrap(),
-            Claim::Replay { .. }
-        ),
-        "a finished claim is never forgotten"
+        matches!(claim(4).await, Claim::Replay { .. }),
+        "a finished claim is never abandoned"
     );
 }
 
