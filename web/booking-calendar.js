@@ -349,6 +349,9 @@ export class BookingCalendar extends HTMLElement {
       key: this.apiKey,
       branchId: this.getAttribute('branch-id'),
       onEvent: (event) => this.apply(event),
+      // Too far behind to replay (a laptop back from a long sleep): read
+      // everything shown again; the feed resumes from the new head.
+      onResync: () => this.load(),
       onState: (state) => {
         const was = this.dataset.connection;
         this.dataset.connection = state;

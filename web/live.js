@@ -9,15 +9,17 @@ export class LiveFeed {
   /**
    * `onEvent(event)` gets each event once, in order; `onState(state)` gets
    * 'live', 'reconnecting' or 'offline' (the key was refused or revoked:
-   * no more retries).
+   * no more retries); `onResync(seq)` is told when the feed was too far
+   * behind to replay: reload what is shown (it goes on from `seq`).
    */
-  constructor({ base, key, branchId, onEvent, onState }) {
+  constructor({ base, key, branchId, onEvent, onState, onResync = () => {} }) {
     const origin = base || window.location.origin;
     this.url = origin.replace(/^http/, 'ws').replace(/\/+$/, '') + '/v1/stream';
     this.key = key;
     this.branchId = branchId;
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onResync = onResync;
     this.lastSeq = 0;
     this.attempt = 0;
     this.socket = null;
@@ -75,7 +77,16 @@ export class LiveFeed {
     socket.onmessage = (message) => {
       let event;
       try { event = JSON.parse(message.data); } catch { return; }
-      if (event.type === 'resync') return; // the server closes; we resume from lastSeq
+      if (event.type === 'resync') {
+        // With `seq`: too far behind to replay; what is shown is reloaded
+        // and the feed goes on from `seq`. Without: the server closes and
+        // we resume from lastSeq.
+        if (typeof event.seq === 'number') {
+          this.lastSeq = event.seq;
+          this.onResync(event.seq);
+        }
+        return;
+      }
       if (typeof event.seq !== 'number' || event.seq <= this.lastSeq) return;
       this.lastSeq = event.seq;
       this.onEvent(event);

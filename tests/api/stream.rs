@@ -82,6 +82,24 @@ async fn serve(
     broadcaster: Arc<dyn Broadcaster>,
     heartbeat: Duration,
 ) -> Node {
+    serve_limited(
+        store,
+        hub,
+        broadcaster,
+        heartbeat,
+        booking_ws::StreamLimits::default(),
+    )
+    .await
+}
+
+/// [`serve`] with these stream limits.
+async fn serve_limited(
+    store: Arc<dyn BookingStore>,
+    hub: Arc<Hub>,
+    broadcaster: Arc<dyn Broadcaster>,
+    heartbeat: Duration,
+    limits: booking_ws::StreamLimits,
+) -> Node {
     let services = Services::new(
         Ports {
             store: store.clone(),
@@ -96,9 +114,15 @@ async fn serve(
         services: services.clone(),
         hub: hub.clone(),
         heartbeat,
+        limits,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/v1/stream", listener.local_addr().unwrap());
+    // Small send buffers, so a client that stops reading blocks the
+    // node's sends after kilobytes rather than megabytes.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(4096);
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Node {
         url,
@@ -113,13 +137,23 @@ async fn key_for(n: &Node, c: &Clinic) -> String {
     crate::helpers::new_key(&n.services, c.tenant, booking_core::Role::Viewer, "viewer").await
 }
 
-async fn connect(url: &str, query: &str, secret: &str) -> Client {
+/// The upgrade request for the stream at `url` with `query`, the key as a
+/// browser sends it (the `bearer.<key>` subprotocol).
+fn upgrade(
+    url: &str,
+    query: &str,
+    secret: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     let mut request = format!("{url}{query}").into_client_request().unwrap();
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         HeaderValue::from_str(&format!("booking.v1, bearer.{secret}")).unwrap(),
     );
-    let (client, response) = tokio_tungstenite::connect_async(request)
+    request
+}
+
+async fn connect(url: &str, query: &str, secret: &str) -> Client {
+    let (client, response) = tokio_tungstenite::connect_async(upgrade(url, query, secret))
         .await
         .expect("the stream accepts the key");
     assert_eq!(
@@ -556,4 +590,219 @@ async fn catalog_changes_stream_live_and_key_changes_only_to_admins() {
         Some((since + 2, "ProductUpdated".to_owned())),
         "Madrid's hours are not Lisbon's business; a product's price is"
     );
+}
+
+/// A node whose streams have these limits, with a tenant, its viewer key
+/// and the log's head.
+async fn limited(limits: booking_ws::StreamLimits) -> (Node, Clinic, String, u64) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store: Arc<dyn BookingStore> = Arc::new(
+        booking_sqlite::SqliteStore::open(&booking_sqlite::SqliteSettings::new(dir.join("b.db")))
+            .await
+            .unwrap(),
+    );
+    let hub = Hub::new(1024);
+    let n = serve_limited(store, hub.clone(), hub, Duration::from_secs(60), limits).await;
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&n, &c).await;
+    let start = head(&*n.store, &c).await;
+    (n, c, secret, start)
+}
+
+/// The upgrade's refusal: its status and problem+json body.
+async fn refused(url: &str, query: &str, secret: &str) -> (u16, serde_json::Value) {
+    match tokio_tungstenite::connect_async(upgrade(url, query, secret)).await {
+        Ok(_) => panic!("{query}: the upgrade was accepted"),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
+            let body = response.body().clone().unwrap_or_default();
+            (
+                response.status().as_u16(),
+                serde_json::from_slice(&body).unwrap(),
+            )
+        }
+        Err(e) => panic!("{query}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_message_over_a_few_kib_closes_its_stream() {
+    let (n, c, secret, start) = limited(booking_ws::StreamLimits::default()).await;
+    let mut big = connect(&n.url, &format!("?since={start}"), &secret).await;
+    let mut small = connect(&n.url, &format!("?since={start}"), &secret).await;
+    futures::SinkExt::send(&mut small, Message::text("hello"))
+        .await
+        .unwrap();
+    futures::SinkExt::send(&mut big, Message::text("x".repeat(1 << 20)))
+        .await
+        .unwrap();
+    // The big sender's stream ends; the other still streams.
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match big.next().await {
+                Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "a 1 MiB message closed the stream");
+    n.service
+        .create(request(&c, 0, c.madrid, c.dentist))
+        .await
+        .unwrap();
+    assert!(
+        next_event(&mut small, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a small message did not"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while n.hub.clients() != 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(n.hub.clients(), 1, "the closed stream was forgotten");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_past_a_keys_cap_gets_429_and_a_closed_one_frees_its_place() {
+    let limits = booking_ws::StreamLimits {
+        per_key: 2,
+        per_tenant: 3,
+        ..booking_ws::StreamLimits::default()
+    };
+    let (n, c, secret, start) = limited(limits).await;
+    let query = format!("?since={start}");
+    let first = connect(&n.url, &query, &secret).await;
+    let _second = connect(&n.url, &query, &secret).await;
+    let (status, body) = refused(&n.url, &query, &secret).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["type"], "/problems/too-many-streams");
+    assert!(
+        body["detail"].as_str().unwrap().contains("API key"),
+        "{body}"
+    );
+    // Another key of the tenant has its own count, up to the tenant's.
+    let other = key_for(&n, &c).await;
+    let _third = connect(&n.url, &query, &other).await;
+    let (status, body) = refused(&n.url, &query, &other).await;
+    assert_eq!(status, 429);
+    assert!(
+        body["detail"].as_str().unwrap().contains("tenant"),
+        "{body}"
+    );
+    // Closing a stream frees its place.
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio_tungstenite::connect_async(upgrade(&n.url, &query, &secret)).await {
+            Ok(_) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert!(e.to_string().contains("429"), "{e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the closed stream's place was never freed: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_gone_within_the_send_timeout() {
+    let limits = booking_ws::StreamLimits {
+        per_key: 1,
+        send_timeout: Duration::from_millis(300),
+        ..booking_ws::StreamLimits::default()
+    };
+    let (n, c, secret, start) = limited(limits).await;
+    // Enough of the log (about 1 MB) to fill the sockets' buffers.
+    let note = booking_core::Note::new(&"n".repeat(2000)).unwrap();
+    for i in 0..400 {
+        let mut r = request(&c, i, c.madrid, c.dentist);
+        r.note = Some(note.clone());
+        n.service.create(r).await.unwrap();
+    }
+    // A client with a small receive buffer that never reads its replay.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let address = n.url.trim_start_matches("ws://").split('/').next().unwrap();
+    let tcp = socket.connect(address.parse().unwrap()).await.unwrap();
+    let query = format!("?since={start}");
+    let (_stalled, _) = tokio_tungstenite::client_async(upgrade(&n.url, &query, &secret), tcp)
+        .await
+        .unwrap();
+    // Its place is freed (the key's one stream) once a send has waited
+    // the timeout, though the client never closed.
+    let began = std::time::Instant::now();
+    let mut refusals = 0;
+    loop {
+        match tokio_tungstenite::connect_async(upgrade(&n.url, &query, &secret)).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(e.to_string().contains("429"), "{e}");
+                refusals += 1;
+                assert!(
+                    began.elapsed() < Duration::from_secs(5),
+                    "the stalled stream still holds its place after {:?}",
+                    began.elapsed()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    assert!(
+        refusals > 0,
+        "the stalled stream held its place for a while"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_since_too_far_behind_gets_resync_at_the_head_and_one_past_it_is_refused() {
+    let limits = booking_ws::StreamLimits {
+        max_replay: 5,
+        ..booking_ws::StreamLimits::default()
+    };
+    let (n, c, secret, start) = limited(limits).await;
+    for i in 0..8 {
+        n.service
+            .create(request(&c, i, c.madrid, c.dentist))
+            .await
+            .unwrap();
+    }
+    let now = head(&*n.store, &c).await;
+    // Far behind: one resync message naming the head, then the close.
+    let mut behind = connect(&n.url, &format!("?since={start}"), &secret).await;
+    let first = tokio::time::timeout(Duration::from_secs(5), behind.next())
+        .await
+        .unwrap();
+    let Some(Ok(Message::Text(text))) = first else {
+        panic!("{first:?}")
+    };
+    let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(message["type"], "resync");
+    assert_eq!(message["seq"], now);
+    let closed = tokio::time::timeout(Duration::from_secs(5), behind.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(Some(ref f)))) if u16::from(f.code) == 1013),
+        "{closed:?}"
+    );
+    // Within reach: the replay.
+    let mut near = connect(&n.url, &format!("?since={}", now - 5), &secret).await;
+    assert_eq!(drain(&mut near, Duration::from_millis(500)).await.len(), 5);
+    // Past the head, or absurd: refused before the upgrade.
+    for since in [now + 1, u64::MAX] {
+        let (status, body) = refused(&n.url, &format!("?since={since}"), &secret).await;
+        assert_eq!(status, 422, "since={since}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("past the last event"),
+            "{body}"
+        );
+    }
 }

@@ -92,6 +92,7 @@ async fn node(
         services: services.clone(),
         hub,
         heartbeat: Duration::from_secs(30),
+        limits: booking_ws::StreamLimits::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("ws://{}/v1/stream", listener.local_addr()?);

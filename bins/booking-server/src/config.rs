@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use booking_app::{Config, Database};
+use booking_app::{Config, Database, StreamLimits};
 use booking_core::{Role, TenantId};
 use clap::{Args, Parser, Subcommand};
 
@@ -34,16 +34,27 @@ pub(crate) struct TelemetryArgs {
     #[arg(
         long,
         env = "BOOKING_LOG_FORMAT",
+        hide_env_values = true,
         default_value = "text",
         global = true
     )]
     pub(crate) log_format: LogFormatArg,
     /// Do not serve `GET /metrics` (Prometheus text).
-    #[arg(long, env = "BOOKING_NO_METRICS", global = true)]
+    #[arg(
+        long,
+        env = "BOOKING_NO_METRICS",
+        hide_env_values = true,
+        global = true
+    )]
     pub(crate) no_metrics: bool,
     /// Serve `GET /metrics` on this address (e.g. an internal interface)
     /// instead of on `--listen`.
-    #[arg(long, env = "BOOKING_METRICS_LISTEN", global = true)]
+    #[arg(
+        long,
+        env = "BOOKING_METRICS_LISTEN",
+        hide_env_values = true,
+        global = true
+    )]
     pub(crate) metrics_listen: Option<SocketAddr>,
 }
 
@@ -61,13 +72,19 @@ pub(crate) struct DatabaseArgs {
     /// path). The default needs no external service.
     #[arg(
         long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://data/booking.db",
+        env = "DATABASE_URL", hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL,
         global = true
     )]
     pub(crate) database_url: String,
     /// Connections in the PostgreSQL pool.
-    #[arg(long, env = "BOOKING_DB_POOL", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "BOOKING_DB_POOL",
+        hide_env_values = true,
+        default_value_t = 16,
+        global = true
+    )]
     pub(crate) db_pool: u32,
 }
 
@@ -83,41 +100,103 @@ impl fmt::Debug for DatabaseArgs {
 #[derive(Args, Clone)]
 pub(crate) struct ServerArgs {
     /// Address to listen on.
-    #[arg(long, env = "BOOKING_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "BOOKING_LISTEN",
+        hide_env_values = true,
+        default_value = "127.0.0.1:8080"
+    )]
     pub(crate) listen: SocketAddr,
     /// Valkey for the shared lock (absent: an in-process lock, one node).
-    #[arg(long, env = "VALKEY_URL")]
+    #[arg(long, env = "VALKEY_URL", hide_env_values = true)]
     pub(crate) valkey_url: Option<String>,
-    /// Do not create the demo clinic in an empty store.
-    #[arg(long, env = "BOOKING_NO_DEMO")]
+    /// Do not create the demo clinic in an empty store (it is created only
+    /// on the embedded default: SQLite at the default path).
+    #[arg(
+        long,
+        env = "BOOKING_NO_DEMO",
+        hide_env_values = true,
+        conflicts_with = "demo"
+    )]
     pub(crate) no_demo: bool,
+    /// Create the demo clinic in an empty store whatever the database (a
+    /// trial on PostgreSQL); never on by itself outside the default.
+    #[arg(long, env = "BOOKING_DEMO", hide_env_values = true)]
+    pub(crate) demo: bool,
     /// An origin (`https://clinic.example`) whose pages may call the API and
     /// embed the calendar from a browser; repeat, or comma-separate in the
     /// environment. None: same origin only.
-    #[arg(long = "allow-origin", env = "BOOKING_ALLOW_ORIGINS", value_delimiter = ',', value_parser = origin)]
+    #[arg(long = "allow-origin", env = "BOOKING_ALLOW_ORIGINS", hide_env_values = true, value_delimiter = ',', value_parser = origin)]
     pub(crate) allow_origins: Vec<String>,
     /// Lock time-to-live, in seconds.
-    #[arg(long, env = "BOOKING_LOCK_TTL_SECS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "BOOKING_LOCK_TTL_SECS",
+        hide_env_values = true,
+        default_value_t = 30
+    )]
     pub(crate) lock_ttl_secs: u64,
     /// How long a booking waits for a busy lock, in milliseconds.
-    #[arg(long, env = "BOOKING_LOCK_WAIT_MS", default_value_t = 5000)]
+    #[arg(
+        long,
+        env = "BOOKING_LOCK_WAIT_MS",
+        hide_env_values = true,
+        default_value_t = 5000
+    )]
     pub(crate) lock_wait_ms: u64,
     /// How often expired holds are recorded (freeing slot and stock), in
     /// seconds.
-    #[arg(long, env = "BOOKING_HOLD_SWEEP_SECS", default_value_t = 15)]
+    #[arg(
+        long,
+        env = "BOOKING_HOLD_SWEEP_SECS",
+        hide_env_values = true,
+        default_value_t = 15
+    )]
     pub(crate) hold_sweep_secs: u64,
     /// Longest booking, in hours.
-    #[arg(long, env = "BOOKING_MAX_BOOKING_HOURS", default_value_t = 24)]
+    #[arg(
+        long,
+        env = "BOOKING_MAX_BOOKING_HOURS",
+        hide_env_values = true,
+        default_value_t = 24
+    )]
     pub(crate) max_booking_hours: i64,
     /// How long an Idempotency-Key is remembered, in hours; older records
     /// are purged (a retry after that runs again).
     #[arg(
         long,
         env = "BOOKING_IDEMPOTENCY_RETENTION_HOURS",
+        hide_env_values = true,
         default_value_t = 24
     )]
     pub(crate) idempotency_retention_hours: u32,
+    /// Open event streams (`/v1/stream`) per API key; over it the upgrade
+    /// gets 429.
+    #[arg(long, env = "BOOKING_STREAMS_PER_KEY", hide_env_values = true, default_value_t = StreamLimits::default().per_key)]
+    pub(crate) streams_per_key: usize,
+    /// Open event streams per tenant on this node.
+    #[arg(long, env = "BOOKING_STREAMS_PER_TENANT", hide_env_values = true, default_value_t = StreamLimits::default().per_tenant)]
+    pub(crate) streams_per_tenant: usize,
+    /// Open event streams on this node.
+    #[arg(long, env = "BOOKING_STREAMS_PER_NODE", hide_env_values = true, default_value_t = StreamLimits::default().per_node)]
+    pub(crate) streams_per_node: usize,
+    /// How long a stream waits for a client that stopped reading before it
+    /// closes it, in milliseconds.
+    #[arg(
+        long,
+        env = "BOOKING_STREAM_SEND_TIMEOUT_MS",
+        hide_env_values = true,
+        default_value_t = 10_000
+    )]
+    pub(crate) stream_send_timeout_ms: u64,
+    /// The most events a stream replays; a `since` further behind gets
+    /// `resync` (reload, then stream from the head).
+    #[arg(long, env = "BOOKING_STREAM_MAX_REPLAY", hide_env_values = true, default_value_t = StreamLimits::default().max_replay)]
+    pub(crate) stream_max_replay: u64,
 }
+
+/// The default database: the embedded SQLite file.
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://data/booking.db";
 
 /// `scheme://host[:port]`, as a browser sends it in `Origin`.
 fn origin(text: &str) -> Result<String, String> {
@@ -151,7 +230,17 @@ impl ServerArgs {
     pub(crate) fn config(&self, db: &DatabaseArgs) -> Config {
         Config {
             valkey_url: self.valkey_url.clone(),
-            demo: !self.no_demo,
+            // The demo clinic's keys are live credentials: only on the
+            // embedded default, or when asked for.
+            demo: self.demo || (!self.no_demo && db.database_url == DEFAULT_DATABASE_URL),
+            stream_limits: StreamLimits {
+                per_key: self.streams_per_key.max(1),
+                per_tenant: self.streams_per_tenant.max(1),
+                per_node: self.streams_per_node.max(1),
+                send_timeout: Duration::from_millis(self.stream_send_timeout_ms.max(100)),
+                max_replay: self.stream_max_replay,
+                ..StreamLimits::default()
+            },
             allowed_origins: self.allow_origins.clone(),
             lock_ttl: Duration::from_secs(self.lock_ttl_secs),
             lock_wait: Duration::from_millis(self.lock_wait_ms),
@@ -174,6 +263,7 @@ impl fmt::Debug for ServerArgs {
                 &self.valkey_url.as_deref().map(booking_app::redact_url),
             )
             .field("no_demo", &self.no_demo)
+            .field("demo", &self.demo)
             .field("allow_origins", &self.allow_origins)
             .field("lock_ttl_secs", &self.lock_ttl_secs)
             .field("lock_wait_ms", &self.lock_wait_ms)

@@ -81,12 +81,14 @@ fn tenant_and_key_commands_print_json() {
 #[tokio::test]
 async fn a_first_run_creates_the_demo_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    // The embedded default: no database named, `data/booking.db` under
+    // the working directory.
     let mut child = server()
         .args(["--listen", "127.0.0.1:0"])
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("data/booking.db").display()),
-        )
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("BOOKING_NO_DEMO")
+        .env_remove("BOOKING_DEMO")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -125,4 +127,54 @@ async fn a_first_run_creates_the_demo_serves_and_stops_on_sigterm() {
     }
     let _ = child.kill();
     panic!("the server did not stop within 5 s of SIGTERM");
+}
+
+/// The demo clinic's keys are live credentials: a server on a database it
+/// was pointed at (here a SQLite file; PostgreSQL alike) starts empty
+/// unless `--demo` asks for the clinic.
+#[test]
+fn a_named_database_gets_no_demo_unless_asked() {
+    for (flags, demo) in [(&[][..], false), (&["--demo"][..], true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = server()
+            .args(["--listen", "127.0.0.1:0"])
+            .args(flags)
+            .env_remove("BOOKING_NO_DEMO")
+            .env_remove("BOOKING_DEMO")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("b.db").display()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut first,
+        )
+        .unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(first.starts_with("booking-server listening on"), "{first}");
+        assert_eq!(
+            !first.contains("(the calendar:"),
+            demo,
+            "{flags:?}: {first}"
+        );
+    }
+}
+
+#[test]
+fn help_shows_no_environment_values() {
+    let out = server()
+        .arg("--help")
+        .env("DATABASE_URL", "postgres://u:hunter2@db/booking")
+        .env("VALKEY_URL", "redis://:hunter2@cache:6379")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("DATABASE_URL"), "{help}");
+    assert!(!help.contains("hunter2"), "{help}");
 }

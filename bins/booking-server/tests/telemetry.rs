@@ -52,7 +52,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let mut command = server();
         command
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--demo"])
             .env(
                 "DATABASE_URL",
                 format!("sqlite://{}", dir.path().join("b.db").display()),

@@ -94,6 +94,8 @@ pub struct Config {
     pub max_booking: chrono::Duration,
     /// WebSocket ping interval; a client silent for three is closed.
     pub stream_heartbeat: Duration,
+    /// What event streams may take on this node.
+    pub stream_limits: booking_ws::StreamLimits,
     /// Origins (`https://clinic.example`, scheme, host and port) whose pages
     /// may call the API and load the calendar's modules from a browser: the
     /// calendar embedded in another site. Empty: the server's own origin
@@ -117,6 +119,7 @@ impl Config {
             idempotency_retention: chrono::Duration::hours(24),
             max_booking: chrono::Duration::hours(24),
             stream_heartbeat: Duration::from_secs(15),
+            stream_limits: booking_ws::StreamLimits::default(),
             allowed_origins: Vec::new(),
         }
     }
@@ -134,6 +137,7 @@ impl fmt::Debug for Config {
             .field("idempotency_retention", &self.idempotency_retention)
             .field("max_booking", &self.max_booking)
             .field("stream_heartbeat", &self.stream_heartbeat)
+            .field("stream_limits", &self.stream_limits)
             .field("allowed_origins", &self.allowed_origins)
             .finish()
     }

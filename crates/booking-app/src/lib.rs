@@ -39,6 +39,7 @@ use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
 use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 use tokio::net::TcpListener;
 
+pub use booking_ws::StreamLimits;
 pub use config::{Config, Database, redact_url};
 pub use demo::{Demo, DemoError};
 
@@ -236,6 +237,7 @@ impl App {
             services: self.services.clone(),
             hub: self.hub.clone(),
             heartbeat: self.config.stream_heartbeat,
+            limits: self.config.stream_limits.clone(),
         });
         // The calendar's page and modules (`/`, `/ui/…`).
         extra = extra.merge(booking_ui::router());

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 mod hub;
+mod limits;
 mod message;
 mod session;
 
@@ -40,7 +41,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use booking_core::{BranchId, Services};
 pub use hub::{Hub, Subscription};
+pub use limits::StreamLimits;
 
+use crate::limits::Open;
 use crate::session::Session;
 
 /// The subprotocol spoken on the stream.
@@ -55,6 +58,15 @@ pub struct StreamState {
     pub hub: Arc<Hub>,
     /// Ping interval; a client silent for three is closed.
     pub heartbeat: Duration,
+    /// What streams may take.
+    pub limits: StreamLimits,
+}
+
+/// The route's state: the caller's, and the streams open on this node.
+#[derive(Clone, Debug)]
+struct Route {
+    state: StreamState,
+    open: Arc<Open>,
 }
 
 fn refuse(status: StatusCode, kind: &str, detail: &str) -> Response {
@@ -95,7 +107,7 @@ fn secret(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn stream(
-    State(state): State<StreamState>,
+    State(Route { state, open }): State<Route>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
@@ -140,14 +152,80 @@ async fn stream(
             );
         }
     };
+    let place = match open.take(&state.limits, key.id, key.tenant_id) {
+        Ok(place) => place,
+        Err(over) => {
+            let mut response = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-streams",
+                &format!("{over}; close a stream (another tab or device) before opening one"),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return response;
+        }
+    };
+    // Where the log is now: a `since` past it names events that do not
+    // exist (and would overflow), and one too far behind would replay more
+    // than a stream may send.
+    let head = match state.services.events().head(key.tenant_id).await {
+        Ok(head) => head.0,
+        Err(_) => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "retry shortly",
+            );
+        }
+    };
+    let start = match since {
+        Some(n) if n > head => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-input",
+                &format!("since: {n} is past the last event ({head}); send the last seq you saw"),
+            );
+        }
+        Some(n) if head - n > state.limits.max_replay => Start::Resync { head },
+        Some(n) => Start::From(n),
+        None => Start::Live,
+    };
     let hub = state.hub.clone();
+    let limits = state.limits.clone();
     upgrade
         .protocols([PROTOCOL])
+        .max_message_size(limits.max_message)
+        .max_frame_size(limits.max_message)
+        // Small buffers: an idle stream holds little more than its socket.
+        .read_buffer_size(limits.max_message)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
-            Session::new(socket, state.services, key, branch, since, state.heartbeat)
-                .run(&hub)
-                .await;
+            let _place = place;
+            Session::new(
+                socket,
+                state.services,
+                key,
+                branch,
+                start,
+                state.heartbeat,
+                limits,
+            )
+            .run(&hub)
+            .await;
         })
+}
+
+/// Where a stream starts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Start {
+    /// Live events only.
+    Live,
+    /// After this event: the log's events after it, then live.
+    From(u64),
+    /// Too far behind to replay: tell the client to reload and stream from
+    /// `head`, and close.
+    Resync { head: u64 },
 }
 
 /// The stream route, with its state.
@@ -166,5 +244,8 @@ pub fn router(state: StreamState) -> Router {
         .build();
     Router::new()
         .route("/v1/stream", get(stream))
-        .with_state(state)
+        .with_state(Route {
+            state,
+            open: Arc::new(Open::default()),
+        })
 }

@@ -19,6 +19,18 @@ pub(crate) fn resync(last_sent: u64) -> String {
         .to_string()
 }
 
+/// Tells a client its `since` is further behind than a stream replays:
+/// reload what it shows, then stream from `seq` (the log's head now).
+#[must_use]
+pub(crate) fn too_far_behind(head: u64, max_replay: u64) -> String {
+    json!({
+        "type": "resync",
+        "reason": format!("since is more than {max_replay} events behind; reload, then stream from seq"),
+        "seq": head,
+    })
+    .to_string()
+}
+
 /// A parsed client message we do not act on, kept for the log.
 #[must_use]
 pub(crate) fn ignored(text: &str) -> Value {

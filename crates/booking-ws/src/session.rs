@@ -18,7 +18,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use booking_core::{ApiKey, BranchId, Event, EventPayload, EventQuery, Seq, Services, TenantId};
 
 use crate::hub::{Hub, Subscription};
-use crate::message;
+use crate::limits::StreamLimits;
+use crate::{Start, message};
 
 const PAGE: usize = 500;
 
@@ -31,9 +32,12 @@ pub(crate) struct Session {
     pub(crate) key: ApiKey,
     pub(crate) branch: Option<BranchId>,
     pub(crate) heartbeat: std::time::Duration,
+    limits: StreamLimits,
     /// The next sequence number the client expects (`None`: live only, from
     /// the first live event).
     next: Option<u64>,
+    /// Too far behind to replay: the log's head to resync at.
+    resync_at: Option<u64>,
 }
 
 /// Why the stream stops.
@@ -50,9 +54,15 @@ impl Session {
         services: Services,
         key: ApiKey,
         branch: Option<BranchId>,
-        since: Option<u64>,
+        start: Start,
         heartbeat: std::time::Duration,
+        limits: StreamLimits,
     ) -> Self {
+        let (next, resync_at) = match start {
+            Start::Live => (None, None),
+            Start::From(since) => (since.checked_add(1), None),
+            Start::Resync { head } => (None, Some(head)),
+        };
         Self {
             socket,
             services,
@@ -60,7 +70,23 @@ impl Session {
             key,
             branch,
             heartbeat,
-            next: since.map(|s| s + 1),
+            limits,
+            next,
+            resync_at,
+        }
+    }
+
+    /// Sends one message, waiting at most the send timeout for a client
+    /// that stopped reading: past it, the stream is given up (its queue
+    /// and buffers freed) even with the send still pending.
+    async fn put(&mut self, message: Message) -> Result<(), Gone> {
+        match tokio::time::timeout(self.limits.send_timeout, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Gone::Away),
+            Err(_) => {
+                tracing::info!(tenant_id = %self.tenant, "a stream client stopped reading; closed");
+                Err(Gone::Away)
+            }
         }
     }
 
@@ -81,10 +107,8 @@ impl Session {
             .branch
             .is_none_or(|b| event.payload.branch_id().is_none_or(|e| e == b));
         if at_branch && self.key.role.may_read(event.payload.event_type()) {
-            self.socket
-                .send(Message::Text(message::event(event).into()))
-                .await
-                .map_err(|_| Gone::Away)?;
+            self.put(Message::Text(message::event(event).into()))
+                .await?;
         }
         Ok(())
     }
@@ -142,8 +166,7 @@ impl Session {
 
     async fn close(&mut self, code: u16, reason: &'static str) {
         let _ = self
-            .socket
-            .send(Message::Close(Some(CloseFrame {
+            .put(Message::Close(Some(CloseFrame {
                 code,
                 reason: reason.into(),
             })))
@@ -151,6 +174,14 @@ impl Session {
     }
 
     pub(crate) async fn run(mut self, hub: &Arc<Hub>) {
+        if let Some(head) = self.resync_at {
+            let behind = message::too_far_behind(head, self.limits.max_replay);
+            if self.put(Message::Text(behind.into())).await.is_ok() {
+                self.close(1013, "too far behind; reload, then stream from seq")
+                    .await;
+            }
+            return;
+        }
         match self.stream(hub).await {
             Gone::Away => {}
             Gone::Revoked => self.close(1008, "the API key was revoked").await,
@@ -179,7 +210,7 @@ impl Session {
                     None => {
                         if live.lagged() {
                             let last = self.next.map_or(0, |n| n - 1);
-                            let _ = self.socket.send(Message::Text(message::resync(last).into())).await;
+                            let _ = self.put(Message::Text(message::resync(last).into())).await;
                             self.close(1013, "fell behind; reconnect with since").await;
                         }
                         return Gone::Away;
@@ -190,8 +221,8 @@ impl Session {
                         self.close(1001, "no answer to heartbeats").await;
                         return Gone::Away;
                     }
-                    if self.socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                        return Gone::Away;
+                    if let Err(gone) = self.put(Message::Ping(Vec::new().into())).await {
+                        return gone;
                     }
                     // A gap at the tail shows no later event; look.
                     self.catch_up(None).await
