@@ -73,6 +73,7 @@ impl Cluster {
 async fn cluster(valkey: &ValkeyServer, heartbeat: Duration) -> Cluster {
     let mut config = Config::new(crate::helpers::postgres().await);
     config.valkey_url = Some(valkey.url());
+    config.backplane_secret = Some("the cluster test's shared secret".into());
     config.stream_heartbeat = heartbeat;
     let mut nodes = Vec::new();
     let mut services = None;
@@ -398,4 +399,90 @@ async fn closed_with(client: &mut Client, wait: Duration) -> Option<u16> {
             Ok(Some(Err(_)) | None) => return Some(1006),
         }
     }
+}
+
+/// Publishes `payload` on `channel` straight to Valkey (as anyone who can
+/// reach it could), in the wire protocol.
+async fn publish_raw(valkey: &ValkeyServer, channel: &str, payload: &str) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = valkey.url().trim_start_matches("redis://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut command = String::from("*3\r\n$7\r\nPUBLISH\r\n");
+    for part in [channel, payload] {
+        command.push_str(&format!("${}\r\n{part}\r\n", part.len()));
+    }
+    tcp.write_all(command.as_bytes()).await.unwrap();
+    let mut answer = [0u8; 64];
+    let n = tcp.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b":"), "{:?}", &answer[..n]);
+}
+
+/// Messages put on the backplane by someone without the nodes' secret (no
+/// MAC, another secret's), or with it but wrong (another tenant's events
+/// on the channel, numbers that jump), reach no client: the first event a
+/// stream sends after them is the real booking, under the number the
+/// forgeries claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_backplane_messages_reach_no_client() {
+    use booking_valkey_backplane::BackplaneSettings;
+    let valkey = ValkeyServer::start();
+    let c = cluster(&valkey, Duration::from_secs(30)).await;
+    let (staff, branch, resource) = clinic(&c).await;
+    let since = head(&c.services, &staff).await;
+    let tenant = c
+        .services
+        .access()
+        .authenticate(&staff)
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id;
+    let mut on_b = subscribe(&c.b, &staff, since).await;
+    let forged = booking_testkit::fixture::stock_events;
+    let real = BackplaneSettings::new(valkey.url(), "the cluster test's shared secret").unwrap();
+    let wrong = BackplaneSettings::new(valkey.url(), "not the nodes' secret at all").unwrap();
+    let channel = real.channel(tenant);
+    let next = since + 1;
+    let mine = forged(tenant, &[next]);
+    for message in [
+        serde_json::to_string(&mine).unwrap(),
+        format!("00.{}", serde_json::to_string(&mine).unwrap()),
+        wrong.seal(&channel, &mine).unwrap(),
+        real.seal(
+            &channel,
+            &forged(booking_core::TenantId::generate(), &[next]),
+        )
+        .unwrap(),
+        real.seal(&channel, &forged(tenant, &[next, next + 2]))
+            .unwrap(),
+    ] {
+        publish_raw(&valkey, &channel, &message).await;
+    }
+    // Signed right and in order, but on another tenant's channel: the MAC
+    // covers the channel, so it does not open there either.
+    let other = real.channel(booking_core::TenantId::generate());
+    publish_raw(&valkey, &other, &real.seal(&channel, &mine).unwrap()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(book(&c, &staff, &branch, &resource, 3).await, 201);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let first = loop {
+        match tokio::time::timeout_at(deadline, on_b.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if v["seq"].is_u64() {
+                    break v;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no event reached the client: {other:?}"),
+        }
+    };
+    assert_eq!(first["seq"], next);
+    assert_eq!(first["type"], "ReservationCreated", "{first}");
+    assert!(
+        received(&mut on_b, Duration::from_millis(500))
+            .await
+            .is_empty(),
+        "nothing else"
+    );
 }

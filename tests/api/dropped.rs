@@ -53,6 +53,7 @@ async fn setup(valkey_url: Option<String>) -> Setup {
     config.lock_ttl = Duration::from_secs(60);
     config.lock_wait = Duration::from_secs(5);
     config.valkey_url = valkey_url;
+    config.backplane_secret = Some("the dropped test's shared secret".into());
     let (base, services, stop) = serve(config).await;
     let (tenant, admin) = new_tenant(&services, "Dropped Dental").await;
     let staff = new_key(&services, tenant, Role::Staff, "reception").await;

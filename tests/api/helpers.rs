@@ -77,6 +77,15 @@ impl TestApp {
         store: std::sync::Arc<booking_memory::InMemoryStore>,
         clock: std::sync::Arc<dyn booking_core::Clock>,
     ) -> (Self, TenantId) {
+        Self::in_memory_with(store, clock, |state| state).await
+    }
+
+    /// [`TestApp::in_memory`] with its state tuned (timeouts, leases).
+    pub(crate) async fn in_memory_with(
+        store: std::sync::Arc<booking_memory::InMemoryStore>,
+        clock: std::sync::Arc<dyn booking_core::Clock>,
+        tune: impl FnOnce(booking_http::AppState) -> booking_http::AppState,
+    ) -> (Self, TenantId) {
         use std::sync::Arc;
         let services = Services::new(
             booking_core::Ports {
@@ -87,7 +96,7 @@ impl TestApp {
             },
             booking_core::BookingPolicy::default(),
         );
-        let router = booking_http::router(booking_http::AppState::new(services.clone()));
+        let router = booking_http::router(tune(booking_http::AppState::new(services.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");

@@ -51,6 +51,7 @@ fn bookings(store: Arc<PgStore>, locks: Arc<ValkeyLocks>, policy: BookingPolicy)
 
 fn request(c: &Clinic, r: TimeRange) -> NewReservation {
     NewReservation {
+        id: None,
         tenant_id: c.tenant,
         branch_id: c.madrid,
         resource_id: c.dentist,

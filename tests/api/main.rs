@@ -14,6 +14,7 @@ mod concurrency;
 mod dropped;
 mod holds;
 mod hostile;
+mod idempotency;
 mod isolation;
 mod keys;
 mod lock_flow;

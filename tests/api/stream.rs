@@ -197,6 +197,7 @@ fn request(
 ) -> NewReservation {
     let start = t(0, 0) + chrono::Duration::minutes(n * 15);
     NewReservation {
+        id: None,
         tenant_id: c.tenant,
         branch_id: branch,
         resource_id: resource,
@@ -470,23 +471,7 @@ async fn a_client_that_falls_behind_is_dropped_alone_and_told_to_resync() {
     let tenant = booking_core::TenantId::generate();
     let slow = hub.subscribe(tenant);
     let mut fast = hub.subscribe(tenant);
-    let events: Vec<Event> = (1..=10u64)
-        .map(|i| Event {
-            seq: Seq(i),
-            tenant_id: tenant,
-            at: t(7, 0),
-            by: booking_core::Attribution::system(),
-            payload: booking_core::EventPayload::StockChanged(
-                booking_core::event::payload::StockLevelChange {
-                    product_id: uuid::Uuid::new_v4(),
-                    branch_id: uuid::Uuid::new_v4(),
-                    before: 0,
-                    after: 1,
-                    cause: booking_core::StockCause::Set,
-                },
-            ),
-        })
-        .collect();
+    let events = booking_testkit::fixture::stock_events(tenant, &(1..=10).collect::<Vec<_>>());
     for chunk in events.chunks(2) {
         hub.deliver(chunk);
         while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(1), fast.recv()).await {}
@@ -636,9 +621,9 @@ async fn a_client_message_over_a_few_kib_closes_its_stream() {
     futures::SinkExt::send(&mut small, Message::text("hello"))
         .await
         .unwrap();
-    futures::SinkExt::send(&mut big, Message::text("x".repeat(1 << 20)))
-        .await
-        .unwrap();
+    // The node may close the stream (and reset the connection) before the
+    // whole message is sent: then the send itself fails.
+    let _ = futures::SinkExt::send(&mut big, Message::text("x".repeat(1 << 20))).await;
     // The big sender's stream ends; the other still streams.
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
         loop {

@@ -468,6 +468,7 @@ async fn seed(
         tokio::spawn(async move {
             for (i, (r, range)) in plan.iter().enumerate().skip(w).step_by(writers) {
                 let request = NewReservation {
+                    id: None,
                     tenant_id: tenant,
                     branch_id: branch,
                     resource_id: resources[*r],

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The backplane secret the harness's nodes share.
+pub(crate) const BACKPLANE_SECRET: &str = "booking-load shared backplane secret";
+
 use serde_json::{Value, json};
 
 /// One server process on a loopback port.
@@ -35,6 +38,7 @@ impl Node {
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--no-demo"])
             .args(["--database-url", &self.db, "--db-pool", "8"])
             .args(["--valkey-url", &self.valkey])
+            .env("BOOKING_BACKPLANE_SECRET", crate::nodes::BACKPLANE_SECRET)
             .args(["--lock-ttl-secs", &self.lock_ttl.to_string()])
             .args(["--lock-wait-ms", "2000", "--hold-sweep-secs", "1"])
             .env("BOOKING_LOG_FORMAT", format)

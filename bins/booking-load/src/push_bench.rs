@@ -68,7 +68,10 @@ async fn node(
 ) -> Result<(String, Services), Box<dyn std::error::Error>> {
     let store = Arc::new(booking_postgres::PgStore::from_pool(pool_on(db, 10).await));
     let hub = booking_ws::Hub::new(4096);
-    let backplane = ValkeyBackplane::start(BackplaneSettings::new(valkey), hub.clone())?;
+    let backplane = ValkeyBackplane::start(
+        BackplaneSettings::new(valkey, crate::nodes::BACKPLANE_SECRET)?,
+        hub.clone(),
+    )?;
     if !backplane.wait_connected(Duration::from_secs(5)).await {
         return Err("the backplane did not connect".into());
     }
@@ -186,6 +189,7 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let start = t(0, 0) + chrono::Duration::minutes(i64::try_from(n)? * 15);
         let booked = service_a
             .create(NewReservation {
+                id: None,
                 tenant_id: c.tenant,
                 branch_id: c.madrid,
                 resource_id: c.dentist,

@@ -110,6 +110,11 @@ pub(crate) struct ServerArgs {
     /// Valkey for the shared lock (absent: an in-process lock, one node).
     #[arg(long, env = "VALKEY_URL", hide_env_values = true)]
     pub(crate) valkey_url: Option<String>,
+    /// The secret every node signs and checks the live events it passes
+    /// the others with over Valkey: the same random string (at least 16
+    /// bytes) on every node; required with --valkey-url.
+    #[arg(long, env = "BOOKING_BACKPLANE_SECRET", hide_env_values = true)]
+    pub(crate) backplane_secret: Option<String>,
     /// Do not create the demo clinic in an empty store (it is created only
     /// on the embedded default: SQLite at the default path).
     #[arg(
@@ -170,6 +175,26 @@ pub(crate) struct ServerArgs {
         default_value_t = 24
     )]
     pub(crate) idempotency_retention_hours: u32,
+    /// How long a request may take before it is answered 503 (it may still
+    /// finish; the retry with the same Idempotency-Key learns its outcome),
+    /// in seconds.
+    #[arg(
+        long,
+        env = "BOOKING_REQUEST_TIMEOUT_SECS",
+        hide_env_values = true,
+        default_value_t = 30
+    )]
+    pub(crate) request_timeout_secs: u64,
+    /// How long an unfinished Idempotency-Key claim holds before the same
+    /// request's retry takes it over (the node running it died), in
+    /// seconds; keep it well above the request timeout.
+    #[arg(
+        long,
+        env = "BOOKING_IDEMPOTENCY_LEASE_SECS",
+        hide_env_values = true,
+        default_value_t = 120
+    )]
+    pub(crate) idempotency_lease_secs: u64,
     /// Open event streams (`/v1/stream`) per API key; over it the upgrade
     /// gets 429.
     #[arg(long, env = "BOOKING_STREAMS_PER_KEY", hide_env_values = true, default_value_t = StreamLimits::default().per_key)]
@@ -230,6 +255,7 @@ impl ServerArgs {
     pub(crate) fn config(&self, db: &DatabaseArgs) -> Config {
         Config {
             valkey_url: self.valkey_url.clone(),
+            backplane_secret: self.backplane_secret.clone(),
             // The demo clinic's keys are live credentials: only on the
             // embedded default, or when asked for.
             demo: self.demo || (!self.no_demo && db.database_url == DEFAULT_DATABASE_URL),
@@ -249,6 +275,8 @@ impl ServerArgs {
                 self.idempotency_retention_hours.max(1),
             )),
             max_booking: chrono::Duration::hours(self.max_booking_hours.clamp(1, 24 * 31)),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            idempotency_lease: Duration::from_secs(self.idempotency_lease_secs.max(1)),
             ..db.config()
         }
     }

@@ -26,7 +26,18 @@ use crate::config::{Cli, Command, KeyCommand, TenantCommand};
 type AnyError = Box<dyn std::error::Error>;
 
 #[tokio::main]
-async fn main() -> Result<(), AnyError> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // The message says what to fix (not a `Debug` dump).
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), AnyError> {
     let cli = Cli::parse();
     let telemetry = telemetry::install(&cli.telemetry)?;
     let result = match cli.command {

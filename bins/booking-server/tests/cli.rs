@@ -172,9 +172,32 @@ fn help_shows_no_environment_values() {
         .arg("--help")
         .env("DATABASE_URL", "postgres://u:hunter2@db/booking")
         .env("VALKEY_URL", "redis://:hunter2@cache:6379")
+        .env("BOOKING_BACKPLANE_SECRET", "hunter2hunter2hunter2")
         .output()
         .unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("DATABASE_URL"), "{help}");
     assert!(!help.contains("hunter2"), "{help}");
+}
+
+#[test]
+fn several_nodes_need_a_backplane_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = server()
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--valkey-url",
+            "redis://127.0.0.1:1",
+        ])
+        .env_remove("BOOKING_BACKPLANE_SECRET")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("b.db").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--backplane-secret"), "{said}");
 }

@@ -524,6 +524,7 @@ async fn bookings_made_without_valkey_are_counted_as_degraded() {
         &[
             ("BOOKING_LOG_FORMAT", "off"),
             ("VALKEY_URL", "redis://127.0.0.1:1"),
+            ("BOOKING_BACKPLANE_SECRET", "the telemetry test's secret"),
         ],
         false,
     );

@@ -80,6 +80,9 @@ pub struct Config {
     /// Valkey for the shared lock and the event backplane; `None` runs one
     /// node with an in-process lock and local push.
     pub valkey_url: Option<String>,
+    /// The secret every node signs and checks the events it passes the
+    /// others with (required with `valkey_url`; at least 16 bytes).
+    pub backplane_secret: Option<String>,
     /// Create the demo clinic when the store has no tenant.
     pub demo: bool,
     /// Lock time-to-live.
@@ -92,6 +95,11 @@ pub struct Config {
     pub idempotency_retention: chrono::Duration,
     /// Longest booking.
     pub max_booking: chrono::Duration,
+    /// How long a request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// How long an unfinished `Idempotency-Key` claim holds before the
+    /// same request's retry takes it over (its node died mid-request).
+    pub idempotency_lease: Duration,
     /// WebSocket ping interval; a client silent for three is closed.
     pub stream_heartbeat: Duration,
     /// What event streams may take on this node.
@@ -112,12 +120,15 @@ impl Config {
         Self {
             database,
             valkey_url: None,
+            backplane_secret: None,
             demo: false,
             lock_ttl: Duration::from_secs(30),
             lock_wait: Duration::from_secs(5),
             hold_sweep: Duration::from_secs(15),
             idempotency_retention: chrono::Duration::hours(24),
             max_booking: chrono::Duration::hours(24),
+            request_timeout: Duration::from_secs(30),
+            idempotency_lease: Duration::from_secs(120),
             stream_heartbeat: Duration::from_secs(15),
             stream_limits: booking_ws::StreamLimits::default(),
             allowed_origins: Vec::new(),
@@ -130,12 +141,18 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database", &self.database)
             .field("valkey_url", &self.valkey_url.as_deref().map(redact_url))
+            .field(
+                "backplane_secret",
+                &self.backplane_secret.as_ref().map(|_| "…"),
+            )
             .field("demo", &self.demo)
             .field("lock_ttl", &self.lock_ttl)
             .field("lock_wait", &self.lock_wait)
             .field("hold_sweep", &self.hold_sweep)
             .field("idempotency_retention", &self.idempotency_retention)
             .field("max_booking", &self.max_booking)
+            .field("request_timeout", &self.request_timeout)
+            .field("idempotency_lease", &self.idempotency_lease)
             .field("stream_heartbeat", &self.stream_heartbeat)
             .field("stream_limits", &self.stream_limits)
             .field("allowed_origins", &self.allowed_origins)

@@ -58,6 +58,13 @@ pub enum BuildError {
     /// The Valkey URL is not valid.
     #[error("invalid Valkey configuration: {0}")]
     Valkey(String),
+    /// Several nodes (Valkey configured) with no secret to authenticate
+    /// the events they pass each other.
+    #[error(
+        "a Valkey URL needs a backplane secret: set --backplane-secret \
+         (BOOKING_BACKPLANE_SECRET) to the same random string of at least 16 bytes on every node"
+    )]
+    NoBackplaneSecret,
 }
 
 /// One node, built and ready to serve.
@@ -136,9 +143,14 @@ impl App {
                         ValkeyLocks::connect(ValkeyLockSettings::new(url.clone()))
                             .map_err(|e| BuildError::Valkey(e.to_string()))?,
                     );
-                    let backplane =
-                        ValkeyBackplane::start(BackplaneSettings::new(url.clone()), hub.clone())
-                            .map_err(|e| BuildError::Valkey(e.to_string()))?;
+                    let secret = config
+                        .backplane_secret
+                        .as_deref()
+                        .ok_or(BuildError::NoBackplaneSecret)?;
+                    let settings = BackplaneSettings::new(url.clone(), secret)
+                        .map_err(|e| BuildError::Valkey(e.to_string()))?;
+                    let backplane = ValkeyBackplane::start(settings, hub.clone())
+                        .map_err(|e| BuildError::Valkey(e.to_string()))?;
                     // Both connect in the background; wait for them together,
                     // so a node whose Valkey is down starts within one bound.
                     let bound = Duration::from_secs(2);
@@ -232,6 +244,8 @@ impl App {
     fn router(&self, metrics_with_api: bool) -> axum::Router {
         let mut state = AppState::new(self.services.clone());
         state.booking_limits = RangeLimits::with_max(self.config.max_booking);
+        state.request_timeout = self.config.request_timeout;
+        state.idempotency_lease = self.config.idempotency_lease;
         state.readiness.clone_from(&self.readiness);
         let mut extra = booking_ws::router(booking_ws::StreamState {
             services: self.services.clone(),

@@ -211,6 +211,17 @@ impl IdempotencyKey {
     }
 }
 
+/// Whose idempotency records: each API key has its own, so one key's
+/// requests never meet another's (a read-only key cannot spoil a staff
+/// member's retries, nor read their answers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IdempotencyScope {
+    /// The key's tenant.
+    pub tenant: crate::TenantId,
+    /// The API key the request came with.
+    pub api_key: crate::ApiKeyId,
+}
+
 /// What claiming an idempotency key found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {

@@ -137,7 +137,8 @@ pub mod time;
 mod testing;
 
 pub use access::{
-    ApiKey, Claim, IdempotencyKey, KeyHash, OverrideHours, OverrideStart, Role, new_secret,
+    ApiKey, Claim, IdempotencyKey, IdempotencyScope, KeyHash, OverrideHours, OverrideStart, Role,
+    new_secret,
 };
 pub use catalog::{
     Branch, Product, ProductBranch, Resource, ResourceBranch, ResourceKind, ServiceItem,

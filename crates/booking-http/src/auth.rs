@@ -16,6 +16,9 @@ use crate::state::AppState;
 pub struct Caller {
     key: ApiKey,
     request_id: Option<RequestId>,
+    /// What an idempotent request (one sent with an `Idempotency-Key`)
+    /// creates is named from its key, the same on every retry.
+    seed: Option<uuid::Uuid>,
 }
 
 impl Caller {
@@ -36,6 +39,21 @@ impl Caller {
     #[must_use]
     pub fn by(&self) -> Attribution {
         Attribution::key(&self.key, self.request_id.clone())
+    }
+
+    /// This request sent with an `Idempotency-Key` whose claim derived
+    /// `seed` from the key and what the request asks.
+    pub(crate) fn idempotent(mut self, seed: uuid::Uuid) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The id a reservation this request creates gets: the same on every
+    /// retry of an idempotent request (so a retry after a lost answer finds
+    /// the first attempt's reservation), `None` (a fresh one) otherwise.
+    #[must_use]
+    pub fn created_id(&self) -> Option<booking_core::ReservationId> {
+        self.seed.map(booking_core::ReservationId::from_uuid)
     }
 
     /// Refuses unless the key may change the catalog and keys.
@@ -125,6 +143,10 @@ impl FromRequestParts<AppState> for Caller {
             .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| RequestId::new(v).ok());
-        Ok(Self { key, request_id })
+        Ok(Self {
+            key,
+            request_id,
+            seed: None,
+        })
     }
 }

@@ -90,10 +90,15 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
     // Rendered once: the document does not change while the process runs.
     let doc =
         axum::body::Bytes::from(serde_json::to_vec(&doc).expect("the OpenAPI document serializes"));
-    let v1 = v1.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        middleware::idempotency,
-    ));
+    let v1 = v1
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::idempotency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::deadline,
+        ));
     let routes = v1
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

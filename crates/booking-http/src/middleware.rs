@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use booking_core::{Claim, IdempotencyKey};
+use booking_core::{Claim, IdempotencyKey, IdempotencyScope};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tracing::Instrument as _;
@@ -174,12 +174,12 @@ const SETTLE_FOR: Duration = Duration::from_secs(120);
 /// records are kept.
 async fn settle(
     access: booking_core::AccessService,
-    tenant: booking_core::TenantId,
+    scope: IdempotencyScope,
     key: IdempotencyKey,
     claimed_at: DateTime<Utc>,
     outcome: Option<String>,
 ) {
-    let Err(e) = settle_once(&access, tenant, &key, claimed_at, outcome.as_deref()).await else {
+    let Err(e) = settle_once(&access, scope, &key, claimed_at, outcome.as_deref()).await else {
         return;
     };
     tracing::warn!(error = %e, "could not settle an idempotency claim; retrying in the background");
@@ -190,7 +190,7 @@ async fn settle(
             while started.elapsed() < SETTLE_FOR {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
-                match settle_once(&access, tenant, &key, claimed_at, outcome.as_deref()).await {
+                match settle_once(&access, scope, &key, claimed_at, outcome.as_deref()).await {
                     Ok(()) => return,
                     Err(booking_core::StoreError::Unavailable(_)) => {}
                     Err(e) => {
@@ -207,21 +207,63 @@ async fn settle(
 
 async fn settle_once(
     access: &booking_core::AccessService,
-    tenant: booking_core::TenantId,
+    scope: IdempotencyScope,
     key: &IdempotencyKey,
     claimed_at: DateTime<Utc>,
     outcome: Option<&str>,
 ) -> Result<(), booking_core::StoreError> {
     match outcome {
-        Some(outcome) => access.finish_idempotency(tenant, key, outcome).await,
-        None => access.abandon_idempotency(tenant, key, claimed_at).await,
+        Some(outcome) => {
+            access
+                .finish_idempotency(scope, key, claimed_at, outcome)
+                .await
+        }
+        None => access.abandon_idempotency(scope, key, claimed_at).await,
+    }
+}
+
+/// Whether an answer is kept for retries: not a server error (a retry may
+/// succeed), nor a refusal of who is asking (401, 403: nothing ran, and a
+/// key that gains the role should not be answered from the record), nor a
+/// 429 (try again later).
+fn kept(status: StatusCode) -> bool {
+    !(status.is_server_error()
+        || matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+        ))
+}
+
+/// Answers 503 when a request takes longer than the node's request
+/// timeout. What it started may still finish (an idempotent request runs
+/// on to its end and records its outcome): the retry with the same
+/// `Idempotency-Key` learns it.
+pub(crate) async fn deadline(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = s.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request-timeout",
+            "The request took too long",
+            format!(
+                "no answer within {} s; it may still complete: retry with the same \
+                 Idempotency-Key to learn its outcome",
+                limit.as_secs_f64()
+            ),
+        )
+        .retry_after(1)
+        .into_response(),
     }
 }
 
 /// `Idempotency-Key` on a POST: the first request with a key runs and its
 /// response is stored; the same key and body (also sent concurrently) get
-/// that response again; the same key with another body is refused. A 5xx is
-/// not stored, so a retry may succeed.
+/// that response again; the same key with another body is refused. Records
+/// are per API key, claimed only after authentication and the write-role
+/// check. A 5xx, 401, 403 or 429 is not stored, so a retry may succeed. An
+/// unfinished claim older than the lease (its node died) is taken over by
+/// the same request's retry.
 pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -258,19 +300,43 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
         Ok(caller) => caller,
         Err(problem) => return problem.into_response(),
     };
-    parts.extensions.insert(caller.clone());
+    // Every POST writes; a key that may not write is refused before its
+    // Idempotency-Key is claimed, so it writes nothing at all.
+    if let Err(problem) = caller.must_book() {
+        return problem.into_response();
+    }
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return Problem::body_too_large().into_response();
     };
+    let scope = IdempotencyScope {
+        tenant: caller.tenant(),
+        api_key: caller.key().id,
+    };
     let mut hasher = Sha256::new();
+    hasher.update(scope.api_key.as_uuid().as_bytes());
+    hasher.update(b" ");
     hasher.update(parts.method.as_str().as_bytes());
     hasher.update(b" ");
     hasher.update(parts.uri.path().as_bytes());
     hasher.update(b"\n");
     hasher.update(&bytes);
-    let fingerprint = hex::encode(hasher.finalize());
-    let tenant = caller.tenant();
+    let digest = hasher.finalize();
+    let fingerprint = hex::encode(digest);
+    // What the request creates is named from its key and what it asks, so
+    // a retry after a lost answer (the commit made, the connection cut)
+    // finds the first attempt's work instead of doing it again.
+    let mut named = Sha256::new();
+    named.update(b"created-id\n");
+    named.update(key.as_str().as_bytes());
+    named.update(b"\n");
+    named.update(digest);
+    let mut seed = [0u8; 16];
+    seed.copy_from_slice(&named.finalize()[..16]);
+    parts
+        .extensions
+        .insert(caller.idempotent(uuid::Builder::from_custom_bytes(seed).into_uuid()));
     let access = s.services.access().clone();
+    let lease = chrono::Duration::from_std(s.idempotency_lease).unwrap_or(chrono::Duration::MAX);
     // From the claim on, the request runs to its end on its own task,
     // whatever happens to the connection: a client that goes away (a
     // timeout, a reset) must not cut it between the claim and the record of
@@ -283,7 +349,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
         let claimed_at = loop {
             let at = access.now();
             match access
-                .claim_idempotency(tenant, &key, &fingerprint, at)
+                .claim_idempotency(scope, &key, &fingerprint, at, lease)
                 .await
             {
                 Ok(Claim::New) => break at,
@@ -320,7 +386,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
                     // The claim may have been made and its answer lost: if
                     // so it is this request's, and nothing else would ever
                     // let it go.
-                    settle(access, tenant, key, at, None).await;
+                    settle(access, scope, key, at, None).await;
                     return Problem::from(e).into_response();
                 }
             }
@@ -333,13 +399,13 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
         let response = match handled {
             Ok(response) => response,
             Err(e) => {
-                settle(access, tenant, key, claimed_at, None).await;
+                settle(access, scope, key, claimed_at, None).await;
                 return Problem::internal(&format!("the request failed: {e}")).into_response();
             }
         };
         let (parts, body) = response.into_parts();
         let body = to_bytes(body, 16 * BODY_LIMIT).await.unwrap_or_default();
-        let outcome = if parts.status.is_server_error() {
+        let outcome = if !kept(parts.status) {
             None
         } else {
             match serde_json::to_string(&Outcome::of(&parts, &body)) {
@@ -350,7 +416,7 @@ pub(crate) async fn idempotency(State(s): State<AppState>, req: Request, next: N
                 }
             }
         };
-        settle(access, tenant, key, claimed_at, outcome).await;
+        settle(access, scope, key, claimed_at, outcome).await;
         Response::from_parts(parts, Body::from(body))
     };
     match tokio::spawn(run.in_current_span()).await {

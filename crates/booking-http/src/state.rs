@@ -1,6 +1,7 @@
 //! What handlers share.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_core::{RangeLimits, Services};
@@ -49,6 +50,13 @@ pub struct AppState {
     pub readiness: Vec<Arc<dyn Readiness>>,
     /// Limits for booking ranges.
     pub booking_limits: RangeLimits,
+    /// How long a request may take before it is answered 503 (it may still
+    /// finish: its `Idempotency-Key` tells the retry its outcome).
+    pub request_timeout: Duration,
+    /// How long an unfinished `Idempotency-Key` claim holds before the same
+    /// request's retry takes it over (the node running it died). Longer
+    /// than any request runs.
+    pub idempotency_lease: Duration,
 }
 
 impl AppState {
@@ -59,6 +67,8 @@ impl AppState {
             services,
             readiness: Vec::new(),
             booking_limits: RangeLimits::bookings(),
+            request_timeout: Duration::from_secs(30),
+            idempotency_lease: Duration::from_secs(120),
         }
     }
 

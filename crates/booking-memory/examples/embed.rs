@@ -115,6 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let reception = Attribution::named(Actor::new("reception@smile")?);
     let request = NewReservation {
+        id: None,
         tenant_id: tenant,
         branch_id: branch,
         resource_id: dentist,

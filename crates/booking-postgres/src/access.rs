@@ -1,7 +1,9 @@
 //! API keys and idempotency records.
 
 use async_trait::async_trait;
-use booking_core::{AccessStore, ApiKey, Claim, IdempotencyKey, KeyHash, StoreError, TenantId};
+use booking_core::{
+    AccessStore, ApiKey, Claim, IdempotencyKey, IdempotencyScope, KeyHash, StoreError, TenantId,
+};
 use booking_sql::{API_KEY_COLUMNS, decode};
 use chrono::{DateTime, Utc};
 
@@ -42,32 +44,43 @@ impl AccessStore for PgStore {
 
     async fn claim_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &str,
         at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         // A claim that vanishes between the insert and the read was
         // abandoned: try again a few times, then report it as in progress.
         for _ in 0..3 {
-            let inserted = sqlx::query(
-                "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, created_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, key) DO NOTHING",
+            // New, or the same request's claim whose lease ran out taken
+            // over, in one statement.
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (tenant_id, api_key_id, key, fingerprint, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant_id, api_key_id, key) DO UPDATE SET created_at = EXCLUDED.created_at
+                 WHERE idempotency_keys.outcome IS NULL
+                   AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
+                   AND idempotency_keys.created_at < $6",
             )
-            .bind(tenant.as_uuid())
+            .bind(scope.tenant.as_uuid())
+            .bind(scope.api_key.as_uuid())
             .bind(key.as_str())
             .bind(fingerprint)
             .bind(at)
+            .bind(stale_before)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
-            if inserted.rows_affected() == 1 {
+            if claimed.rows_affected() == 1 {
                 return Ok(Claim::New);
             }
             let row: Option<(String, Option<String>)> = sqlx::query_as(
-                "SELECT fingerprint, outcome FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+                "SELECT fingerprint, outcome FROM idempotency_keys
+                 WHERE tenant_id = $1 AND api_key_id = $2 AND key = $3",
             )
-            .bind(tenant.as_uuid())
+            .bind(scope.tenant.as_uuid())
+            .bind(scope.api_key.as_uuid())
             .bind(key.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -84,31 +97,39 @@ impl AccessStore for PgStore {
 
     async fn finish_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         outcome: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET outcome = $3 WHERE tenant_id = $1 AND key = $2")
-            .bind(tenant.as_uuid())
-            .bind(key.as_str())
-            .bind(outcome)
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
+        sqlx::query(
+            "UPDATE idempotency_keys SET outcome = $5
+             WHERE tenant_id = $1 AND api_key_id = $2 AND key = $3 AND created_at = $4",
+        )
+        .bind(scope.tenant.as_uuid())
+        .bind(scope.api_key.as_uuid())
+        .bind(key.as_str())
+        .bind(claimed_at)
+        .bind(outcome)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
         Ok(())
     }
 
     async fn abandon_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "DELETE FROM idempotency_keys
-             WHERE tenant_id = $1 AND key = $2 AND outcome IS NULL AND created_at = $3",
+             WHERE tenant_id = $1 AND api_key_id = $2 AND key = $3
+               AND outcome IS NULL AND created_at = $4",
         )
-        .bind(tenant.as_uuid())
+        .bind(scope.tenant.as_uuid())
+        .bind(scope.api_key.as_uuid())
         .bind(key.as_str())
         .bind(claimed_at)
         .execute(&self.pool)

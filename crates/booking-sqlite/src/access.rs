@@ -1,7 +1,9 @@
 //! API keys and idempotency records.
 
 use async_trait::async_trait;
-use booking_core::{AccessStore, ApiKey, Claim, IdempotencyKey, KeyHash, StoreError, TenantId};
+use booking_core::{
+    AccessStore, ApiKey, Claim, IdempotencyKey, IdempotencyScope, KeyHash, StoreError, TenantId,
+};
 use booking_sql::{API_KEY_COLUMNS, decode};
 use chrono::{DateTime, Utc};
 
@@ -42,41 +44,49 @@ impl AccessStore for SqliteStore {
 
     async fn claim_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &str,
         at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
-        // One writer: the insert and the read below cannot interleave with
+        // One writer: the read and the write below cannot interleave with
         // another claim.
         let mut tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(store_error)?;
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT fingerprint, outcome FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
+        let row: Option<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT fingerprint, outcome, created_at FROM idempotency_keys
+             WHERE tenant_id = ? AND api_key_id = ? AND key = ?",
         )
-        .bind(tenant.as_uuid())
+        .bind(scope.tenant.as_uuid())
+        .bind(scope.api_key.as_uuid())
         .bind(key.as_str().to_owned())
         .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
         let claim = match row {
-            None => {
-                sqlx::query("INSERT INTO idempotency_keys (tenant_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)")
-                    .bind(tenant.as_uuid())
-                    .bind(key.as_str().to_owned())
-                    .bind(fingerprint.to_owned())
-                    .bind(micros(at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?;
+            Some((stored, _, _)) if stored != fingerprint => Claim::Mismatch,
+            Some((_, Some(outcome), _)) => Claim::Replay { outcome },
+            Some((_, None, claimed)) if claimed >= micros(stale_before) => Claim::InProgress,
+            // New, or the same request's claim whose lease ran out.
+            _ => {
+                sqlx::query(
+                    "INSERT OR REPLACE INTO idempotency_keys
+                     (tenant_id, api_key_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(scope.tenant.as_uuid())
+                .bind(scope.api_key.as_uuid())
+                .bind(key.as_str().to_owned())
+                .bind(fingerprint.to_owned())
+                .bind(micros(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
                 Claim::New
             }
-            Some((stored, _)) if stored != fingerprint => Claim::Mismatch,
-            Some((_, Some(outcome))) => Claim::Replay { outcome },
-            Some((_, None)) => Claim::InProgress,
         };
         tx.commit().await.map_err(store_error)?;
         Ok(claim)
@@ -84,31 +94,39 @@ impl AccessStore for SqliteStore {
 
     async fn finish_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         outcome: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET outcome = ? WHERE tenant_id = ? AND key = ?")
-            .bind(outcome.to_owned())
-            .bind(tenant.as_uuid())
-            .bind(key.as_str().to_owned())
-            .execute(&self.writer)
-            .await
-            .map_err(store_error)?;
+        sqlx::query(
+            "UPDATE idempotency_keys SET outcome = ?
+             WHERE tenant_id = ? AND api_key_id = ? AND key = ? AND created_at = ?",
+        )
+        .bind(outcome.to_owned())
+        .bind(scope.tenant.as_uuid())
+        .bind(scope.api_key.as_uuid())
+        .bind(key.as_str().to_owned())
+        .bind(micros(claimed_at))
+        .execute(&self.writer)
+        .await
+        .map_err(store_error)?;
         Ok(())
     }
 
     async fn abandon_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "DELETE FROM idempotency_keys
-             WHERE tenant_id = ? AND key = ? AND outcome IS NULL AND created_at = ?",
+             WHERE tenant_id = ? AND api_key_id = ? AND key = ?
+               AND outcome IS NULL AND created_at = ?",
         )
-        .bind(tenant.as_uuid())
+        .bind(scope.tenant.as_uuid())
+        .bind(scope.api_key.as_uuid())
         .bind(key.as_str().to_owned())
         .bind(micros(claimed_at))
         .execute(&self.writer)

@@ -45,6 +45,30 @@ fn eur(minor: i64) -> Money {
     Money::from_code(minor, "EUR").expect("a valid fixture price")
 }
 
+/// Events of `tenant` numbered `seqs`: each a stock level set from 0 to
+/// 1 (of a product and branch that exist nowhere), attributed to the
+/// system — for the fan-out (hub, backplane), which does not read them.
+#[must_use]
+pub fn stock_events(tenant: TenantId, seqs: &[u64]) -> Vec<booking_core::Event> {
+    seqs.iter()
+        .map(|&n| booking_core::Event {
+            seq: booking_core::Seq(n),
+            tenant_id: tenant,
+            at: t(7, 0),
+            by: booking_core::Attribution::system(),
+            payload: booking_core::EventPayload::StockChanged(
+                booking_core::event::payload::StockLevelChange {
+                    product_id: uuid::Uuid::new_v4(),
+                    branch_id: uuid::Uuid::new_v4(),
+                    before: 0,
+                    after: 1,
+                    cause: booking_core::StockCause::Set,
+                },
+            ),
+        })
+        .collect()
+}
+
 /// Ids of the fixture's records.
 #[derive(Clone, Debug)]
 pub struct Clinic {

@@ -2,8 +2,18 @@
 //!
 //! The broadcaster port on Valkey pub/sub, for several server nodes. A node
 //! hands committed events to its own clients first (so they are served
-//! even with Valkey down), then publishes them on one channel; every node
-//! subscribes and hands what it hears to its local hub. Pub/sub is
+//! even with Valkey down), then publishes them on their tenant's channel
+//! (`booking:events:{<tenant id>}`, hash-tagged for a cluster); every node
+//! subscribes to the channels' pattern and hands what it hears to its local
+//! hub.
+//!
+//! Messages are authenticated: `<hex HMAC-SHA256>.<JSON events>`, the MAC
+//! over the channel and the JSON with a secret every node shares. A node
+//! drops (and counts, `booking.backplane.rejected`) a message whose MAC does
+//! not match, whose events are not all of the channel's tenant, or whose
+//! numbers do not run one after another — whoever can reach Valkey without
+//! the secret can neither inject events nor blind a stream with a forged
+//! sequence number. Pub/sub is
 //! at-most-once and a node also hears itself: the WebSocket sessions skip
 //! what they already sent and fill gaps from the event log, so clients
 //! neither miss nor repeat an event. The subscriber resubscribes by itself
@@ -15,31 +25,112 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use booking_core::{BroadcastError, Broadcaster, Event};
+use booking_core::{BroadcastError, Broadcaster, Event, TenantId};
 use fred::clients::SubscriberClient;
 use fred::prelude::{
     Builder, Client, ClientLike, Config, EventInterface, PubsubInterface, ReconnectPolicy,
 };
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// Where and how to reach Valkey.
 #[derive(Clone)]
 pub struct BackplaneSettings {
     url: String,
-    /// The pub/sub channel all nodes share.
-    pub channel: String,
+    secret: Vec<u8>,
+    /// The prefix of the per-tenant pub/sub channels all nodes share.
+    pub channel_prefix: String,
     /// How long a publish may take before it is given up (the events are
     /// committed; other nodes' clients catch up from the log).
     pub publish_timeout: Duration,
 }
 
+/// The shortest shared secret accepted.
+pub const MIN_SECRET_LEN: usize = 16;
+
 impl BackplaneSettings {
-    /// Settings for `url` on channel `booking:events`, 250 ms per publish.
-    #[must_use]
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
+    /// Settings for `url`, signing with `secret` (the same on every node),
+    /// on channels `booking:events:{<tenant>}`, 250 ms per publish.
+    ///
+    /// # Errors
+    /// [`SetupError`] if the secret is shorter than [`MIN_SECRET_LEN`].
+    pub fn new(url: impl Into<String>, secret: &str) -> Result<Self, SetupError> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SetupError::Secret);
+        }
+        Ok(Self {
             url: url.into(),
-            channel: "booking:events".into(),
+            secret: secret.as_bytes().to_vec(),
+            channel_prefix: "booking:events:".into(),
             publish_timeout: Duration::from_millis(250),
+        })
+    }
+
+    /// The channel of `tenant`'s events.
+    #[must_use]
+    pub fn channel(&self, tenant: TenantId) -> String {
+        format!("{}{{{tenant}}}", self.channel_prefix)
+    }
+
+    fn mac(&self, channel: &str, json: &str) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes a key of any size");
+        mac.update(channel.as_bytes());
+        mac.update(b"\n");
+        mac.update(json.as_bytes());
+        mac
+    }
+
+    /// The message carrying `events` (all of one tenant) on `channel`, as
+    /// a node publishes it: `<hex HMAC-SHA256 of channel and JSON>.<JSON>`.
+    ///
+    /// # Errors
+    /// Events that do not serialize (they always do).
+    pub fn seal(&self, channel: &str, events: &[Event]) -> Result<String, serde_json::Error> {
+        let json = serde_json::to_string(events)?;
+        let tag = hex::encode(self.mac(channel, &json).finalize().into_bytes());
+        Ok(format!("{tag}.{json}"))
+    }
+
+    /// The events of a message heard on `channel`, if it is authentic, of
+    /// the channel's tenant, and numbered one after another.
+    fn open(&self, channel: &str, message: &str) -> Result<Vec<Event>, Rejected> {
+        let (tag, json) = message.split_once('.').ok_or(Rejected::Mac)?;
+        let tag = hex::decode(tag).map_err(|_| Rejected::Mac)?;
+        self.mac(channel, json)
+            .verify_slice(&tag)
+            .map_err(|_| Rejected::Mac)?;
+        let events: Vec<Event> = serde_json::from_str(json).map_err(|_| Rejected::Unreadable)?;
+        if events.iter().any(|e| self.channel(e.tenant_id) != channel) {
+            return Err(Rejected::Tenant);
+        }
+        if events.windows(2).any(|w| w[1].seq.0 != w[0].seq.0 + 1) {
+            return Err(Rejected::Sequence);
+        }
+        Ok(events)
+    }
+}
+
+/// Why a message heard on the backplane was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rejected {
+    /// No MAC, or not made with the shared secret.
+    Mac,
+    /// Authentic but not events.
+    Unreadable,
+    /// An event of another tenant than the channel's.
+    Tenant,
+    /// Numbers that do not run one after another.
+    Sequence,
+}
+
+impl Rejected {
+    const fn label(self) -> &'static str {
+        match self {
+            Self::Mac => "mac",
+            Self::Unreadable => "unreadable",
+            Self::Tenant => "tenant",
+            Self::Sequence => "sequence",
         }
     }
 }
@@ -52,15 +143,23 @@ impl std::fmt::Debug for BackplaneSettings {
             .map_or(self.url.as_str(), |(_, h)| h);
         f.debug_struct("BackplaneSettings")
             .field("host", &host)
-            .field("channel", &self.channel)
+            .field("channel_prefix", &self.channel_prefix)
             .finish_non_exhaustive()
     }
 }
 
 /// The settings could not be turned into clients.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid Valkey configuration: {0}")]
-pub struct SetupError(#[source] fred::error::Error);
+pub enum SetupError {
+    /// The URL is not a Valkey URL.
+    #[error("invalid Valkey configuration: {0}")]
+    Url(#[source] fred::error::Error),
+    /// The shared secret is too short to authenticate anything.
+    #[error(
+        "the backplane secret must be at least {MIN_SECRET_LEN} bytes (the same on every node)"
+    )]
+    Secret,
+}
 
 /// The cluster-wide broadcaster.
 pub struct ValkeyBackplane {
@@ -70,6 +169,8 @@ pub struct ValkeyBackplane {
     settings: BackplaneSettings,
     /// Age of events when they arrive here (now − event time), in seconds.
     lag: opentelemetry::metrics::Histogram<f64>,
+    /// Messages dropped, by reason.
+    rejected: opentelemetry::metrics::Counter<u64>,
     /// Whether the subscription is in place (what another node publishes
     /// now reaches this node).
     subscribed: tokio::sync::watch::Sender<bool>,
@@ -93,7 +194,7 @@ impl ValkeyBackplane {
         settings: BackplaneSettings,
         local: Arc<dyn Broadcaster>,
     ) -> Result<Arc<Self>, SetupError> {
-        let mut config = Config::from_url(&settings.url).map_err(SetupError)?;
+        let mut config = Config::from_url(&settings.url).map_err(SetupError::Url)?;
         config.fail_fast = false;
         let builder = {
             let mut b = Builder::from_config(config);
@@ -102,8 +203,8 @@ impl ValkeyBackplane {
                 .set_policy(ReconnectPolicy::new_exponential(0, 50, 2000, 2));
             b
         };
-        let publisher = builder.build().map_err(SetupError)?;
-        let subscriber = builder.build_subscriber_client().map_err(SetupError)?;
+        let publisher = builder.build().map_err(SetupError::Url)?;
+        let subscriber = builder.build_subscriber_client().map_err(SetupError::Url)?;
         // Each returns the handle of a task that is already running;
         // dropping a handle detaches the task.
         drop(publisher.connect());
@@ -116,12 +217,20 @@ impl ValkeyBackplane {
             .with_unit("s")
             .with_description("Age of events arriving over the backplane (now minus event time)")
             .build();
+        let rejected = opentelemetry::global::meter("booking-valkey-backplane")
+            .u64_counter("booking.backplane.rejected")
+            .with_description(
+                "Backplane messages dropped: a MAC that does not match, another tenant's \
+                 events, numbers out of order",
+            )
+            .build();
         let this = Arc::new(Self {
             publisher,
             subscriber,
             local,
             settings,
             lag,
+            rejected,
             subscribed: tokio::sync::watch::Sender::new(false),
         });
         tokio::spawn(Arc::clone(&this).forward());
@@ -146,11 +255,8 @@ impl ValkeyBackplane {
     /// `manage_subscriptions`.
     async fn forward(self: Arc<Self>) {
         let mut messages = self.subscriber.message_rx();
-        while let Err(e) = self
-            .subscriber
-            .subscribe(self.settings.channel.as_str())
-            .await
-        {
+        let pattern = format!("{}*", self.settings.channel_prefix);
+        while let Err(e) = self.subscriber.psubscribe(pattern.as_str()).await {
             tracing::debug!(error = %e, "backplane not subscribed yet; retrying");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -161,7 +267,7 @@ impl ValkeyBackplane {
                     let Some(text) = message.value.as_string() else {
                         continue;
                     };
-                    match serde_json::from_str::<Vec<Event>>(&text) {
+                    match self.settings.open(&message.channel, &text) {
                         Ok(events) => {
                             if let Some(first) = events.first() {
                                 let age = chrono::Utc::now() - first.at;
@@ -170,8 +276,14 @@ impl ValkeyBackplane {
                             }
                             let _ = self.local.publish(&events).await;
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "unreadable backplane message ignored")
+                        Err(why) => {
+                            self.rejected
+                                .add(1, &[opentelemetry::KeyValue::new("reason", why.label())]);
+                            tracing::warn!(
+                                channel = %message.channel,
+                                reason = why.label(),
+                                "backplane message dropped"
+                            );
                         }
                     }
                 }
@@ -189,11 +301,64 @@ impl ValkeyBackplane {
 impl Broadcaster for ValkeyBackplane {
     async fn publish(&self, events: &[Event]) -> Result<(), BroadcastError> {
         self.local.publish(events).await?;
-        let payload = serde_json::to_string(events).map_err(|e| BroadcastError(e.to_string()))?;
-        self.publisher
-            .publish::<i64, _, _>(self.settings.channel.as_str(), payload)
-            .await
-            .map(|_| ())
-            .map_err(|e| BroadcastError(format!("Valkey publish: {e}")))
+        // One message per tenant, on its channel (a batch is one tenant's
+        // in practice: one transaction's events).
+        let mut rest = events;
+        while let Some(first) = rest.first() {
+            let n = rest
+                .iter()
+                .take_while(|e| e.tenant_id == first.tenant_id)
+                .count();
+            let (batch, after) = rest.split_at(n);
+            rest = after;
+            let channel = self.settings.channel(first.tenant_id);
+            let payload = self
+                .settings
+                .seal(&channel, batch)
+                .map_err(|e| BroadcastError(e.to_string()))?;
+            self.publisher
+                .publish::<i64, _, _>(channel.as_str(), payload)
+                .await
+                .map_err(|e| BroadcastError(format!("Valkey publish: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use booking_testkit::fixture::stock_events as events;
+
+    #[test]
+    fn only_sealed_in_order_events_of_the_channels_tenant_open() {
+        let s = BackplaneSettings::new("redis://127.0.0.1:1", "0123456789abcdef").unwrap();
+        let (a, b) = (TenantId::generate(), TenantId::generate());
+        let on_a = s.channel(a);
+        assert!(on_a.ends_with(&format!("{{{a}}}")), "hash-tagged: {on_a}");
+        let sealed = s.seal(&on_a, &events(a, &[4, 5])).unwrap();
+        assert_eq!(s.open(&on_a, &sealed).unwrap().len(), 2);
+        // Replayed on another tenant's channel: the MAC covers the channel.
+        assert_eq!(s.open(&s.channel(b), &sealed), Err(Rejected::Mac));
+        // Another secret, or a changed byte.
+        let forged = BackplaneSettings::new("redis://127.0.0.1:1", "another secret!!")
+            .unwrap()
+            .seal(&on_a, &events(a, &[6]))
+            .unwrap();
+        assert_eq!(s.open(&on_a, &forged), Err(Rejected::Mac));
+        let tampered = sealed.replacen("\"seq\":4", "\"seq\":9", 1);
+        assert_eq!(s.open(&on_a, &tampered), Err(Rejected::Mac));
+        assert_eq!(s.open(&on_a, "no mac at all"), Err(Rejected::Mac));
+        // Sealed with the secret (a node's bug, or a leaked secret with
+        // the channel's tenant wrong), still refused.
+        let foreign = s.seal(&on_a, &events(b, &[1])).unwrap();
+        assert_eq!(s.open(&on_a, &foreign), Err(Rejected::Tenant));
+        let jump = s.seal(&on_a, &events(a, &[7, 9])).unwrap();
+        assert_eq!(s.open(&on_a, &jump), Err(Rejected::Sequence));
+        assert!(matches!(
+            BackplaneSettings::new("redis://127.0.0.1:1", "short"),
+            Err(SetupError::Secret)
+        ));
     }
 }

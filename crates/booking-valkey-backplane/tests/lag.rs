@@ -40,7 +40,9 @@ async fn events_arriving_over_valkey_are_measured_by_age() {
     // Node A publishes; node B's hub hears it only through Valkey (A's own
     // hub gets it directly, unmeasured).
     let node = |local: Arc<LocalHub>| {
-        ValkeyBackplane::start(BackplaneSettings::new(valkey.url()), local).expect("valid settings")
+        let settings = BackplaneSettings::new(valkey.url(), "a test secret of 16+ bytes")
+            .expect("valid settings");
+        ValkeyBackplane::start(settings, local).expect("valid settings")
     };
     let a = node(LocalHub::new());
     let b_local = LocalHub::new();

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{ApiKey, Claim, IdempotencyKey, KeyHash, StoreError, TenantId};
+use crate::{ApiKey, Claim, IdempotencyKey, IdempotencyScope, KeyHash, StoreError, TenantId};
 
 /// API keys (looked up by the hash of their secret; keys are written in
 /// transactions, [`crate::WriteTx::insert_api_key`]) and idempotency
@@ -27,30 +27,37 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     /// Backend failures only.
     async fn api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError>;
 
-    /// Claims `key` for a request with `fingerprint` (a hash of what the
-    /// request asks), atomically: of concurrent claims with one key exactly one
-    /// gets [`Claim::New`].
+    /// Claims `key` in `scope` at `at` for a request with `fingerprint` (a
+    /// hash of what the request asks), atomically: of concurrent claims
+    /// with one key exactly one gets [`Claim::New`]. An unfinished claim
+    /// of the same request made before `stale_before` is taken over (its
+    /// request died with its node: the lease ran out): it is made again at
+    /// `at` and is [`Claim::New`], and its old maker can no longer finish
+    /// or abandon it.
     ///
     /// # Errors
     /// Backend failures only.
     async fn claim_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &str,
         at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<Claim, StoreError>;
 
-    /// Stores the outcome of a claimed request (opaque to the store: what
-    /// the caller needs to answer a retry the same way); later claims
-    /// replay it.
+    /// Stores the outcome of the claim of `key` made at `claimed_at`
+    /// (opaque to the store: what the caller needs to answer a retry the
+    /// same way); later claims replay it. A claim taken over since (made
+    /// at another instant) is left alone.
     ///
     /// # Errors
     /// Backend failures only.
     async fn finish_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         outcome: &str,
     ) -> Result<(), StoreError>;
 
@@ -65,7 +72,7 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     /// Backend failures only.
     async fn abandon_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;

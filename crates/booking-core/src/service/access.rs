@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use super::{Shared, publish};
 use crate::engine::{KeyError, KeyUpdate};
 use crate::{
-    Actor, ApiKey, ApiKeyId, Attribution, Claim, Entity, IdempotencyKey, InvalidInput, KeyHash,
-    Name, Role, StoreError, Tenant, TenantId, access, engine,
+    Actor, ApiKey, ApiKeyId, Attribution, Claim, Entity, IdempotencyKey, IdempotencyScope,
+    InvalidInput, KeyHash, Name, Role, StoreError, Tenant, TenantId, access, engine,
 };
 
 /// The access use cases.
@@ -232,39 +232,44 @@ impl AccessService {
 
     /// Claims an idempotency key for a request at `at` (see
     /// [`crate::AccessStore::claim_idempotency`]; [`AccessService::now`]).
-    /// When this fails the claim may still have been made: `at` names it
-    /// to [`AccessService::abandon_idempotency`].
+    /// An unfinished claim older than `lease` is taken over: its request
+    /// died with its node, and the retry runs. When this fails the claim
+    /// may still have been made: `at` names it to
+    /// [`AccessService::abandon_idempotency`].
     ///
     /// # Errors
     /// Backend failures only.
     pub async fn claim_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &str,
         at: DateTime<Utc>,
+        lease: chrono::Duration,
     ) -> Result<Claim, StoreError> {
         self.0
             .ports
             .store
-            .claim_idempotency(tenant, key, fingerprint, at)
+            .claim_idempotency(scope, key, fingerprint, at, at - lease)
             .await
     }
 
-    /// Stores the outcome of a claimed request for its retries.
+    /// Stores the outcome of the claim made at `claimed_at` for its
+    /// retries.
     ///
     /// # Errors
     /// Backend failures only.
     pub async fn finish_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         outcome: &str,
     ) -> Result<(), StoreError> {
         self.0
             .ports
             .store
-            .finish_idempotency(tenant, key, outcome)
+            .finish_idempotency(scope, key, claimed_at, outcome)
             .await
     }
 
@@ -275,14 +280,14 @@ impl AccessService {
     /// Backend failures only.
     pub async fn abandon_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.0
             .ports
             .store
-            .abandon_idempotency(tenant, key, claimed_at)
+            .abandon_idempotency(scope, key, claimed_at)
             .await
     }
 

@@ -1,3 +1,4 @@
+use crate::ApplyError;
 use std::collections::HashSet;
 
 use tracing::Instrument;
@@ -14,6 +15,12 @@ use super::{Booked, CreateError, performs, publish, traced_apply, under_lock, wi
 /// A request to book a resource, already parsed into domain types.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewReservation {
+    /// The id to create it under (`None`: a fresh one). A request that may
+    /// be retried after its answer was lost (the commit made, the
+    /// connection cut) passes the same id each time: a retry then finds the
+    /// first attempt's reservation and answers with it instead of booking
+    /// again.
+    pub id: Option<ReservationId>,
     /// The tenant making it.
     pub tenant_id: TenantId,
     /// Where.
@@ -154,7 +161,7 @@ impl BookingService {
             .map(|(s, _)| (s.buffer_before, s.buffer_after))
             .unwrap_or_default();
         let reservation = Reservation {
-            id: ReservationId::generate(),
+            id: req.id.unwrap_or_else(ReservationId::generate),
             tenant_id: t,
             branch_id: req.branch_id,
             resource_id: req.resource_id,
@@ -200,11 +207,23 @@ impl BookingService {
             hold_quota,
         };
         let (applied, degraded) = under_lock(&self.0, keys, || async {
-            traced_apply(&self.0, write)
-                .await
-                .map_err(CreateError::from)
+            match traced_apply(&self.0, write).await {
+                Ok(applied) => Ok(Some(applied)),
+                // The id asked for is taken: this request's earlier
+                // attempt was made (only the same request asks for it).
+                Err(ApplyError::AlreadyExists(id)) if req.id == Some(id) => Ok(None),
+                Err(e) => Err(CreateError::from(e)),
+            }
         })
         .await?;
+        let Some(applied) = applied else {
+            let id = req.id.expect("only an asked-for id is found made");
+            return Ok(Booked {
+                reservation: ports.store.reservation(t, id).await?,
+                events: Vec::new(),
+                degraded,
+            });
+        };
 
         publish(&self.0, &applied.events).await;
         Ok(Booked {

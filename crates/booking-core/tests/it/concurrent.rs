@@ -52,6 +52,7 @@ fn order() -> impl Strategy<Value = Order> {
 fn request(c: &Clinic, o: &Order) -> NewReservation {
     let from = t(10, 0) + Duration::minutes(i64::from(o.start) * 15);
     NewReservation {
+        id: None,
         tenant_id: c.tenant,
         branch_id: [c.madrid, c.lisbon][o.branch],
         resource_id: [c.dentist, c.chair][o.resource],

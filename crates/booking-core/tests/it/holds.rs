@@ -24,6 +24,7 @@ async fn setup() -> (InMemoryEngine, Clinic) {
 
 fn request(c: &Clinic, resource: booking_core::ResourceId, r: TimeRange) -> NewReservation {
     NewReservation {
+        id: None,
         tenant_id: c.tenant,
         branch_id: c.madrid,
         resource_id: resource,
@@ -205,6 +206,7 @@ async fn a_key_keeps_at_most_its_quota_of_unexpired_holds() {
         .expect("holds that ran out do not count");
     e.bookings()
         .create(NewReservation {
+            id: None,
             hold_for: None,
             ..request(&c, c.dentist, range((15, 0), (15, 30)))
         })

@@ -27,6 +27,7 @@ fn request(
     r: TimeRange,
 ) -> NewReservation {
     NewReservation {
+        id: None,
         tenant_id: c.tenant,
         branch_id: branch,
         resource_id: resource,
@@ -103,6 +104,7 @@ async fn bookings_outside_working_hours_are_refused_unless_overridden() {
         Err(CreateError::OutsideWorkingHours(_))
     ));
     let overridden = NewReservation {
+        id: None,
         override_hours: booking_core::OverrideHours::for_role(booking_core::Role::Staff),
         override_start: None,
         ..early

@@ -72,6 +72,7 @@ impl Capture {
 
 fn request(c: &Clinic) -> NewReservation {
     NewReservation {
+        id: None,
         tenant_id: c.tenant,
         branch_id: c.madrid,
         resource_id: c.dentist,

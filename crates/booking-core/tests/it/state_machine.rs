@@ -206,6 +206,7 @@ impl World {
                     "ok"
                 };
                 let req = NewReservation {
+                    id: None,
                     tenant_id: c.tenant,
                     branch_id: self.branch(branch),
                     resource_id: self.resource(resource),

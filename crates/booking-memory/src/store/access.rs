@@ -39,14 +39,15 @@ impl AccessStore for InMemoryStore {
 
     async fn claim_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &str,
         at: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         let mut s = self.read().await;
-        let slot = (tenant, key.as_str().to_owned());
-        let claim = match s.idempotency.get(&slot) {
+        let slot = (scope, key.as_str().to_owned());
+        let claim = match s.idempotency.get_mut(&slot) {
             None => {
                 s.idempotency.insert(
                     slot,
@@ -59,6 +60,10 @@ impl AccessStore for InMemoryStore {
                 Claim::New
             }
             Some(r) if r.fingerprint != fingerprint => Claim::Mismatch,
+            Some(r) if r.outcome.is_none() && r.claimed_at < stale_before => {
+                r.claimed_at = at;
+                Claim::New
+            }
             Some(Idempotency { outcome: None, .. }) => Claim::InProgress,
             Some(Idempotency {
                 outcome: Some(outcome),
@@ -74,13 +79,18 @@ impl AccessStore for InMemoryStore {
 
     async fn finish_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         outcome: &str,
     ) -> Result<(), StoreError> {
         let mut s = self.read().await;
         s.fault("finish_idempotency")?;
-        if let Some(r) = s.idempotency.get_mut(&(tenant, key.as_str().to_owned())) {
+        if let Some(r) = s
+            .idempotency
+            .get_mut(&(scope, key.as_str().to_owned()))
+            .filter(|r| r.claimed_at == claimed_at)
+        {
             r.outcome = Some(outcome.to_owned());
         }
         Ok(())
@@ -88,13 +98,13 @@ impl AccessStore for InMemoryStore {
 
     async fn abandon_idempotency(
         &self,
-        tenant: TenantId,
+        scope: IdempotencyScope,
         key: &IdempotencyKey,
         claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut s = self.read().await;
         s.fault("abandon_idempotency")?;
-        let slot = (tenant, key.as_str().to_owned());
+        let slot = (scope, key.as_str().to_owned());
         if s.idempotency
             .get(&slot)
             .is_some_and(|r| r.outcome.is_none() && r.claimed_at == claimed_at)

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use booking_core::{
     AccessStore, ApiKey, Branch, BranchId, CatalogKey, CatalogList, CatalogRecord, CatalogStore,
-    Claim, Entity, Event, EventQuery, IdempotencyKey, KeyHash, NewEvent, Product, ProductBranch,
-    ProductId, Refusal, Reservation, ReservationId, ReservationQuery, ReservationStore, Resource,
-    ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem, ServiceItemBranch,
-    ServiceResource, StockDelta, StockKey, StockLevel, StoreError, Tenant, TenantId,
-    TenantSettings, TxError, WriteStore, WriteTx,
+    Claim, Entity, Event, EventQuery, IdempotencyKey, IdempotencyScope, KeyHash, NewEvent, Product,
+    ProductBranch, ProductId, Refusal, Reservation, ReservationId, ReservationQuery,
+    ReservationStore, Resource, ResourceBranch, ResourceId, Scope, Seq, ServiceId, ServiceItem,
+    ServiceItemBranch, ServiceResource, StockDelta, StockKey, StockLevel, StoreError, Tenant,
+    TenantId, TenantSettings, TxError, WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
@@ -50,7 +50,7 @@ struct State {
     /// API keys by the hash of their secret.
     api_keys: BTreeMap<String, ApiKey>,
     /// Idempotency records by tenant and key.
-    idempotency: BTreeMap<(TenantId, String), access::Idempotency>,
+    idempotency: BTreeMap<(IdempotencyScope, String), access::Idempotency>,
     /// Primitives that fail on their next call (see
     /// [`InMemoryStore::fail_next`]).
     faults: Vec<&'static str>,
@@ -131,9 +131,18 @@ impl InMemoryStore {
     /// not at all; `"events"` fails the next read of the event log (a
     /// stream filling a gap while the database restarts), and
     /// `"finish_idempotency"` / `"abandon_idempotency"` the next record of
-    /// an idempotent request's outcome.
+    /// an idempotent request's outcome; `"commit_answer"` makes the next
+    /// commit and then fails it, as a connection cut after the database
+    /// committed.
     pub async fn fail_next(&self, primitive: &'static str) {
         self.read().await.faults.push(primitive);
+    }
+
+    /// Makes the next write transaction never begin, as a node that died
+    /// (or stalled for good) mid-request: what the request claimed before
+    /// it stays claimed.
+    pub async fn stall_next_write(&self) {
+        self.read().await.faults.push("stall_write");
     }
 }
 
@@ -143,6 +152,9 @@ impl WriteStore for InMemoryStore {
         // Suspend once, as a real store does on I/O, so callers' races
         // really interleave in tests.
         tokio::task::yield_now().await;
+        if self.read().await.fault("stall_write").is_err() {
+            std::future::pending::<()>().await;
+        }
         Ok(Box::new(write::MemoryTx::new(
             Arc::clone(&self.state).lock_owned().await,
         )))

@@ -499,6 +499,9 @@ impl WriteTx for MemoryTx {
     async fn commit(mut self: Box<Self>) -> Result<(), TxError> {
         self.fault("commit")?;
         self.undo.clear();
+        // Committed, but the answer lost on the way (the connection cut
+        // after the database made the commit).
+        self.fault("commit_answer")?;
         Ok(())
     }
 }

@@ -2,7 +2,9 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use booking_core::{ApiKey, ApiKeyId, Claim, IdempotencyKey, KeyError, KeyHash, KeyUpdate, Role};
+use booking_core::{
+    ApiKey, ApiKeyId, Claim, IdempotencyKey, IdempotencyScope, KeyError, KeyHash, KeyUpdate, Role,
+};
 
 fn hash(n: u8) -> KeyHash {
     KeyHash::from_hex(&format!("{n:02x}").repeat(32)).expect("valid hash")
@@ -107,57 +109,92 @@ pub async fn api_keys_are_found_listed_revoked_and_recorded(store: Store) {
     ));
 }
 
+/// A new API key of the clinic's tenant with `role`, stored; the scope of
+/// its idempotency records.
+async fn scope_of(store: &Store, c: &Clinic, role: Role, n: u8) -> IdempotencyScope {
+    let key = ApiKey {
+        id: ApiKeyId::generate(),
+        tenant_id: c.tenant,
+        role,
+        actor: c.actor.clone(),
+        created_at: t(6, 0),
+        expires_at: None,
+        revoked_at: None,
+    };
+    engine::insert_api_key(&**store, &key, &hash(n), &c.by)
+        .await
+        .unwrap();
+    IdempotencyScope {
+        tenant: c.tenant,
+        api_key: key.id,
+    }
+}
+
+/// No lease runs out in these tests unless they say so.
+fn never() -> chrono::DateTime<chrono::Utc> {
+    t(0, 0)
+}
+
 /// A key is claimed once; the same request waits, then replays the stored
 /// response; a different request with the key is a mismatch; an abandoned
-/// claim frees the key; keys are per tenant.
+/// claim frees the key; records are per API key (so per tenant).
 pub async fn idempotency_keys_replay_and_refuse_mismatches(store: Store) {
     let a = Clinic::setup_named(&*store, "A").await;
     let b = Clinic::setup_named(&*store, "B").await;
+    let staff = scope_of(&store, &a, Role::Staff, 11).await;
+    let viewer = scope_of(&store, &a, Role::Viewer, 12).await;
+    let other = scope_of(&store, &b, Role::Staff, 13).await;
     let key = IdempotencyKey::new("order-42").unwrap();
-    let claim = |tenant, fp: &'static str| {
+    let claim = |scope, fp: &'static str| {
         let store = Arc::clone(&store);
         let key = key.clone();
         async move {
             store
-                .claim_idempotency(tenant, &key, fp, t(9, 0))
+                .claim_idempotency(scope, &key, fp, t(9, 0), never())
                 .await
                 .unwrap()
         }
     };
-    assert_eq!(claim(a.tenant, "fp1").await, Claim::New);
-    assert_eq!(claim(a.tenant, "fp1").await, Claim::InProgress);
-    assert_eq!(claim(a.tenant, "fp2").await, Claim::Mismatch);
+    assert_eq!(claim(viewer, "fp1").await, Claim::New);
     assert_eq!(
-        claim(b.tenant, "fp1").await,
+        claim(staff, "fp1").await,
         Claim::New,
-        "keys are per tenant"
+        "another key's claim of the same key and request is its own"
     );
+    assert_eq!(claim(staff, "fp1").await, Claim::InProgress);
+    assert_eq!(claim(staff, "fp2").await, Claim::Mismatch);
+    assert_eq!(claim(other, "fp1").await, Claim::New, "and per tenant");
     store
-        .finish_idempotency(a.tenant, &key, "{\"id\":1}")
+        .finish_idempotency(staff, &key, t(9, 0), "{\"id\":1}")
         .await
         .unwrap();
     assert_eq!(
-        claim(a.tenant, "fp1").await,
+        claim(staff, "fp1").await,
         Claim::Replay {
             outcome: "{\"id\":1}".into()
         }
     );
-    assert_eq!(claim(a.tenant, "fp2").await, Claim::Mismatch);
+    assert_eq!(
+        claim(viewer, "fp1").await,
+        Claim::InProgress,
+        "one key's outcome is never replayed to another"
+    );
+    assert_eq!(claim(staff, "fp2").await, Claim::Mismatch);
     store
-        .abandon_idempotency(b.tenant, &key, t(9, 0))
+        .abandon_idempotency(other, &key, t(9, 0))
         .await
         .unwrap();
     assert_eq!(
-        claim(b.tenant, "fp9").await,
+        claim(other, "fp9").await,
         Claim::New,
         "an abandoned claim frees the key"
     );
     store
-        .abandon_idempotency(a.tenant, &key, t(9, 0))
+        .abandon_idempotency(staff, &key, t(9, 0))
         .await
         .unwrap();
     assert!(
-        matches!(claim(a.tenant, "fp1").await, Claim::Replay { .. }),
+        matches!(claim(staff, "fp1").await, Claim::Replay { .. }),
         "a finished claim is never abandoned"
     );
 }
@@ -167,12 +204,13 @@ pub async fn idempotency_keys_replay_and_refuse_mismatches(store: Store) {
 /// another's claim of the key, or a finished one, stays.
 pub async fn a_claim_is_abandoned_by_its_time_only(store: Store) {
     let a = Clinic::setup_named(&*store, "A").await;
+    let scope = scope_of(&store, &a, Role::Staff, 21).await;
     let key = IdempotencyKey::new("lost-1").unwrap();
     let claim = |minute| {
         let (store, key) = (Arc::clone(&store), key.clone());
         async move {
             store
-                .claim_idempotency(a.tenant, &key, "fp", t(9, minute))
+                .claim_idempotency(scope, &key, "fp", t(9, minute), never())
                 .await
                 .unwrap()
         }
@@ -181,7 +219,7 @@ pub async fn a_claim_is_abandoned_by_its_time_only(store: Store) {
         let (store, key) = (Arc::clone(&store), key.clone());
         async move {
             store
-                .abandon_idempotency(a.tenant, &key, t(9, minute))
+                .abandon_idempotency(scope, &key, t(9, minute))
                 .await
                 .unwrap();
         }
@@ -196,7 +234,7 @@ pub async fn a_claim_is_abandoned_by_its_time_only(store: Store) {
     abandon(0).await;
     assert_eq!(claim(3).await, Claim::New, "the claim made at 9:00 is gone");
     store
-        .finish_idempotency(a.tenant, &key, "{}")
+        .finish_idempotency(scope, &key, t(9, 3), "{}")
         .await
         .unwrap();
     abandon(3).await;
@@ -206,14 +244,78 @@ pub async fn a_claim_is_abandoned_by_its_time_only(store: Store) {
     );
 }
 
+/// An unfinished claim older than the lease (its request died with its
+/// node) is taken over by the same request's retry, which runs; the old
+/// claim's maker can then neither finish nor abandon it. A finished one,
+/// or another request's, is never taken over.
+pub async fn a_claim_past_its_lease_is_taken_over_and_its_old_maker_fenced_off(store: Store) {
+    let a = Clinic::setup_named(&*store, "A").await;
+    let scope = scope_of(&store, &a, Role::Staff, 31).await;
+    let key = IdempotencyKey::new("died-1").unwrap();
+    let claim = |fp: &'static str, minute, stale_before| {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        async move {
+            store
+                .claim_idempotency(scope, &key, fp, t(9, minute), stale_before)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim("fp", 0, never()).await, Claim::New);
+    assert_eq!(
+        claim("fp", 1, t(9, 0)).await,
+        Claim::InProgress,
+        "a claim made at the cut-off still holds"
+    );
+    assert_eq!(
+        claim("other", 2, t(9, 1)).await,
+        Claim::Mismatch,
+        "another request never takes it over"
+    );
+    assert_eq!(
+        claim("fp", 2, t(9, 1)).await,
+        Claim::New,
+        "past its lease, the same request's retry takes it over"
+    );
+    // The old maker wakes up: its outcome and its release are ignored.
+    store
+        .finish_idempotency(scope, &key, t(9, 0), "{\"old\":true}")
+        .await
+        .unwrap();
+    store
+        .abandon_idempotency(scope, &key, t(9, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("fp", 3, never()).await,
+        Claim::InProgress,
+        "the new claim holds"
+    );
+    store
+        .finish_idempotency(scope, &key, t(9, 2), "{\"new\":true}")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("fp", 50, t(9, 40)).await,
+        Claim::Replay {
+            outcome: "{\"new\":true}".into()
+        },
+        "a finished claim is replayed, never taken over"
+    );
+}
+
 /// Of many concurrent claims of one key, exactly one is new.
 pub async fn concurrent_claims_of_one_key_give_one_new(store: Store) {
     let c = Clinic::setup(&*store).await;
+    let scope = scope_of(&store, &c, Role::Staff, 41).await;
     let key = IdempotencyKey::new("same").unwrap();
     let tasks = (0..20).map(|_| {
         let (store, key) = (Arc::clone(&store), key.clone());
-        let tenant = c.tenant;
-        tokio::spawn(async move { store.claim_idempotency(tenant, &key, "fp", t(9, 0)).await })
+        tokio::spawn(async move {
+            store
+                .claim_idempotency(scope, &key, "fp", t(9, 0), never())
+                .await
+        })
     });
     let claims: Vec<Claim> = join_all(tasks)
         .await
@@ -237,47 +339,54 @@ pub async fn concurrent_claims_of_one_key_give_one_new(store: Store) {
 pub async fn old_idempotency_records_are_purged(store: Store) {
     let a = Clinic::setup_named(&*store, "A").await;
     let b = Clinic::setup_named(&*store, "B").await;
+    let (sa, sb) = (
+        scope_of(&store, &a, Role::Staff, 51).await,
+        scope_of(&store, &b, Role::Staff, 52).await,
+    );
     let old = IdempotencyKey::new("old").unwrap();
     let pending = IdempotencyKey::new("pending").unwrap();
     let young = IdempotencyKey::new("young").unwrap();
-    for (tenant, key, at) in [
-        (a.tenant, &old, t(8, 0)),
-        (b.tenant, &pending, t(8, 30)),
-        (a.tenant, &young, t(10, 0)),
+    for (scope, key, at) in [
+        (sa, &old, t(8, 0)),
+        (sb, &pending, t(8, 30)),
+        (sa, &young, t(10, 0)),
     ] {
         assert_eq!(
             store
-                .claim_idempotency(tenant, key, "fp", at)
+                .claim_idempotency(scope, key, "fp", at, never())
                 .await
                 .unwrap(),
             Claim::New
         );
     }
-    for (tenant, key) in [(a.tenant, &old), (a.tenant, &young)] {
-        store.finish_idempotency(tenant, key, "{}").await.unwrap();
+    for (scope, key, at) in [(sa, &old, t(8, 0)), (sa, &young, t(10, 0))] {
+        store
+            .finish_idempotency(scope, key, at, "{}")
+            .await
+            .unwrap();
     }
     assert_eq!(store.purge_idempotency(t(9, 0)).await.unwrap(), 2);
+    let claim = |scope, key: &IdempotencyKey| {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        async move {
+            store
+                .claim_idempotency(scope, &key, "other", t(11, 0), never())
+                .await
+                .unwrap()
+        }
+    };
     assert_eq!(
-        store
-            .claim_idempotency(a.tenant, &old, "other", t(11, 0))
-            .await
-            .unwrap(),
+        claim(sa, &old).await,
         Claim::New,
-        "a purged key is new again"
+        "a purged record is new again"
     );
     assert_eq!(
-        store
-            .claim_idempotency(b.tenant, &pending, "other", t(11, 0))
-            .await
-            .unwrap(),
+        claim(sb, &pending).await,
         Claim::New,
-        "an unfinished old claim is purged too"
+        "unfinished ones are purged too"
     );
     assert_eq!(
-        store
-            .claim_idempotency(a.tenant, &young, "other", t(11, 0))
-            .await
-            .unwrap(),
+        claim(sa, &young).await,
         Claim::Mismatch,
         "a younger record is kept"
     );

@@ -32,9 +32,10 @@ mod races;
 mod stock;
 
 pub use access::{
-    a_claim_is_abandoned_by_its_time_only, api_keys_are_found_listed_revoked_and_recorded,
-    concurrent_claims_of_one_key_give_one_new, idempotency_keys_replay_and_refuse_mismatches,
-    old_idempotency_records_are_purged,
+    a_claim_is_abandoned_by_its_time_only,
+    a_claim_past_its_lease_is_taken_over_and_its_old_maker_fenced_off,
+    api_keys_are_found_listed_revoked_and_recorded, concurrent_claims_of_one_key_give_one_new,
+    idempotency_keys_replay_and_refuse_mismatches, old_idempotency_records_are_purged,
 };
 pub use catalog::{
     catalog_items_are_deleted_with_their_links_unless_in_use, catalog_round_trips,
@@ -202,6 +203,7 @@ macro_rules! store_contract_tests {
             stock_can_be_set_and_restocked_with_events,
             api_keys_are_found_listed_revoked_and_recorded,
             idempotency_keys_replay_and_refuse_mismatches,
+            a_claim_past_its_lease_is_taken_over_and_its_old_maker_fenced_off,
             a_claim_is_abandoned_by_its_time_only,
             concurrent_claims_of_one_key_give_one_new,
             old_idempotency_records_are_purged,
