@@ -47,8 +47,8 @@ impl TestApp {
         Self::spawn_with(Config::new(database)).await
     }
 
-    /// A node built from `config` (a generous lock wait, for tests that
-    /// race many clients on two cores).
+    /// A node built from `config` (a generous lock wait and request limits
+    /// out of the way, for tests that race many clients on two cores).
     pub(crate) async fn spawn_with(mut config: Config) -> Self {
         config.lock_wait = std::time::Duration::from_secs(30);
         let (base, services, shutdown) = serve(config).await;
@@ -96,7 +96,9 @@ impl TestApp {
             },
             booking_core::BookingPolicy::default(),
         );
-        let router = booking_http::router(tune(booking_http::AppState::new(services.clone())));
+        let router = booking_http::router(tune(
+            booking_http::AppState::new(services.clone()).with_limits(unlimited()),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
@@ -289,7 +291,15 @@ pub(crate) async fn postgres() -> Database {
 /// Builds a node from `config` exactly as the server does and serves it on
 /// a free port until the returned sender is dropped; returns its base URL
 /// and its use cases.
-pub(crate) async fn serve(config: Config) -> (String, Services, tokio::sync::oneshot::Sender<()>) {
+/// A node built from `config`, served on a free port. Request limits left
+/// at their defaults are lifted: tests race bursts of clients with one key
+/// (the limits have tests of their own).
+pub(crate) async fn serve(
+    mut config: Config,
+) -> (String, Services, tokio::sync::oneshot::Sender<()>) {
+    if config.request_limits == booking_app::RequestLimits::default() {
+        config.request_limits = unlimited();
+    }
     let app = App::build(config).await.expect("build the node");
     let services = app.services().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -301,6 +311,15 @@ pub(crate) async fn serve(config: Config) -> (String, Services, tokio::sync::one
         let _ = rx.await;
     }));
     (base, services, tx)
+}
+
+/// Request limits no test's burst of clients reaches.
+pub(crate) fn unlimited() -> booking_app::RequestLimits {
+    booking_app::RequestLimits {
+        per_key: 1_000_000,
+        per_tenant: 1_000_000,
+        in_flight_per_key: 100_000,
+    }
 }
 
 pub(crate) async fn new_key(

@@ -252,3 +252,49 @@ async fn a_huge_declared_body_is_refused_unread(app: TestApp) {
     assert!(answer.contains("/problems/body-too-large"), "{answer}");
     assert!(answer.contains("\"request_id\""), "{answer}");
 }
+
+/// A key past its rate gets 429 problem+json with `Retry-After` (nothing
+/// read or written for it); another key of the tenant is not held back,
+/// and the key is served again once its bucket refills.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_past_its_rate_gets_429_with_retry_after_and_others_do_not() {
+    let mut config =
+        booking_app::Config::new(crate::helpers::database(crate::helpers::Backend::Sqlite).await);
+    config.request_limits = booking_app::RequestLimits {
+        per_key: 2,
+        per_tenant: 1_000,
+        in_flight_per_key: 100,
+    };
+    let app = TestApp::spawn_with(config).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app.get("/v1/branches", &app.staff).await);
+    }
+    let limited = statuses
+        .iter()
+        .find(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .expect("the burst of 4 is spent within 8 requests");
+    assert_eq!(limited.content_type, "application/problem+json");
+    assert_eq!(limited.problem(), "/problems/rate-limited");
+    let wait: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    assert!(
+        statuses.iter().take(4).all(|r| r.status == StatusCode::OK),
+        "the burst is served"
+    );
+    assert_eq!(
+        app.get("/v1/branches", &app.admin).await.status,
+        StatusCode::OK,
+        "another key is not held back"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    assert_eq!(
+        app.get("/v1/branches", &app.staff).await.status,
+        StatusCode::OK,
+        "served again once the bucket refills"
+    );
+}

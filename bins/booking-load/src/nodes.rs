@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 /// The backplane secret the harness's nodes share.
 pub(crate) const BACKPLANE_SECRET: &str = "booking-load shared backplane secret";
-
-use serde_json::{Value, json};
 
 /// One server process on a loopback port.
 pub(crate) struct Node {
@@ -39,6 +39,9 @@ impl Node {
             .args(["--database-url", &self.db, "--db-pool", "8"])
             .args(["--valkey-url", &self.valkey])
             .env("BOOKING_BACKPLANE_SECRET", crate::nodes::BACKPLANE_SECRET)
+            // The harness measures and breaks the engine, not the limits.
+            .args(["--rate-per-key", "1000000", "--rate-per-tenant", "1000000"])
+            .args(["--in-flight-per-key", "100000"])
             .args(["--lock-ttl-secs", &self.lock_ttl.to_string()])
             .args(["--lock-wait-ms", "2000", "--hold-sweep-secs", "1"])
             .env("BOOKING_LOG_FORMAT", format)

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use booking_app::{Config, Database, StreamLimits};
+use booking_app::{Config, Database, RequestLimits, StreamLimits};
 use booking_core::{Role, TenantId};
 use clap::{Args, Parser, Subcommand};
 
@@ -195,6 +195,16 @@ pub(crate) struct ServerArgs {
         default_value_t = 120
     )]
     pub(crate) idempotency_lease_secs: u64,
+    /// Requests a second one API key may make (bursts of twice that); over
+    /// it, 429 with Retry-After.
+    #[arg(long, env = "BOOKING_RATE_PER_KEY", hide_env_values = true, default_value_t = RequestLimits::default().per_key)]
+    pub(crate) rate_per_key: u32,
+    /// Requests a second all keys of a tenant may make together on a node.
+    #[arg(long, env = "BOOKING_RATE_PER_TENANT", hide_env_values = true, default_value_t = RequestLimits::default().per_tenant)]
+    pub(crate) rate_per_tenant: u32,
+    /// Requests of one API key being answered at once on a node.
+    #[arg(long, env = "BOOKING_IN_FLIGHT_PER_KEY", hide_env_values = true, default_value_t = RequestLimits::default().in_flight_per_key)]
+    pub(crate) in_flight_per_key: usize,
     /// Open event streams (`/v1/stream`) per API key; over it the upgrade
     /// gets 429.
     #[arg(long, env = "BOOKING_STREAMS_PER_KEY", hide_env_values = true, default_value_t = StreamLimits::default().per_key)]
@@ -259,6 +269,11 @@ impl ServerArgs {
             // The demo clinic's keys are live credentials: only on the
             // embedded default, or when asked for.
             demo: self.demo || (!self.no_demo && db.database_url == DEFAULT_DATABASE_URL),
+            request_limits: RequestLimits {
+                per_key: self.rate_per_key.max(1),
+                per_tenant: self.rate_per_tenant.max(1),
+                in_flight_per_key: self.in_flight_per_key.max(1),
+            },
             stream_limits: StreamLimits {
                 per_key: self.streams_per_key.max(1),
                 per_tenant: self.streams_per_tenant.max(1),

@@ -102,6 +102,8 @@ pub struct Config {
     pub idempotency_lease: Duration,
     /// WebSocket ping interval; a client silent for three is closed.
     pub stream_heartbeat: Duration,
+    /// Requests a second per key and tenant, and at once per key.
+    pub request_limits: booking_http::RequestLimits,
     /// What event streams may take on this node.
     pub stream_limits: booking_ws::StreamLimits,
     /// Origins (`https://clinic.example`, scheme, host and port) whose pages
@@ -130,6 +132,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             idempotency_lease: Duration::from_secs(120),
             stream_heartbeat: Duration::from_secs(15),
+            request_limits: booking_http::RequestLimits::default(),
             stream_limits: booking_ws::StreamLimits::default(),
             allowed_origins: Vec::new(),
         }
@@ -154,6 +157,7 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("idempotency_lease", &self.idempotency_lease)
             .field("stream_heartbeat", &self.stream_heartbeat)
+            .field("request_limits", &self.request_limits)
             .field("stream_limits", &self.stream_limits)
             .field("allowed_origins", &self.allowed_origins)
             .finish()

@@ -39,6 +39,7 @@ use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
 use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 use tokio::net::TcpListener;
 
+pub use booking_http::RequestLimits;
 pub use booking_ws::StreamLimits;
 pub use config::{Config, Database, redact_url};
 pub use demo::{Demo, DemoError};
@@ -242,7 +243,8 @@ impl App {
     /// The API and the stream, behind the same edges (and `/metrics` when
     /// it has no listener of its own).
     fn router(&self, metrics_with_api: bool) -> axum::Router {
-        let mut state = AppState::new(self.services.clone());
+        let mut state =
+            AppState::new(self.services.clone()).with_limits(self.config.request_limits);
         state.booking_limits = RangeLimits::with_max(self.config.max_booking);
         state.request_timeout = self.config.request_timeout;
         state.idempotency_lease = self.config.idempotency_lease;

@@ -33,6 +33,7 @@
 mod auth;
 mod dto;
 mod json;
+mod limits;
 mod middleware;
 mod openapi;
 mod problem;
@@ -51,6 +52,7 @@ use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use auth::Caller;
+pub use limits::RequestLimits;
 pub use middleware::{BODY_LIMIT, REQUEST_ID};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use state::{AppState, MetricsText, Readiness};
@@ -94,6 +96,10 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::idempotency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::admit,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -197,8 +203,9 @@ pub fn metrics_router(metrics: MetricsText) -> Router {
 }
 
 /// What every route gets: problem+json for unknown routes and methods, the
-/// body limit, request ids (taken from `x-request-id` or generated,
-/// returned in the header and in every problem body) and the
+/// body limit, request ids (taken from `x-request-id` when short visible
+/// ASCII, else generated; returned in the header and in every problem
+/// body), `nosniff` and `no-store` unless the route says otherwise, and the
 /// `http.request` span that carries the request id and continues the
 /// caller's `traceparent`.
 fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
@@ -211,9 +218,11 @@ fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> 
         .layer(axum::middleware::from_fn(
             middleware::request_id_in_problems,
         ))
+        .layer(axum::middleware::from_fn(middleware::protective_headers))
         .layer(trace::layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(middleware::fit_request_id))
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets
@@ -278,5 +287,50 @@ mod tests {
                 .get(REQUEST_ID)
                 .is_some_and(|v| v.len() >= 32)
         );
+    }
+
+    #[tokio::test]
+    async fn an_unfit_request_id_is_replaced_and_a_fit_one_kept() {
+        let app = with_edges(Router::new().route("/ok", get(|| async { "ok" })));
+        let sent_back = |id: &'static str| {
+            let app = app.clone();
+            async move {
+                let request = Request::get("/ok")
+                    .header(REQUEST_ID, id)
+                    .body(Body::empty())
+                    .unwrap();
+                let response = app.oneshot(request).await.unwrap();
+                response.headers()[REQUEST_ID].to_str().unwrap().to_owned()
+            }
+        };
+        assert_eq!(sent_back("req-42.a_b:c").await, "req-42.a_b:c");
+        let long: &'static str = "a".repeat(300).leak();
+        for unfit in ["a status=500 tenant_id=evil", long] {
+            let got = sent_back(unfit).await;
+            assert_ne!(got, unfit);
+            assert!(got.len() >= 32 && !got.contains(' '), "{got}");
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_say_nosniff_and_no_store_unless_the_route_says_otherwise() {
+        let app = with_edges(Router::new().route("/api", get(|| async { "{}" })).route(
+            "/file",
+            get(|| async { ([(axum::http::header::CACHE_CONTROL, "no-cache")], "x") }),
+        ));
+        for (path, cache) in [
+            ("/api", "no-store"),
+            ("/file", "no-cache"),
+            ("/none", "no-store"),
+        ] {
+            let response = app
+                .clone()
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let headers = response.headers();
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(headers["cache-control"], cache, "{path}");
+        }
     }
 }

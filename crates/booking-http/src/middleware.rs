@@ -37,6 +37,37 @@ fn is_problem(response: &Response) -> bool {
         .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes())
 }
 
+/// Drops a client's `x-request-id` that is not a short run of visible
+/// ASCII ([`booking_core::RequestId`]'s rule), so the request-id layer
+/// makes a fresh one: the id goes into every log line, the response header
+/// and problem bodies, where a long one or one with spaces could forge or
+/// swamp them.
+pub(crate) async fn fit_request_id(mut req: Request, next: Next) -> Response {
+    let unfit = req.headers().get_all(REQUEST_ID).iter().any(|v| {
+        v.to_str()
+            .map_or(true, |v| booking_core::RequestId::new(v).is_err())
+    }) || req.headers().get_all(REQUEST_ID).iter().count() > 1;
+    if unfit {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(req).await
+}
+
+/// What every answer carries unless its route set it: no content-type
+/// sniffing, and no caching (API answers hold names and notes of patients;
+/// the calendar's files set their own caching).
+pub(crate) async fn protective_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
 /// Adds `request_id` to every problem+json body, so a client can quote it
 /// (5xx bodies say nothing else).
 pub(crate) async fn request_id_in_problems(req: Request, next: Next) -> Response {
@@ -232,6 +263,26 @@ fn kept(status: StatusCode) -> bool {
             status,
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
         ))
+}
+
+/// Authenticates the caller once (handlers and the idempotency layer read
+/// it from the request) and admits the request within its key's and
+/// tenant's rate and its key's requests in flight; 401 or 429 otherwise,
+/// before anything is read or written for it.
+pub(crate) async fn admit(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &s).await {
+        Ok(caller) => caller,
+        Err(problem) => return problem.into_response(),
+    };
+    let in_flight = match s.limiter.admit(caller.key()) {
+        Ok(in_flight) => in_flight,
+        Err(problem) => return problem.into_response(),
+    };
+    parts.extensions.insert(caller);
+    let response = next.run(Request::from_parts(parts, body)).await;
+    drop(in_flight);
+    response
 }
 
 /// Answers 503 when a request takes longer than the node's request

@@ -57,6 +57,9 @@ pub struct AppState {
     /// request's retry takes it over (the node running it died). Longer
     /// than any request runs.
     pub idempotency_lease: Duration,
+    /// Requests a second and at once per key and tenant (see
+    /// [`AppState::with_limits`]).
+    pub(crate) limiter: Arc<crate::limits::Limiter>,
 }
 
 impl AppState {
@@ -69,7 +72,15 @@ impl AppState {
             booking_limits: RangeLimits::bookings(),
             request_timeout: Duration::from_secs(30),
             idempotency_lease: Duration::from_secs(120),
+            limiter: crate::limits::Limiter::new(crate::RequestLimits::default()),
         }
+    }
+
+    /// With these request limits instead of the defaults.
+    #[must_use]
+    pub fn with_limits(mut self, limits: crate::RequestLimits) -> Self {
+        self.limiter = crate::limits::Limiter::new(limits);
+        self
     }
 
     /// Adds a dependency to `/readyz`.

@@ -17,8 +17,27 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::middleware::REQUEST_ID;
 
+/// The method as a span field and metric label: the standard ones by name,
+/// any other as `_OTHER` (OpenTelemetry's convention), so a client cannot
+/// make up a label per request.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
+    }
+}
+
 fn make_span<B>(req: &axum::http::Request<B>) -> Span {
-    let method = req.method().as_str();
+    let method = method_label(req.method());
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -89,9 +108,26 @@ pub(crate) async fn record_route(req: Request, next: Next) -> axum::response::Re
         span.record("http.route", path.as_str());
         // The OpenTelemetry span started when its trace id was read, so it
         // is renamed directly (a later `otel.name` record would be ignored).
-        span.context()
-            .span()
-            .update_name(format!("{} {}", req.method(), path.as_str()));
+        span.context().span().update_name(format!(
+            "{} {}",
+            method_label(req.method()),
+            path.as_str()
+        ));
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_label;
+    use axum::http::Method;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for made_up in ["FOO", "BREW", "X1"] {
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "_OTHER");
+        }
+    }
 }

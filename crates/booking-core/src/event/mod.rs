@@ -50,6 +50,10 @@ impl Seq {
     /// Before the first event: a query after `Seq::ZERO` returns them all.
     pub const ZERO: Self = Self(0);
 
+    /// The largest number a log can reach: stores keep it as a signed
+    /// 64-bit integer. A position past it names no event that can exist.
+    pub const MAX: Self = Self(i64::MAX.unsigned_abs());
+
     /// The next number.
     #[must_use]
     pub const fn next(self) -> Self {

@@ -28,6 +28,7 @@ pub(crate) type Params = Query<Vec<(String, String)>>;
 #[allow(dead_code)] // only documented
 pub(crate) struct LogParams {
     /// Only events after this sequence number (0: from the start).
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     since: Option<u64>,
     /// The previous page's `next_cursor` (the same as `since`).
     cursor: Option<String>,
@@ -48,6 +49,7 @@ pub(crate) struct LogParams {
 #[allow(dead_code)] // only documented
 pub(crate) struct ItemLogParams {
     /// Only events after this sequence number (0: from the start).
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     since: Option<u64>,
     /// The previous page's `next_cursor` (the same as `since`).
     cursor: Option<String>,
@@ -68,9 +70,13 @@ fn parse(params: &[(String, String)], entity_allowed: bool) -> Result<EventQuery
     for (name, value) in params {
         match name.as_str() {
             "since" | "cursor" => {
-                let seq = value.parse::<u64>().map_err(|_| {
-                    Problem::invalid(name, "use the last sequence number seen (0 for all)")
-                })?;
+                let seq = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&n| n <= Seq::MAX.0)
+                    .ok_or_else(|| {
+                        Problem::invalid(name, "use the last sequence number seen (0 for all)")
+                    })?;
                 if let Some((other, before)) = position
                     && before != seq
                 {
@@ -228,6 +234,7 @@ mod tests {
             (pairs(&[("entity", "x")]), "entity"),
             (pairs(&[("limit", "0")]), "limit"),
             (pairs(&[("since", "-1")]), "since"),
+            (pairs(&[("since", "9223372036854775808")]), "since"),
             (pairs(&[("since", "3"), ("cursor", "4")]), "cursor"),
             (pairs(&[("actor_key_id", "me")]), "actor_key_id"),
         ] {
