@@ -14,6 +14,8 @@
 //! - `availability-bench`: free-slot questions through HTTP on SQLite and
 //!   PostgreSQL, through the use case, and of the pure computation, next
 //!   to the HTTP floor of the same node.
+//! - `idle-streams`: a real server's resident memory with N idle
+//!   `/v1/stream` clients open, per stream.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
@@ -21,6 +23,7 @@
 mod availability_bench;
 mod check;
 mod http_bench;
+mod idle_streams;
 mod nodes;
 mod proxy;
 mod push_bench;
@@ -60,6 +63,9 @@ enum Command {
     /// Valkey: disjoint slots over many resources against one hot
     /// resource, on 1 and 3 nodes, with false refusals and CPU per booking.
     HttpBench(http_bench::Args),
+    /// What idle live-update streams cost a node: N WebSocket clients of
+    /// one tenant on a real server, its resident memory before and after.
+    IdleStreams(idle_streams::Args),
 }
 
 #[tokio::main]
@@ -71,5 +77,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::AvailabilityBench(args) => availability_bench::run(args).await,
         Command::Check(args) => check::run(args).await,
         Command::HttpBench(args) => http_bench::run(args).await,
+        Command::IdleStreams(args) => idle_streams::run(args).await,
     }
 }
