@@ -70,6 +70,7 @@ impl Server {
         }
         let mut child = command.spawn().unwrap();
         let (url, staff) = read_banner(child.stdout.take().unwrap());
+        let staff = staff.expect("--demo makes the demo clinic");
         let stderr = child.stderr.take();
         Self {
             child,

@@ -40,10 +40,14 @@ pub(crate) fn classify(e: &sqlx::Error) -> DbFailure {
                 _ => DbFailure::Internal(format!("{} ({:?})", db.message(), db.code())),
             }
         }
+        // A connection that stopped speaking the protocol (a server going
+        // down mid-handshake answers the TLS request with garbage) is a
+        // broken connection like a reset one: a fresh one may work.
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => DbFailure::Unavailable(e.to_string()),
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => DbFailure::Unavailable(e.to_string()),
         other => DbFailure::Internal(other.to_string()),
     }
 }
@@ -81,4 +85,21 @@ pub(crate) fn tx_error(e: &sqlx::Error, refusal: impl Fn(&str) -> Option<Refusal
 /// A driver error inside a transaction with no refusal of its own.
 pub(crate) fn tx_fail(e: sqlx::Error) -> TxError {
     tx_error(&e, |_| None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seen in `booking-load check --faults pg-restart`: a connection made
+    /// while the server went down got garbage for its TLS request. Reported
+    /// as internal, it stopped the background settling of idempotency
+    /// claims for good (retries then waited "in progress").
+    #[test]
+    fn a_broken_handshake_is_unavailable_not_internal() {
+        let e = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert!(matches!(store_error(e), StoreError::Unavailable(_)));
+        let e = sqlx::Error::ColumnNotFound("x".into());
+        assert!(matches!(store_error(e), StoreError::Internal(_)));
+    }
 }

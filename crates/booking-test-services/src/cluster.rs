@@ -22,6 +22,7 @@ pub struct PgCluster {
     /// Its port on 127.0.0.1.
     pub port: u16,
     as_postgres: bool,
+    tls: bool,
 }
 
 fn bindir() -> Result<PathBuf, String> {
@@ -61,6 +62,20 @@ impl PgCluster {
     /// When the binaries are missing or the cluster does not start, with
     /// what to do about it.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(false)
+    }
+
+    /// [`PgCluster::start`], serving TLS with a self-signed certificate
+    /// for `127.0.0.1` and `localhost` made for it ([`PgCluster::certificate`]:
+    /// trust it with `sslrootcert=` and `sslmode=verify-full`).
+    ///
+    /// # Errors
+    /// As [`PgCluster::start`], and when `openssl` is missing.
+    pub fn start_tls() -> Result<Self, String> {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Result<Self, String> {
         let bindir = bindir()?;
         let as_postgres = is_root();
         let dir =
@@ -74,6 +89,7 @@ impl PgCluster {
             dir,
             port,
             as_postgres,
+            tls,
         };
         cluster.run("mkdir", &["-m", "700", "-p", &cluster.data()])?;
         cluster.run(
@@ -89,8 +105,23 @@ impl PgCluster {
                 "--no-sync",
             ],
         )?;
+        if tls {
+            // Made by the server's user, so its key is its own and 0600, as
+            // PostgreSQL demands.
+            let (cert, key) = (cluster.certificate(), cluster.dir.join("server.key"));
+            let args = crate::tls::self_signed_args(&cert, &key);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            cluster.run("openssl", &args)?;
+        }
         cluster.start_again()?;
         Ok(cluster)
+    }
+
+    /// The certificate a TLS cluster serves (self-signed: it is its own
+    /// CA).
+    #[must_use]
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.join("server.crt")
     }
 
     fn data(&self) -> String {
@@ -132,9 +163,10 @@ impl PgCluster {
     /// When it does not start (the log's tail is in the message).
     pub fn start_again(&self) -> Result<(), String> {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=300",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=300{}",
             self.port,
-            self.data()
+            self.data(),
+            if self.tls { " -c ssl=on" } else { "" }
         );
         let log = Path::new(&self.data()).join("postmaster.log");
         let started = Instant::now();

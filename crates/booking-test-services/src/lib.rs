@@ -23,4 +23,5 @@
 pub mod cluster;
 pub mod migrations;
 pub mod postgres;
+pub mod tls;
 pub mod valkey;

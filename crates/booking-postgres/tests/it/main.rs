@@ -4,3 +4,4 @@ mod contract;
 mod db;
 mod legacy;
 mod schema;
+mod tls;
