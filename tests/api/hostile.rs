@@ -298,3 +298,48 @@ async fn a_key_past_its_rate_gets_429_with_retry_after_and_others_do_not() {
         "served again once the bucket refills"
     );
 }
+
+/// Catalog lists come a page at a time: `limit` items by id and a
+/// `next_cursor` while there may be more; following it walks every item
+/// once. A cursor that is not one is a 422 naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_lists_come_a_page_at_a_time() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    for n in 0..5 {
+        let made = app
+            .post(
+                "/v1/branches",
+                &app.admin,
+                json!({"name": format!("Branch {n}"), "time_zone": "UTC"}),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/v1/branches?limit=2".to_owned();
+    loop {
+        let page = app.get(&path, &app.staff).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|b| b["id"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/branches?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "by id, each once");
+    assert_eq!(seen.len(), 5);
+    for bad in [
+        "/v1/branches?cursor=yesterday",
+        "/v1/branches?limit=0",
+        "/v1/products?limit=501",
+    ] {
+        let refused = app.get(bad, &app.staff).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(refused.problem(), "/problems/invalid-input", "{bad}");
+    }
+}

@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    CatalogKey, CatalogList, CatalogRecord, CatalogStore, Entity, Refusal, StoreError, Tenant,
-    TenantId, TxError,
+    CatalogKey, CatalogList, CatalogPage, CatalogRecord, CatalogStore, Entity, Refusal, StoreError,
+    Tenant, TenantId, TxError,
 };
 use booking_sql::catalog;
 use booking_sql::{Dialect, decode};
@@ -39,7 +39,25 @@ pub(crate) async fn list<'e>(
     list: CatalogList,
     lock: bool,
 ) -> Result<Vec<CatalogRecord>, StoreError> {
-    let q = catalog::list(PG, tenant, list, lock);
+    fetch_listed(ex, catalog::list(PG, tenant, list, lock), list).await
+}
+
+/// A page of the tenant's records in `list`.
+pub(crate) async fn page<'e>(
+    ex: impl PgExecutor<'e>,
+    tenant: TenantId,
+    list: CatalogList,
+    page: CatalogPage,
+) -> Result<Vec<CatalogRecord>, StoreError> {
+    fetch_listed(ex, catalog::page(PG, tenant, list, page), list).await
+}
+
+/// The records of `list` that `q` selects.
+async fn fetch_listed<'e>(
+    ex: impl PgExecutor<'e>,
+    q: catalog::Query,
+    list: CatalogList,
+) -> Result<Vec<CatalogRecord>, StoreError> {
     let rows = bind(sqlx::query(&q.sql), q.args)
         .fetch_all(ex)
         .await
@@ -144,5 +162,14 @@ impl CatalogStore for PgStore {
         list: CatalogList,
     ) -> Result<Vec<CatalogRecord>, StoreError> {
         self::list(&self.pool, tenant, list, false).await
+    }
+
+    async fn catalog_page(
+        &self,
+        tenant: TenantId,
+        list: CatalogList,
+        page: CatalogPage,
+    ) -> Result<Vec<CatalogRecord>, StoreError> {
+        self::page(&self.pool, tenant, list, page).await
     }
 }

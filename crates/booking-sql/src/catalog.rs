@@ -4,7 +4,7 @@
 //! excluded.tenant_id`), so taking over another tenant's id changes no row
 //! and reads as "not found".
 
-use booking_core::{CatalogKey, CatalogList, CatalogRecord, StoreError, TenantId};
+use booking_core::{CatalogKey, CatalogList, CatalogPage, CatalogRecord, StoreError, TenantId};
 use uuid::Uuid;
 
 use crate::{Arg, Dialect, int};
@@ -143,14 +143,39 @@ pub fn select(d: Dialect, tenant: TenantId, key: CatalogKey, lock: bool) -> Quer
 /// The tenant's records in `list`, by key, locked if asked.
 #[must_use]
 pub fn list(d: Dialect, tenant: TenantId, list: CatalogList, lock: bool) -> Query {
+    listed(d, tenant, list, lock, None)
+}
+
+/// A page of the tenant's records in `list`, by the list's order: those
+/// after `page.after`, at most `page.limit`.
+#[must_use]
+pub fn page(d: Dialect, tenant: TenantId, list: CatalogList, page: CatalogPage) -> Query {
+    listed(d, tenant, list, false, Some(page))
+}
+
+fn listed(
+    d: Dialect,
+    tenant: TenantId,
+    list: CatalogList,
+    lock: bool,
+    page: Option<CatalogPage>,
+) -> Query {
     let (table, filter, order) = list_of(list);
     let mut sql = format!("SELECT * FROM {table} WHERE tenant_id = {}", d.param(1));
     let mut args = vec![Arg::Uuid(tenant.as_uuid())];
     if let Some((column, id)) = filter {
-        sql.push_str(&format!(" AND {column} = {}", d.param(2)));
+        sql.push_str(&format!(" AND {column} = {}", d.param(args.len() + 1)));
         args.push(Arg::Uuid(id));
     }
-    sql.push_str(&format!(" ORDER BY {order}{}", d.lock(lock)));
+    if let Some(after) = page.and_then(|p| p.after) {
+        sql.push_str(&format!(" AND {order} > {}", d.param(args.len() + 1)));
+        args.push(Arg::Uuid(after));
+    }
+    sql.push_str(&format!(" ORDER BY {order}"));
+    if let Some(page) = page {
+        sql.push_str(&format!(" LIMIT {}", page.limit));
+    }
+    sql.push_str(d.lock(lock));
     Query { sql, args }
 }
 

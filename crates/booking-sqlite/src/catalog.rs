@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use booking_core::{
-    CatalogKey, CatalogList, CatalogRecord, CatalogStore, Entity, Refusal, StoreError, Tenant,
-    TenantId, TxError,
+    CatalogKey, CatalogList, CatalogPage, CatalogRecord, CatalogStore, Entity, Refusal, StoreError,
+    Tenant, TenantId, TxError,
 };
 use booking_sql::catalog;
 use booking_sql::{Dialect, decode};
@@ -40,7 +40,25 @@ pub(crate) async fn list<'e>(
     tenant: TenantId,
     list: CatalogList,
 ) -> Result<Vec<CatalogRecord>, StoreError> {
-    let q = catalog::list(SQLITE, tenant, list, false);
+    fetch_listed(ex, catalog::list(SQLITE, tenant, list, false), list).await
+}
+
+/// A page of the tenant's records in `list`.
+pub(crate) async fn page<'e>(
+    ex: impl SqliteExecutor<'e>,
+    tenant: TenantId,
+    list: CatalogList,
+    page: CatalogPage,
+) -> Result<Vec<CatalogRecord>, StoreError> {
+    fetch_listed(ex, catalog::page(SQLITE, tenant, list, page), list).await
+}
+
+/// The records of `list` that `q` selects.
+async fn fetch_listed<'e>(
+    ex: impl SqliteExecutor<'e>,
+    q: catalog::Query,
+    list: CatalogList,
+) -> Result<Vec<CatalogRecord>, StoreError> {
     let rows = bind(sqlx::query(&q.sql), q.args)
         .fetch_all(ex)
         .await
@@ -123,5 +141,14 @@ impl CatalogStore for SqliteStore {
         list: CatalogList,
     ) -> Result<Vec<CatalogRecord>, StoreError> {
         self::list(&self.reader, tenant, list).await
+    }
+
+    async fn catalog_page(
+        &self,
+        tenant: TenantId,
+        list: CatalogList,
+        page: CatalogPage,
+    ) -> Result<Vec<CatalogRecord>, StoreError> {
+        self::page(&self.reader, tenant, list, page).await
     }
 }

@@ -61,6 +61,29 @@ pub enum CatalogList {
     ServicesOfResource(ResourceId),
 }
 
+/// Which part of an item list to read: the items whose id comes after
+/// `after` (none: from the first), at most `limit`, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CatalogPage {
+    /// The last id of the previous page.
+    pub after: Option<uuid::Uuid>,
+    /// The most items.
+    pub limit: usize,
+}
+
+/// The id an item list is ordered by: its item's (branches, resources,
+/// services, products); `None` for the other lists, which are not paged.
+#[must_use]
+pub fn item_id(record: &CatalogRecord) -> Option<uuid::Uuid> {
+    match record {
+        CatalogRecord::Branch(b) => Some(b.id.as_uuid()),
+        CatalogRecord::Resource(r) => Some(r.id.as_uuid()),
+        CatalogRecord::Service(s) => Some(s.id.as_uuid()),
+        CatalogRecord::Product(p) => Some(p.id.as_uuid()),
+        _ => None,
+    }
+}
+
 /// Takes the records of one variant out of a list.
 macro_rules! only {
     ($records:expr, $variant:ident) => {
@@ -103,6 +126,29 @@ pub trait CatalogStore: Send + Sync + Debug {
         tenant: TenantId,
         list: CatalogList,
     ) -> Result<Vec<CatalogRecord>, StoreError>;
+
+    /// A page of the tenant's items in `list` (branches, resources,
+    /// services or products), by id. Stores that can should read only the
+    /// page; by default the whole list is read and cut.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn catalog_page(
+        &self,
+        tenant: TenantId,
+        list: CatalogList,
+        page: CatalogPage,
+    ) -> Result<Vec<CatalogRecord>, StoreError> {
+        let records = self.catalog_records(tenant, list).await?;
+        Ok(records
+            .into_iter()
+            .filter(|r| {
+                page.after
+                    .is_none_or(|after| item_id(r).is_none_or(|id| id > after))
+            })
+            .take(page.limit)
+            .collect())
+    }
 
     /// Reads a branch of the tenant.
     ///

@@ -20,7 +20,7 @@ mod write;
 
 pub use access::AccessStore;
 pub use broadcast::{BroadcastError, Broadcaster};
-pub use catalog::{BranchOfferRows, CatalogList, CatalogStore};
+pub use catalog::{BranchOfferRows, CatalogList, CatalogPage, CatalogStore, item_id};
 pub use clock::{Clock, SystemClock};
 pub use lock::{LockError, LockGuard, LockKey, LockRequest, LockService, LockToken};
 pub use reservations::{

@@ -69,6 +69,20 @@ impl CatalogService {
         self.0.ports.store.branch(tenant, id).await
     }
 
+    /// A page of the tenant's branches, resources, services or products
+    /// (`list`), by id (see [`crate::CatalogStore::catalog_page`]).
+    ///
+    /// # Errors
+    /// Backend failures only.
+    pub async fn page(
+        &self,
+        tenant: TenantId,
+        list: crate::CatalogList,
+        page: crate::CatalogPage,
+    ) -> Result<Vec<crate::CatalogRecord>, StoreError> {
+        self.0.ports.store.catalog_page(tenant, list, page).await
+    }
+
     /// The tenant's branches.
     ///
     /// # Errors

@@ -451,6 +451,14 @@ pub(crate) struct Items<T: ToSchema> {
     pub(crate) items: Vec<T>,
 }
 
+/// A page of catalog items, by id.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ItemPage<T: ToSchema> {
+    pub(crate) items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub(crate) next_cursor: Option<String>,
+}
+
 /// An RFC 9457 problem: every refusal and failure. Refusals add the fields
 /// that explain them (`field`, `conflicting_reservation_id`, …).
 #[derive(Debug, Serialize, ToSchema)]

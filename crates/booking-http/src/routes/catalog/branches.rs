@@ -1,10 +1,10 @@
 //! Branches, and what a branch offers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use booking_core::{Branch, BranchId, CatalogKey, CatalogRecord, PutMode};
+use booking_core::{Branch, BranchId, CatalogKey, CatalogList, CatalogRecord, PutMode};
 
 use super::super::created;
 use super::{branch_id, put, remove};
@@ -13,7 +13,7 @@ use crate::dto::{self, BranchBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{BranchView, Items, OfferView};
+use crate::views::{BranchView, ItemPage, OfferView};
 
 #[utoipa::path(
     post,
@@ -89,26 +89,24 @@ pub(crate) async fn update_branch(
     get,
     path = "/v1/branches",
     tag = "catalog",
-    summary = "List branches",
+    summary = "List branches, by id, a page at a time",
+    params(super::PageParams),
     responses(
-        (status = 200, description = "Success", body = Items<BranchView>),
+        (status = 200, description = "Success", body = ItemPage<BranchView>),
         crate::views::Problems,
     )
 )]
 pub(crate) async fn list_branches(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Items<BranchView>>, Problem> {
-    Ok(Json(Items {
-        items: s
-            .services
-            .catalog()
-            .branches(caller.tenant())
-            .await?
-            .iter()
-            .map(Into::into)
-            .collect(),
-    }))
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<ItemPage<BranchView>>, Problem> {
+    let page = super::page_of(&s, &caller, CatalogList::Branches, &params, |r| match r {
+        CatalogRecord::Branch(item) => Some(BranchView::from(item)),
+        _ => None,
+    })
+    .await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(

@@ -37,6 +37,56 @@ pub(super) fn product_id(raw: &str) -> Result<ProductId, Problem> {
     id(raw, Entity::Product, ProductId::from_uuid(Uuid::nil()))
 }
 
+/// `?limit=&cursor=` of an item list, as documented.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only documented
+pub(crate) struct PageParams {
+    /// At most this many (1 to 500, default 100).
+    limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    cursor: Option<String>,
+}
+
+/// One page of the caller's `list` (branches, resources, services or
+/// products) as `view` shows its items, with the cursor to the next page.
+pub(super) async fn page_of<T: utoipa::ToSchema>(
+    s: &AppState,
+    caller: &Caller,
+    list: booking_core::CatalogList,
+    params: &std::collections::HashMap<String, String>,
+    view: impl Fn(&CatalogRecord) -> Option<T>,
+) -> Result<crate::views::ItemPage<T>, Problem> {
+    let limit = super::limit(params, 100, 500)?;
+    let after = match params.get("cursor") {
+        None => None,
+        Some(c) => Some(c.parse::<Uuid>().map_err(|_| {
+            Problem::invalid("cursor", "pass back the next_cursor of a previous page")
+        })?),
+    };
+    let records = s
+        .services
+        .catalog()
+        .page(
+            caller.tenant(),
+            list,
+            booking_core::CatalogPage { after, limit },
+        )
+        .await?;
+    let next_cursor = if records.len() == limit {
+        records
+            .last()
+            .and_then(booking_core::item_id)
+            .map(|id| id.to_string())
+    } else {
+        None
+    };
+    Ok(crate::views::ItemPage {
+        items: records.iter().filter_map(view).collect(),
+        next_cursor,
+    })
+}
+
 /// Deletes an unused catalog record (admins only).
 pub(super) async fn remove(
     s: &AppState,

@@ -1,7 +1,7 @@
 //! Products, and their stock and price at each branch.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
@@ -15,7 +15,7 @@ use crate::dto::{self, ProductBody, RestockBody, StockBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{Items, ProductView, StockChangedView};
+use crate::views::{ItemPage, ProductView, StockChangedView};
 
 #[utoipa::path(
     post,
@@ -90,26 +90,30 @@ pub(crate) async fn update_product(
     get,
     path = "/v1/products",
     tag = "catalog",
-    summary = "List products",
+    summary = "List products, by id, a page at a time",
+    params(super::PageParams),
     responses(
-        (status = 200, description = "Success", body = Items<ProductView>),
+        (status = 200, description = "Success", body = ItemPage<ProductView>),
         crate::views::Problems,
     )
 )]
 pub(crate) async fn list_products(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Items<ProductView>>, Problem> {
-    Ok(Json(Items {
-        items: s
-            .services
-            .catalog()
-            .products(caller.tenant())
-            .await?
-            .iter()
-            .map(Into::into)
-            .collect(),
-    }))
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<ItemPage<ProductView>>, Problem> {
+    let page = super::page_of(
+        &s,
+        &caller,
+        booking_core::CatalogList::Products,
+        &params,
+        |r| match r {
+            CatalogRecord::Product(item) => Some(ProductView::from(item)),
+            _ => None,
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(

@@ -1,7 +1,7 @@
 //! Resources, and where (and when) they work.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
@@ -15,7 +15,7 @@ use crate::dto::{self, ResourceBody, ScheduleBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{Items, ResourceView, ScheduleLinkView};
+use crate::views::{ItemPage, ResourceView, ScheduleLinkView};
 
 #[utoipa::path(
     post,
@@ -93,26 +93,30 @@ pub(crate) async fn update_resource(
     get,
     path = "/v1/resources",
     tag = "catalog",
-    summary = "List resources",
+    summary = "List resources, by id, a page at a time",
+    params(super::PageParams),
     responses(
-        (status = 200, description = "Success", body = Items<ResourceView>),
+        (status = 200, description = "Success", body = ItemPage<ResourceView>),
         crate::views::Problems,
     )
 )]
 pub(crate) async fn list_resources(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Items<ResourceView>>, Problem> {
-    Ok(Json(Items {
-        items: s
-            .services
-            .catalog()
-            .resources(caller.tenant())
-            .await?
-            .iter()
-            .map(Into::into)
-            .collect(),
-    }))
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<ItemPage<ResourceView>>, Problem> {
+    let page = super::page_of(
+        &s,
+        &caller,
+        booking_core::CatalogList::Resources,
+        &params,
+        |r| match r {
+            CatalogRecord::Resource(item) => Some(ResourceView::from(item)),
+            _ => None,
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(

@@ -2,7 +2,7 @@
 //! them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use booking_core::{
@@ -16,7 +16,7 @@ use crate::dto::{self, PriceBody, ServiceBody};
 use crate::json::Body;
 use crate::problem::Problem;
 use crate::state::AppState;
-use crate::views::{Items, ServicePriceView, ServiceResourceView, ServiceView};
+use crate::views::{ItemPage, Items, ServicePriceView, ServiceResourceView, ServiceView};
 
 #[utoipa::path(
     post,
@@ -96,26 +96,30 @@ pub(crate) async fn update_service(
     get,
     path = "/v1/services",
     tag = "catalog",
-    summary = "List services",
+    summary = "List services, by id, a page at a time",
+    params(super::PageParams),
     responses(
-        (status = 200, description = "Success", body = Items<ServiceView>),
+        (status = 200, description = "Success", body = ItemPage<ServiceView>),
         crate::views::Problems,
     )
 )]
 pub(crate) async fn list_services(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Items<ServiceView>>, Problem> {
-    Ok(Json(Items {
-        items: s
-            .services
-            .catalog()
-            .services(caller.tenant())
-            .await?
-            .iter()
-            .map(Into::into)
-            .collect(),
-    }))
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<ItemPage<ServiceView>>, Problem> {
+    let page = super::page_of(
+        &s,
+        &caller,
+        booking_core::CatalogList::Services,
+        &params,
+        |r| match r {
+            CatalogRecord::Service(item) => Some(ServiceView::from(item)),
+            _ => None,
+        },
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(

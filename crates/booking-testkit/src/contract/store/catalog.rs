@@ -405,3 +405,81 @@ pub async fn settings_and_performers_round_trip(store: Store) {
     );
     assert_invariants(&store, &c, t(8, 0)).await;
 }
+
+/// An item list read a page at a time walks every item of the tenant once,
+/// by id, and none of another tenant's; a page after the last item is
+/// empty.
+pub async fn catalog_pages_walk_every_item_once_by_id(store: Store) {
+    use booking_core::{CatalogList, CatalogPage, Resource, ResourceId, ResourceKind};
+    let c = Clinic::setup(&*store).await;
+    let other = Clinic::setup_named(&*store, "Other").await;
+    let write = booking_core::engine::CatalogWrite {
+        by: c.by.clone(),
+        at: t(6, 0),
+    };
+    for n in 0..7 {
+        let record = CatalogRecord::Resource(Resource {
+            id: ResourceId::generate(),
+            tenant_id: c.tenant,
+            name: booking_core::Name::new(&format!("Chair {n}")).unwrap(),
+            kind: ResourceKind::Room,
+        });
+        booking_core::engine::put(&*store, &record, booking_core::PutMode::Create, &write)
+            .await
+            .unwrap();
+    }
+    let mut all: Vec<uuid::Uuid> = store
+        .resources(c.tenant)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id.as_uuid())
+        .collect();
+    all.sort();
+    assert_eq!(all.len(), 9, "the fixture's two and seven more");
+    let mut walked: Vec<uuid::Uuid> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .catalog_page(
+                c.tenant,
+                CatalogList::Resources,
+                CatalogPage { after, limit: 4 },
+            )
+            .await
+            .unwrap();
+        assert!(page.len() <= 4);
+        let ids: Vec<uuid::Uuid> = page.iter().filter_map(booking_core::item_id).collect();
+        assert_eq!(ids.len(), page.len(), "only resources");
+        walked.extend(ids.iter().copied());
+        if page.len() < 4 {
+            break;
+        }
+        after = ids.last().copied();
+    }
+    assert_eq!(walked, all, "every item once, by id");
+    let past = store
+        .catalog_page(
+            c.tenant,
+            CatalogList::Resources,
+            CatalogPage {
+                after: all.last().copied(),
+                limit: 4,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(past.is_empty());
+    let theirs = store
+        .catalog_page(
+            other.tenant,
+            CatalogList::Resources,
+            CatalogPage {
+                after: None,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 2, "another tenant sees its own");
+}

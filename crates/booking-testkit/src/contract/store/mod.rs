@@ -38,7 +38,8 @@ pub use access::{
     idempotency_keys_replay_and_refuse_mismatches, old_idempotency_records_are_purged,
 };
 pub use catalog::{
-    catalog_items_are_deleted_with_their_links_unless_in_use, catalog_round_trips,
+    catalog_items_are_deleted_with_their_links_unless_in_use,
+    catalog_pages_walk_every_item_once_by_id, catalog_round_trips,
     foreign_tenant_ids_are_not_found, settings_and_performers_round_trip,
 };
 pub use holds::{
@@ -195,6 +196,7 @@ macro_rules! store_contract_tests {
             a_key_is_held_to_its_quota_of_running_holds,
             occupancy_lists_the_active_time_of_the_asked_resources,
             settings_and_performers_round_trip,
+            catalog_pages_walk_every_item_once_by_id,
             events_since_pages_in_order_without_gaps,
             events_are_found_by_type_subject_and_key,
             history_projects_to_the_stored_reservation,
