@@ -319,6 +319,7 @@ pub(crate) fn unlimited() -> booking_app::RequestLimits {
         per_key: 1_000_000,
         per_tenant: 1_000_000,
         in_flight_per_key: 100_000,
+        in_flight_per_tenant: 100_000,
     }
 }
 

@@ -264,6 +264,7 @@ async fn a_key_past_its_rate_gets_429_with_retry_after_and_others_do_not() {
         per_key: 2,
         per_tenant: 1_000,
         in_flight_per_key: 100,
+        in_flight_per_tenant: 100,
     };
     let app = TestApp::spawn_with(config).await;
     let mut statuses = Vec::new();

@@ -41,7 +41,12 @@ impl Node {
             .env("BOOKING_BACKPLANE_SECRET", crate::nodes::BACKPLANE_SECRET)
             // The harness measures and breaks the engine, not the limits.
             .args(["--rate-per-key", "1000000", "--rate-per-tenant", "1000000"])
-            .args(["--in-flight-per-key", "100000"])
+            .args([
+                "--in-flight-per-key",
+                "100000",
+                "--in-flight-per-tenant",
+                "100000",
+            ])
             .args(["--lock-ttl-secs", &self.lock_ttl.to_string()])
             .args(["--lock-wait-ms", "2000", "--hold-sweep-secs", "1"])
             .env("BOOKING_LOG_FORMAT", format)

@@ -131,7 +131,12 @@ async fn run_on(
         .args(["--listen", &format!("127.0.0.1:{port}"), "--no-demo"])
         .args(["--database-url", db])
         .args(["--rate-per-key", "1000000", "--rate-per-tenant", "1000000"])
-        .args(["--in-flight-per-key", "100000"])
+        .args([
+            "--in-flight-per-key",
+            "100000",
+            "--in-flight-per-tenant",
+            "100000",
+        ])
         .env("BOOKING_LOG_FORMAT", "off")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::null())

@@ -205,6 +205,9 @@ pub(crate) struct ServerArgs {
     /// Requests of one API key being answered at once on a node.
     #[arg(long, env = "BOOKING_IN_FLIGHT_PER_KEY", hide_env_values = true, default_value_t = RequestLimits::default().in_flight_per_key)]
     pub(crate) in_flight_per_key: usize,
+    /// Requests of all keys of a tenant being answered at once on a node.
+    #[arg(long, env = "BOOKING_IN_FLIGHT_PER_TENANT", hide_env_values = true, default_value_t = RequestLimits::default().in_flight_per_tenant)]
+    pub(crate) in_flight_per_tenant: usize,
     /// Open event streams (`/v1/stream`) per API key; over it the upgrade
     /// gets 429.
     #[arg(long, env = "BOOKING_STREAMS_PER_KEY", hide_env_values = true, default_value_t = StreamLimits::default().per_key)]
@@ -273,6 +276,7 @@ impl ServerArgs {
                 per_key: self.rate_per_key.max(1),
                 per_tenant: self.rate_per_tenant.max(1),
                 in_flight_per_key: self.in_flight_per_key.max(1),
+                in_flight_per_tenant: self.in_flight_per_tenant.max(1),
             },
             stream_limits: StreamLimits {
                 per_key: self.streams_per_key.max(1),

@@ -1,5 +1,5 @@
 //! How much one API key and one tenant may ask of a node: requests a
-//! second (a token bucket each, `governor`) and requests in flight per key.
+//! second (a token bucket each, `governor`) and requests in flight.
 //! Over a limit the answer is 429 problem+json with `Retry-After`, before
 //! anything is read or written for the request.
 
@@ -25,6 +25,8 @@ pub struct RequestLimits {
     pub per_tenant: u32,
     /// Requests of one API key being answered at once.
     pub in_flight_per_key: usize,
+    /// Requests of all keys of one tenant being answered at once.
+    pub in_flight_per_tenant: usize,
 }
 
 impl Default for RequestLimits {
@@ -33,6 +35,7 @@ impl Default for RequestLimits {
             per_key: 100,
             per_tenant: 1_000,
             in_flight_per_key: 64,
+            in_flight_per_tenant: 256,
         }
     }
 }
@@ -42,8 +45,24 @@ pub(crate) struct Limiter {
     limits: RequestLimits,
     keys: DefaultKeyedRateLimiter<ApiKeyId>,
     tenants: DefaultKeyedRateLimiter<TenantId>,
-    in_flight: Mutex<HashMap<ApiKeyId, usize>>,
+    in_flight: Mutex<InFlightCounts>,
     checks: AtomicU64,
+}
+
+/// Requests being answered, per key and per tenant.
+#[derive(Default)]
+struct InFlightCounts {
+    keys: HashMap<ApiKeyId, usize>,
+    tenants: HashMap<TenantId, usize>,
+}
+
+fn less<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, k: &K) {
+    if let Some(n) = map.get_mut(k) {
+        *n -= 1;
+        if *n == 0 {
+            map.remove(k);
+        }
+    }
 }
 
 impl std::fmt::Debug for Limiter {
@@ -59,17 +78,14 @@ impl std::fmt::Debug for Limiter {
 pub(crate) struct InFlight {
     limiter: Arc<Limiter>,
     key: ApiKeyId,
+    tenant: TenantId,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         let mut in_flight = self.limiter.in_flight();
-        if let Some(n) = in_flight.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                in_flight.remove(&self.key);
-            }
-        }
+        less(&mut in_flight.keys, &self.key);
+        less(&mut in_flight.tenants, &self.tenant);
     }
 }
 
@@ -85,12 +101,12 @@ impl Limiter {
             limits,
             keys: DefaultKeyedRateLimiter::keyed(quota(limits.per_key)),
             tenants: DefaultKeyedRateLimiter::keyed(quota(limits.per_tenant)),
-            in_flight: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(InFlightCounts::default()),
             checks: AtomicU64::new(0),
         })
     }
 
-    fn in_flight(&self) -> MutexGuard<'_, HashMap<ApiKeyId, usize>> {
+    fn in_flight(&self) -> MutexGuard<'_, InFlightCounts> {
         self.in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -134,24 +150,31 @@ impl Limiter {
             )
         })?;
         let mut in_flight = self.in_flight();
-        let n = in_flight.entry(key.id).or_default();
-        if *n >= self.limits.in_flight_per_key {
-            return Err(Problem::new(
+        let busy = |who: &str, n: usize| {
+            Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-in-flight",
                 "Too many requests at once",
                 format!(
-                    "this API key has {} requests being answered, as many as it may; \
-                     retry after 1 s",
-                    *n
+                    "{who} has {n} requests being answered, as many as it may; retry after 1 s"
                 ),
             )
-            .retry_after(1));
+            .retry_after(1)
+        };
+        let of_key = in_flight.keys.get(&key.id).copied().unwrap_or(0);
+        if of_key >= self.limits.in_flight_per_key {
+            return Err(busy("this API key", of_key));
         }
-        *n += 1;
+        let of_tenant = in_flight.tenants.get(&key.tenant_id).copied().unwrap_or(0);
+        if of_tenant >= self.limits.in_flight_per_tenant {
+            return Err(busy("this tenant", of_tenant));
+        }
+        *in_flight.keys.entry(key.id).or_default() += 1;
+        *in_flight.tenants.entry(key.tenant_id).or_default() += 1;
         Ok(InFlight {
             limiter: Arc::clone(self),
             key: key.id,
+            tenant: key.tenant_id,
         })
     }
 }
@@ -179,6 +202,7 @@ mod tests {
             per_key: 5,
             per_tenant: 1_000,
             in_flight_per_key: 100,
+            in_flight_per_tenant: 100,
         });
         let tenant = TenantId::generate();
         let (busy, calm) = (key(tenant), key(tenant));
@@ -197,6 +221,7 @@ mod tests {
             per_key: 1_000,
             per_tenant: 3,
             in_flight_per_key: 100,
+            in_flight_per_tenant: 100,
         });
         let (t, other) = (TenantId::generate(), TenantId::generate());
         for _ in 0..6 {
@@ -212,12 +237,23 @@ mod tests {
             per_key: 1_000,
             per_tenant: 1_000,
             in_flight_per_key: 2,
+            in_flight_per_tenant: 3,
         });
-        let k = key(TenantId::generate());
+        let tenant = TenantId::generate();
+        let (k, other) = (key(tenant), key(tenant));
         let a = limiter.admit(&k).unwrap();
         let _b = limiter.admit(&k).unwrap();
-        assert!(limiter.admit(&k).is_err());
+        assert!(limiter.admit(&k).is_err(), "the key's cap");
+        let _c = limiter.admit(&other).unwrap();
+        assert!(limiter.admit(&other).is_err(), "the tenant's cap");
+        assert!(
+            limiter.admit(&key(TenantId::generate())).is_ok(),
+            "another tenant's own"
+        );
         drop(a);
-        assert!(limiter.admit(&k).is_ok());
+        assert!(
+            limiter.admit(&k).is_ok(),
+            "a finished request frees its place"
+        );
     }
 }
