@@ -163,3 +163,27 @@ async fn a_booking_whose_commit_answer_was_lost_is_found_by_its_retry_not_made_t
     let plain = app.post("/v1/reservations", &app.staff, body.clone()).await;
     assert_eq!(plain.status, StatusCode::CONFLICT, "{}", plain.body);
 }
+
+/// The same for a catalog item: a branch whose commit answer was lost is
+/// found by the retry (the same id, one branch, one `BranchCreated`), not
+/// made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_whose_commit_answer_was_lost_is_found_by_its_retry_not_made_twice() {
+    let store = Arc::new(InMemoryStore::new());
+    let (app, _) = TestApp::in_memory(store.clone(), Arc::new(SystemClock)).await;
+    store.fail_next("commit_answer").await;
+    let lost = post_branch(&app, &app.admin, "branch-lost", "Nice").await;
+    assert_eq!(lost.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retried = post_branch(&app, &app.admin, "branch-lost", "Nice").await;
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    let made: serde_json::Value = retried.json().await.unwrap();
+    assert_eq!(branches_named(&app, "Nice").await, 1, "made once");
+    let created = app.get("/v1/events?type=BranchCreated", &app.admin).await;
+    let recorded: Vec<_> = created.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["data"]["after"]["id"] == made["id"])
+        .collect();
+    assert_eq!(recorded.len(), 1, "recorded once: {}", created.body);
+}

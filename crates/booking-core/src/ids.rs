@@ -1,8 +1,9 @@
 //! Typed identifiers. A fresh id is a UUID v7 (time-ordered, so indexes
 //! stay append-friendly), wrapped in its own type so a `BranchId` can never
 //! be passed where a `ResourceId` is expected. The one exception: a
-//! reservation created by a request sent with an `Idempotency-Key` gets an
-//! id derived from it (a UUID v8), the same on every retry.
+//! reservation or catalog item created by a request sent with an
+//! `Idempotency-Key` gets an id derived from it (a UUID v8), the same on
+//! every retry.
 
 use std::fmt;
 use std::str::FromStr;

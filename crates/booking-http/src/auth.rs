@@ -56,6 +56,14 @@ impl Caller {
         self.seed.map(booking_core::ReservationId::from_uuid)
     }
 
+    /// The id an item this request creates gets (a branch, resource,
+    /// service or product), as [`Caller::created_id`]: the same on every
+    /// retry of an idempotent request, fresh otherwise.
+    #[must_use]
+    pub fn created_uuid(&self) -> uuid::Uuid {
+        self.seed.unwrap_or_else(uuid::Uuid::now_v7)
+    }
+
     /// Refuses unless the key may change the catalog and keys.
     ///
     /// # Errors

@@ -54,7 +54,9 @@ impl From<StoreError> for CatalogError {
 /// Whether a [`put`] creates, replaces, or does either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PutMode {
-    /// A new record (its id was just made).
+    /// A new record (its id was just made, or derived from the request so
+    /// that its retry finds it: a create whose id exists writes nothing and
+    /// returns what is stored).
     Create,
     /// A record that must exist for the tenant.
     Update,
@@ -151,6 +153,13 @@ async fn put_once(
     let before = tx.catalog_record(t, key, true).await.map_err(failed)?;
     if mode == PutMode::Update && before.is_none() {
         return Err(Attempt::Done(CatalogError::NotFound(key.entity())));
+    }
+    // A create whose id exists is the same request again (fresh ids never
+    // meet; a retried request's id is derived from its Idempotency-Key,
+    // and its first attempt's answer was lost): what it made stands —
+    // later changes included — and nothing is written or recorded twice.
+    if mode == PutMode::Create && before.is_some() {
+        return Ok((before, Vec::new()));
     }
     tx.put_catalog_record(record).await.map_err(failed)?;
     let events = write.events(&[(before.as_ref(), Some(record))], &StockCause::Set);

@@ -33,18 +33,15 @@ pub(crate) async fn create_branch(
 ) -> Result<Response, Problem> {
     caller.must_administer()?;
     let branch = Branch {
-        id: BranchId::generate(),
+        id: BranchId::from_uuid(caller.created_uuid()),
         tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         time_zone: b.time_zone()?,
     };
-    put(
-        &s,
-        &caller,
-        CatalogRecord::Branch(branch.clone()),
-        PutMode::Create,
-    )
-    .await?;
+    let branch = match super::create(&s, &caller, CatalogRecord::Branch(branch)).await? {
+        CatalogRecord::Branch(stored) => stored,
+        other => return Err(Problem::internal(&format!("a branch id holds {other:?}"))),
+    };
     Ok(created(&BranchView::from(&branch)))
 }
 

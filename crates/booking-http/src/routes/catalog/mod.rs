@@ -114,3 +114,19 @@ pub(super) async fn put(
         .await?;
     Ok(())
 }
+
+/// Creates `record` and returns it as stored: the record itself, or — for
+/// a retried request whose first attempt made it (its answer lost) — what
+/// that attempt made, as it is now.
+pub(super) async fn create(
+    s: &AppState,
+    caller: &Caller,
+    record: CatalogRecord,
+) -> Result<CatalogRecord, Problem> {
+    let before = s
+        .services
+        .catalog()
+        .put(&record, PutMode::Create, &caller.by())
+        .await?;
+    Ok(before.unwrap_or(record))
+}

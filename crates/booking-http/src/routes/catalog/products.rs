@@ -35,18 +35,15 @@ pub(crate) async fn create_product(
 ) -> Result<Response, Problem> {
     caller.must_administer()?;
     let product = Product {
-        id: ProductId::generate(),
+        id: ProductId::from_uuid(caller.created_uuid()),
         tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         price: b.price.parse("price")?,
     };
-    put(
-        &s,
-        &caller,
-        CatalogRecord::Product(product.clone()),
-        PutMode::Create,
-    )
-    .await?;
+    let product = match super::create(&s, &caller, CatalogRecord::Product(product)).await? {
+        CatalogRecord::Product(stored) => stored,
+        other => return Err(Problem::internal(&format!("a product id holds {other:?}"))),
+    };
     Ok(created(&ProductView::from(&product)))
 }
 

@@ -35,18 +35,15 @@ pub(crate) async fn create_resource(
 ) -> Result<Response, Problem> {
     caller.must_administer()?;
     let resource = Resource {
-        id: ResourceId::generate(),
+        id: ResourceId::from_uuid(caller.created_uuid()),
         tenant_id: caller.tenant(),
         name: dto::name("name", &b.name)?,
         kind: b.kind.unwrap_or(ResourceKind::Staff),
     };
-    put(
-        &s,
-        &caller,
-        CatalogRecord::Resource(resource.clone()),
-        PutMode::Create,
-    )
-    .await?;
+    let resource = match super::create(&s, &caller, CatalogRecord::Resource(resource)).await? {
+        CatalogRecord::Resource(stored) => stored,
+        other => return Err(Problem::internal(&format!("a resource id holds {other:?}"))),
+    };
     Ok(created(&ResourceView::from(&resource)))
 }
 

@@ -35,14 +35,11 @@ pub(crate) async fn create_service(
     Body(b): Body<ServiceBody>,
 ) -> Result<Response, Problem> {
     caller.must_administer()?;
-    let service = service_from(ServiceId::generate(), &caller, &b)?;
-    put(
-        &s,
-        &caller,
-        CatalogRecord::Service(service.clone()),
-        PutMode::Create,
-    )
-    .await?;
+    let service = service_from(ServiceId::from_uuid(caller.created_uuid()), &caller, &b)?;
+    let service = match super::create(&s, &caller, CatalogRecord::Service(service)).await? {
+        CatalogRecord::Service(stored) => stored,
+        other => return Err(Problem::internal(&format!("a service id holds {other:?}"))),
+    };
     Ok(created(&ServiceView::from(&service)))
 }
 
