@@ -130,6 +130,7 @@ pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod stock;
+pub mod tally;
 pub mod text;
 pub mod time;
 

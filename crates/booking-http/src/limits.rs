@@ -3,12 +3,12 @@
 //! Over a limit the answer is 429 problem+json with `Retry-After`, before
 //! anything is read or written for the request.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::StatusCode;
+use booking_core::tally::Tally;
 use booking_core::{ApiKey, ApiKeyId, TenantId};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -52,17 +52,8 @@ pub(crate) struct Limiter {
 /// Requests being answered, per key and per tenant.
 #[derive(Default)]
 struct InFlightCounts {
-    keys: HashMap<ApiKeyId, usize>,
-    tenants: HashMap<TenantId, usize>,
-}
-
-fn less<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, k: &K) {
-    if let Some(n) = map.get_mut(k) {
-        *n -= 1;
-        if *n == 0 {
-            map.remove(k);
-        }
-    }
+    keys: Tally<ApiKeyId>,
+    tenants: Tally<TenantId>,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -84,8 +75,8 @@ pub(crate) struct InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         let mut in_flight = self.limiter.in_flight();
-        less(&mut in_flight.keys, &self.key);
-        less(&mut in_flight.tenants, &self.tenant);
+        in_flight.keys.give_back(&self.key);
+        in_flight.tenants.give_back(&self.tenant);
     }
 }
 
@@ -161,16 +152,17 @@ impl Limiter {
             )
             .retry_after(1)
         };
-        let of_key = in_flight.keys.get(&key.id).copied().unwrap_or(0);
-        if of_key >= self.limits.in_flight_per_key {
-            return Err(busy("this API key", of_key));
+        in_flight
+            .keys
+            .take(key.id, self.limits.in_flight_per_key)
+            .map_err(|n| busy("this API key", n))?;
+        if let Err(n) = in_flight
+            .tenants
+            .take(key.tenant_id, self.limits.in_flight_per_tenant)
+        {
+            in_flight.keys.give_back(&key.id);
+            return Err(busy("this tenant", n));
         }
-        let of_tenant = in_flight.tenants.get(&key.tenant_id).copied().unwrap_or(0);
-        if of_tenant >= self.limits.in_flight_per_tenant {
-            return Err(busy("this tenant", of_tenant));
-        }
-        *in_flight.keys.entry(key.id).or_default() += 1;
-        *in_flight.tenants.entry(key.tenant_id).or_default() += 1;
         Ok(InFlight {
             limiter: Arc::clone(self),
             key: key.id,

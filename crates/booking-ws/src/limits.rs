@@ -2,10 +2,10 @@
 //! in all), how large a client's message may be, how long a send may wait
 //! for a client that stopped reading, and how far back a replay may start.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use booking_core::tally::Tally;
 use booking_core::{ApiKeyId, TenantId};
 
 /// Bounds on this node's streams.
@@ -61,8 +61,8 @@ impl std::fmt::Display for Over {
 
 #[derive(Default)]
 struct Counts {
-    keys: HashMap<ApiKeyId, usize>,
-    tenants: HashMap<TenantId, usize>,
+    keys: Tally<ApiKeyId>,
+    tenants: Tally<TenantId>,
     all: usize,
 }
 
@@ -104,19 +104,16 @@ impl Open {
         tenant: TenantId,
     ) -> Result<Place, Over> {
         let mut c = self.counts();
-        let of_key = c.keys.get(&key).copied().unwrap_or(0);
-        let of_tenant = c.tenants.get(&tenant).copied().unwrap_or(0);
         if c.all >= limits.per_node {
             return Err(Over::Node(c.all));
         }
-        if of_tenant >= limits.per_tenant {
-            return Err(Over::Tenant(of_tenant));
+        c.tenants
+            .take(tenant, limits.per_tenant)
+            .map_err(Over::Tenant)?;
+        if let Err(held) = c.keys.take(key, limits.per_key) {
+            c.tenants.give_back(&tenant);
+            return Err(Over::Key(held));
         }
-        if of_key >= limits.per_key {
-            return Err(Over::Key(of_key));
-        }
-        *c.keys.entry(key).or_default() += 1;
-        *c.tenants.entry(tenant).or_default() += 1;
         c.all += 1;
         Ok(Place {
             open: Arc::clone(self),
@@ -126,20 +123,11 @@ impl Open {
     }
 }
 
-fn release<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, k: &K) {
-    if let Some(n) = map.get_mut(k) {
-        *n -= 1;
-        if *n == 0 {
-            map.remove(k);
-        }
-    }
-}
-
 impl Drop for Place {
     fn drop(&mut self) {
         let mut c = self.open.counts();
-        release(&mut c.keys, &self.key);
-        release(&mut c.tenants, &self.tenant);
+        c.keys.give_back(&self.key);
+        c.tenants.give_back(&self.tenant);
         c.all -= 1;
     }
 }
@@ -174,6 +162,6 @@ mod tests {
         drop(a1);
         let _d1 = open.take(&limits, d, t2).unwrap();
         assert_eq!(open.counts().all, 4);
-        assert_eq!(open.counts().keys.get(&a), Some(&1));
+        assert_eq!(open.counts().keys.count(&a), 1);
     }
 }
