@@ -8,6 +8,19 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+/// Flags that lift a server's request limits: the harness measures and
+/// breaks the engine, not the limits (which have tests of their own).
+pub(crate) const NO_REQUEST_LIMITS: [&str; 8] = [
+    "--rate-per-key",
+    "1000000",
+    "--rate-per-tenant",
+    "1000000",
+    "--in-flight-per-key",
+    "100000",
+    "--in-flight-per-tenant",
+    "100000",
+];
+
 /// The backplane secret the harness's nodes share.
 pub(crate) const BACKPLANE_SECRET: &str = "booking-load shared backplane secret";
 
@@ -38,15 +51,8 @@ impl Node {
             .args(["--listen", &format!("127.0.0.1:{}", self.port), "--no-demo"])
             .args(["--database-url", &self.db, "--db-pool", "8"])
             .args(["--valkey-url", &self.valkey])
-            .env("BOOKING_BACKPLANE_SECRET", crate::nodes::BACKPLANE_SECRET)
-            // The harness measures and breaks the engine, not the limits.
-            .args(["--rate-per-key", "1000000", "--rate-per-tenant", "1000000"])
-            .args([
-                "--in-flight-per-key",
-                "100000",
-                "--in-flight-per-tenant",
-                "100000",
-            ])
+            .env("BOOKING_BACKPLANE_SECRET", BACKPLANE_SECRET)
+            .args(NO_REQUEST_LIMITS)
             .args(["--lock-ttl-secs", &self.lock_ttl.to_string()])
             .args(["--lock-wait-ms", "2000", "--hold-sweep-secs", "1"])
             .env("BOOKING_LOG_FORMAT", format)

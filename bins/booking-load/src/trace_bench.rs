@@ -130,13 +130,7 @@ async fn run_on(
     command
         .args(["--listen", &format!("127.0.0.1:{port}"), "--no-demo"])
         .args(["--database-url", db])
-        .args(["--rate-per-key", "1000000", "--rate-per-tenant", "1000000"])
-        .args([
-            "--in-flight-per-key",
-            "100000",
-            "--in-flight-per-tenant",
-            "100000",
-        ])
+        .args(crate::nodes::NO_REQUEST_LIMITS)
         .env("BOOKING_LOG_FORMAT", "off")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::null())
