@@ -166,30 +166,35 @@ async fn stream(
             return response;
         }
     };
-    // Where the log is now: a `since` past it names events that do not
-    // exist (and would overflow), and one too far behind would replay more
-    // than a stream may send.
-    let head = match state.services.events().head(key.tenant_id).await {
-        Ok(head) => head.0,
-        Err(_) => {
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "retry shortly",
-            );
-        }
-    };
     let start = match since {
-        Some(n) if n > head => {
-            return refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-input",
-                &format!("since: {n} is past the last event ({head}); send the last seq you saw"),
-            );
-        }
-        Some(n) if head - n > state.limits.max_replay => Start::Resync { head },
-        Some(n) => Start::From(n),
         None => Start::Live,
+        Some(n) => {
+            // Where the log is now (read only for a replay): a `since` past
+            // it names events that do not exist (and would overflow), and
+            // one too far behind would replay more than a stream may send.
+            let Ok(head) = state.services.events().head(key.tenant_id).await else {
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "retry shortly",
+                );
+            };
+            let head = head.0;
+            if n > head {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-input",
+                    &format!(
+                        "since: {n} is past the last event ({head}); send the last seq you saw"
+                    ),
+                );
+            }
+            if head - n > state.limits.max_replay {
+                Start::Resync { head }
+            } else {
+                Start::From(n)
+            }
+        }
     };
     let hub = state.hub.clone();
     let limits = state.limits.clone();
