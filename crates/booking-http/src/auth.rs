@@ -48,17 +48,10 @@ impl Caller {
         self
     }
 
-    /// The id a reservation this request creates gets: the same on every
-    /// retry of an idempotent request (so a retry after a lost answer finds
-    /// the first attempt's reservation), `None` (a fresh one) otherwise.
-    #[must_use]
-    pub fn created_id(&self) -> Option<booking_core::ReservationId> {
-        self.seed.map(booking_core::ReservationId::from_uuid)
-    }
-
-    /// The id an item this request creates gets (a branch, resource,
-    /// service or product), as [`Caller::created_id`]: the same on every
-    /// retry of an idempotent request, fresh otherwise.
+    /// The id what this request creates gets (a reservation, branch,
+    /// resource, service or product): the same on every retry of an
+    /// idempotent request (so a retry after a lost answer finds the first
+    /// attempt's record), fresh otherwise.
     #[must_use]
     pub fn created_uuid(&self) -> uuid::Uuid {
         self.seed.unwrap_or_else(uuid::Uuid::now_v7)

@@ -43,11 +43,16 @@ fn is_problem(response: &Response) -> bool {
 /// and problem bodies, where a long one or one with spaces could forge or
 /// swamp them.
 pub(crate) async fn fit_request_id(mut req: Request, next: Next) -> Response {
-    let unfit = req.headers().get_all(REQUEST_ID).iter().any(|v| {
-        v.to_str()
-            .map_or(true, |v| booking_core::RequestId::new(v).is_err())
-    }) || req.headers().get_all(REQUEST_ID).iter().count() > 1;
-    if unfit {
+    let mut sent = req.headers().get_all(REQUEST_ID).iter();
+    let fit = match (sent.next(), sent.next()) {
+        (Some(one), None) => one
+            .to_str()
+            .is_ok_and(|v| booking_core::RequestId::new(v).is_ok()),
+        // None (one is made), or several (which one?).
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !fit {
         req.headers_mut().remove(REQUEST_ID);
     }
     next.run(req).await

@@ -112,7 +112,7 @@ pub(super) fn new_reservation(
 ) -> Result<NewReservation, Problem> {
     caller.must_book()?;
     Ok(NewReservation {
-        id: caller.created_id(),
+        id: Some(ReservationId::from_uuid(caller.created_uuid())),
         tenant_id: caller.tenant(),
         branch_id: BranchId::from_uuid(b.branch_id),
         resource_id: ResourceId::from_uuid(b.resource_id),
