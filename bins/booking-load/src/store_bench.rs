@@ -362,22 +362,35 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
     let _ = writeln!(s, "\\set n :n + 1");
     let _ = writeln!(s, "\\set slot :client_id * {SLOTS_PER_WRITER} + :n");
     let _ = writeln!(s, "BEGIN;");
-    let _ = writeln!(s, "SELECT gen_random_uuid() AS rid \\gset");
+    // The id is made by the engine, not the database: one per client and
+    // transaction, spelled out where it is used.
+    let rid = "(lpad(to_hex(:client_id::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid";
+    // The engine's one read before it writes (scope, rivals, stale holds),
+    // with its parameters spelled out, highest first so `$1` does not
+    // match the start of `$10`.
+    let mut survey = booking_postgres::SURVEY_SQL
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (param, value) in [
+        ("$11", format!("ARRAY['{b}'::uuid]")),
+        ("$10", format!("ARRAY['{p}'::uuid]")),
+        ("$9", "TRUE".into()),
+        ("$8", "now()".into()),
+        ("$7", range.to_owned()),
+        ("$6", rid.to_owned()),
+        ("$5", format!("ARRAY['{p}'::uuid]")),
+        ("$4", "NULL".into()),
+        ("$3", format!("'{r}'::uuid")),
+        ("$2", format!("'{b}'::uuid")),
+        ("$1", format!("'{t}'::uuid")),
+    ] {
+        survey = survey.replace(param, &value);
+    }
+    let _ = writeln!(s, "{survey};");
     let _ = writeln!(
         s,
-        "SELECT EXISTS (SELECT 1 FROM branches WHERE tenant_id = '{t}' AND id = '{b}'), EXISTS (SELECT 1 FROM resources WHERE tenant_id = '{t}' AND id = '{r}'), TRUE, EXISTS (SELECT 1 FROM resource_branches WHERE tenant_id = '{t}' AND resource_id = '{r}' AND branch_id = '{b}'), ARRAY(SELECT product_id FROM product_branches WHERE tenant_id = '{t}' AND branch_id = '{b}' AND product_id = ANY(ARRAY['{p}'::uuid]));"
-    );
-    let _ = writeln!(
-        s,
-        "SELECT * FROM reservations WHERE tenant_id = '{t}' AND resource_id = '{r}' AND id <> :rid AND occupied && {range} AND status IN ('held', 'confirmed', 'completed');"
-    );
-    let _ = writeln!(
-        s,
-        "WITH stale AS MATERIALIZED (SELECT id FROM reservations WHERE status = 'held' AND hold_expires_at <= now()) SELECT r.* FROM stale JOIN reservations r ON r.id = stale.id WHERE r.tenant_id = '{t}' AND r.status = 'held' AND r.hold_expires_at <= now() AND r.id <> :rid AND ((r.resource_id = '{r}' AND r.occupied && {range}) OR EXISTS (SELECT 1 FROM jsonb_array_elements(r.lines) e JOIN UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid]) AS k(product_id, branch_id) ON (e.value ->> 'product_id')::uuid = k.product_id AND k.branch_id = r.branch_id)) FOR UPDATE OF r;"
-    );
-    let _ = writeln!(
-        s,
-        "WITH r AS (INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES (:rid, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now()) RETURNING id) INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', r.id, '{b}', l.product_id, l.quantity FROM r, UNNEST(ARRAY['{p}'::uuid], ARRAY[1]) AS l(product_id, quantity);"
+        "WITH r AS (INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES ({rid}, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now()) RETURNING id) INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', r.id, '{b}', l.product_id, l.quantity FROM r, UNNEST(ARRAY['{p}'::uuid], ARRAY[1]) AS l(product_id, quantity);"
     );
     let _ = writeln!(
         s,
@@ -385,7 +398,7 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
     );
     let _ = writeln!(
         s,
-        "WITH counter AS (UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq), subjects AS (INSERT INTO event_subjects (tenant_id, entity_id, seq) SELECT '{t}', s.entity_id, counter.last_event_seq - 2 + s.ord FROM counter, UNNEST(ARRAY[:rid::uuid, '{p}'::uuid, '{b}'::uuid], ARRAY[1, 2, 2]::bigint[]) AS s(entity_id, ord)) INSERT INTO events (tenant_id, seq, at, actor, actor_key_id, request_id, type, version, reservation_id, payload) SELECT '{t}', counter.last_event_seq - 2 + e.ord, now(), 'bench', {key}::uuid, {request}, e.type, 1, e.rid, e.payload FROM counter, UNNEST(ARRAY['ReservationCreated', 'StockChanged'], ARRAY[:rid::uuid, NULL], ARRAY[(:payload)::jsonb, (:stock)::jsonb]) WITH ORDINALITY AS e(type, rid, payload, ord) RETURNING seq;"
+        "WITH counter AS (UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq), subjects AS (INSERT INTO event_subjects (tenant_id, entity_id, seq) SELECT '{t}', s.entity_id, counter.last_event_seq - 2 + s.ord FROM counter, UNNEST(ARRAY[{rid}, '{p}'::uuid, '{b}'::uuid], ARRAY[1, 2, 2]::bigint[]) AS s(entity_id, ord)) INSERT INTO events (tenant_id, seq, at, actor, actor_key_id, request_id, type, version, reservation_id, payload) SELECT '{t}', counter.last_event_seq - 2 + e.ord, now(), 'bench', {key}::uuid, {request}, e.type, 1, e.rid, e.payload FROM counter, UNNEST(ARRAY['ReservationCreated', 'StockChanged'], ARRAY[{rid}, NULL], ARRAY[(:payload)::jsonb, (:stock)::jsonb]) WITH ORDINALITY AS e(type, rid, payload, ord) RETURNING seq;"
     );
     let _ = writeln!(s, "COMMIT;");
     s

@@ -19,7 +19,12 @@
 //!   reservation row and just before the events, so the row every booking
 //!   of a product queues on is held for as few round trips as it can.
 //! - **Tenant isolation**: composite `(tenant_id, id)` foreign keys, so no
-//!   row can reference another tenant's records.
+//!   row can reference another tenant's records. A reservation line refers
+//!   to its product, not to the stock record every booking of the product
+//!   updates (a key check there made a multixact on the hottest row, and
+//!   halved a busy product's bookings): the write that adds a line moves
+//!   that stock level in its transaction, and a catalog deletion locks the
+//!   level before it looks for lines (migration 0008).
 //! - **Gapless, commit-ordered events**: the tenant row's `last_event_seq`
 //!   is incremented, in the same statement that inserts the events, as the
 //!   write's last step; its row lock orders concurrent writers of one
@@ -57,6 +62,7 @@ mod write;
 
 pub use reservations::OCCUPANCY_SQL;
 pub use settings::PgSettings;
+pub use write::SURVEY_SQL;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use booking_core::{
     ApiKey, CatalogKey, CatalogList, CatalogRecord, Entity, Event, KeyHash, NewEvent, Refusal,
-    Reservation, ReservationId, Scope, StockDelta, StockKey, StockLevel, StoreError, Tenant,
-    TenantId, TxError, WriteStore, WriteTx,
+    Reservation, ReservationId, Scope, StockDelta, StockKey, StockLevel, StoreError, Survey,
+    Tenant, TenantId, TxError, WriteStore, WriteTx,
 };
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -30,6 +30,42 @@ const RESERVATION_COLUMNS_OF_R: &str = "r.id, r.tenant_id, r.branch_id, r.resour
     r.updated_at";
 
 const BLOCKING: &str = "status IN ('held', 'confirmed', 'completed')";
+
+/// [`WriteTx::survey`] in one statement: the scope (one row, always), then
+/// a row for each reservation in the way (`part` = `blocking`, only when
+/// `$9`) and each stale hold that could be (`stale`, locked as
+/// [`WriteTx::lock_stale_holds`] locks them). `$1` tenant, `$2` branch,
+/// `$3` resource, `$4` service, `$5` the lines' products, `$6` the
+/// reservation, `$7` its occupied range, `$8` the write's instant, `$10`
+/// and `$11` the stock keys it takes. Public for the store benchmark's
+/// pgbench script.
+pub const SURVEY_SQL: &str = "WITH scope AS (
+         SELECT
+           EXISTS (SELECT 1 FROM branches WHERE tenant_id = $1 AND id = $2) AS in_branch,
+           EXISTS (SELECT 1 FROM resources WHERE tenant_id = $1 AND id = $3) AS in_resource,
+           ($4::uuid IS NULL
+            OR EXISTS (SELECT 1 FROM services WHERE tenant_id = $1 AND id = $4)) AS in_service,
+           EXISTS (SELECT 1 FROM resource_branches
+                   WHERE tenant_id = $1 AND resource_id = $3 AND branch_id = $2) AS works_at_branch,
+           ARRAY(SELECT product_id FROM product_branches
+                 WHERE tenant_id = $1 AND branch_id = $2 AND product_id = ANY($5::uuid[])) AS sold),
+     blocking AS (
+         SELECT 'blocking' AS part, r.* FROM reservations r
+         WHERE $9 AND r.tenant_id = $1 AND r.resource_id = $3 AND r.id <> $6
+           AND r.occupied && $7 AND r.status IN ('held', 'confirmed', 'completed')),
+     stale_ids AS MATERIALIZED (
+         SELECT id FROM reservations WHERE status = 'held' AND hold_expires_at <= $8),
+     stale AS (
+         SELECT 'stale' AS part, r.* FROM stale_ids JOIN reservations r ON r.id = stale_ids.id
+         WHERE r.tenant_id = $1 AND r.status = 'held' AND r.hold_expires_at <= $8 AND r.id <> $6
+           AND ((r.resource_id = $3 AND r.occupied && $7)
+                OR EXISTS (SELECT 1 FROM jsonb_array_elements(r.lines) e
+                           JOIN UNNEST($10::uuid[], $11::uuid[]) AS k(product_id, branch_id)
+                             ON (e.value ->> 'product_id')::uuid = k.product_id
+                            AND k.branch_id = r.branch_id))
+         FOR UPDATE OF r),
+     found AS (SELECT * FROM blocking UNION ALL SELECT * FROM stale)
+     SELECT scope.*, found.* FROM scope LEFT JOIN found ON TRUE";
 
 /// One transaction on a pooled connection.
 struct PgTx {
@@ -57,6 +93,10 @@ fn reservation_refusal(r: &Reservation, constraint: &str) -> Option<Refusal> {
             branch_id: r.branch_id,
         }),
         "reservations_service" => r.service_id.map(|s| Refusal::NotFound(Entity::Service(s))),
+        "reservation_lines_product" => r
+            .lines
+            .first()
+            .map(|l| Refusal::NotFound(Entity::Product(l.product_id))),
         c if c.starts_with("reservation_lines") => r
             .lines
             .first()
@@ -171,6 +211,63 @@ impl WriteTx for PgTx {
         .await
         .map_err(tx_fail)?;
         reservations(&rows)
+    }
+
+    async fn survey(
+        &mut self,
+        r: &Reservation,
+        blocking: bool,
+        takes: &[StockKey],
+        at: DateTime<Utc>,
+    ) -> Result<Survey, TxError> {
+        let lines: Vec<Uuid> = r.lines.iter().map(|l| l.product_id.as_uuid()).collect();
+        let products: Vec<Uuid> = takes.iter().map(|k| k.product_id.as_uuid()).collect();
+        let branches: Vec<Uuid> = takes.iter().map(|k| k.branch_id.as_uuid()).collect();
+        let rows = sqlx::query(SURVEY_SQL)
+            .bind(r.tenant_id.as_uuid())
+            .bind(r.branch_id.as_uuid())
+            .bind(r.resource_id.as_uuid())
+            .bind(r.service_id.map(|s| s.as_uuid()))
+            .bind(&lines)
+            .bind(r.id.as_uuid())
+            .bind(pg_range(&r.occupied()))
+            .bind(at)
+            .bind(blocking)
+            .bind(&products)
+            .bind(&branches)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(tx_fail)?;
+        let first = rows
+            .first()
+            .ok_or_else(|| StoreError::Internal("the survey found no scope row".into()))?;
+        let get = |column: &str| -> Result<bool, StoreError> {
+            sqlx::Row::try_get(first, column).map_err(store_error)
+        };
+        let sold: Vec<Uuid> = sqlx::Row::try_get(first, "sold").map_err(store_error)?;
+        let mut survey = Survey {
+            scope: Scope {
+                branch: get("in_branch")?,
+                resource: get("in_resource")?,
+                service: get("in_service")?,
+                works_at_branch: get("works_at_branch")?,
+                sold: sold
+                    .into_iter()
+                    .map(booking_core::ProductId::from_uuid)
+                    .collect(),
+            },
+            ..Survey::default()
+        };
+        for row in &rows {
+            let part: Option<String> = sqlx::Row::try_get(row, "part").map_err(store_error)?;
+            let found = match part.as_deref() {
+                None => continue,
+                Some("blocking") => &mut survey.blocking,
+                Some(_) => &mut survey.stale,
+            };
+            found.push(decode::reservation(&rows::Row(row))?);
+        }
+        Ok(survey)
     }
 
     async fn count_active_holds(

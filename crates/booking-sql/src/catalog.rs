@@ -4,7 +4,9 @@
 //! excluded.tenant_id`), so taking over another tenant's id changes no row
 //! and reads as "not found".
 
-use booking_core::{CatalogKey, CatalogList, CatalogPage, CatalogRecord, StoreError, TenantId};
+use booking_core::{
+    CatalogKey, CatalogList, CatalogPage, CatalogRead, CatalogRecord, StoreError, TenantId,
+};
 use uuid::Uuid;
 
 use crate::{Arg, Dialect, int};
@@ -138,6 +140,42 @@ pub fn select(d: Dialect, tenant: TenantId, key: CatalogKey, lock: bool) -> Quer
         ),
         args: keyed(tenant, ids),
     }
+}
+
+/// Several reads in one statement, for PostgreSQL: every row found, as a
+/// JSON object (`to_jsonb`) in column `row`, with the index of its read in
+/// `reads` in column `n` (decode with [`crate::JsonRow`]). A list's rows
+/// come in no particular order. `None` for no reads.
+#[must_use]
+pub fn batch(tenant: TenantId, reads: &[CatalogRead]) -> Option<Query> {
+    let d = Dialect::Postgres;
+    let mut args = vec![Arg::Uuid(tenant.as_uuid())];
+    let mut parts = Vec::with_capacity(reads.len());
+    for (n, read) in reads.iter().enumerate() {
+        let (table, filter): (&str, Vec<(&str, Uuid)>) = match *read {
+            CatalogRead::Key(key) => {
+                let (table, columns, ids) = locate(key);
+                (table, columns.iter().copied().zip(ids).collect())
+            }
+            CatalogRead::List(list) => {
+                let (table, filter, _) = list_of(list);
+                (table, filter.into_iter().collect())
+            }
+        };
+        let mut sql = format!(
+            "SELECT {n} AS n, to_jsonb(x) AS row FROM {table} x WHERE x.tenant_id = {}",
+            d.param(1)
+        );
+        for (column, id) in filter {
+            args.push(Arg::Uuid(id));
+            sql.push_str(&format!(" AND x.{column} = {}", d.param(args.len())));
+        }
+        parts.push(sql);
+    }
+    (!parts.is_empty()).then(|| Query {
+        sql: parts.join(" UNION ALL "),
+        args,
+    })
 }
 
 /// The tenant's records in `list`, by key, locked if asked.

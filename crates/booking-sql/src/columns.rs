@@ -122,3 +122,67 @@ where
 {
     U::try_from(value).map_err(|_| StoreError::Internal(format!("{what} {value} does not fit")))
 }
+
+/// A row as a JSON object (what PostgreSQL's `to_jsonb(row)` makes of
+/// it), read by column name like a driver's row: several tables' rows can
+/// then come back from one statement.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonRow<'a>(pub &'a serde_json::Map<String, serde_json::Value>);
+
+impl JsonRow<'_> {
+    fn value(&self, column: &str) -> Result<&serde_json::Value, StoreError> {
+        self.0
+            .get(column)
+            .ok_or_else(|| corrupt(column, "no such column"))
+    }
+
+    /// The column's value, `None` for `NULL`, or what `read` makes of it.
+    fn opt<T>(
+        &self,
+        column: &str,
+        read: impl FnOnce(&serde_json::Value) -> Option<T>,
+    ) -> Result<Option<T>, StoreError> {
+        match self.value(column)? {
+            serde_json::Value::Null => Ok(None),
+            v => read(v).map(Some).ok_or_else(|| corrupt(column, v)),
+        }
+    }
+
+    fn required<T>(&self, column: &str, value: Option<T>) -> Result<T, StoreError> {
+        value.ok_or_else(|| corrupt(column, "NULL"))
+    }
+}
+
+impl Columns for JsonRow<'_> {
+    fn uuid(&self, column: &str) -> Result<Uuid, StoreError> {
+        self.required(column, self.opt_uuid(column)?)
+    }
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
+        self.opt(column, |v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+    }
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.required(column, self.opt_text(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.opt(column, |v| v.as_str().map(str::to_owned))
+    }
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        self.required(column, self.opt_int(column)?)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        self.opt(column, serde_json::Value::as_i64)
+    }
+    fn instant(&self, column: &str) -> Result<DateTime<Utc>, StoreError> {
+        self.required(column, self.opt_instant(column)?)
+    }
+    fn opt_instant(&self, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.opt(column, |v| {
+            v.as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        })
+    }
+    fn json<T: DeserializeOwned>(&self, column: &str) -> Result<T, StoreError> {
+        T::deserialize(self.value(column)?).map_err(|e| corrupt(column, e))
+    }
+}

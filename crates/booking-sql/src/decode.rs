@@ -56,6 +56,20 @@ fn tenant_id(row: &impl Columns) -> Result<TenantId, StoreError> {
     Ok(TenantId::from_uuid(row.uuid("tenant_id")?))
 }
 
+/// A row found by one read of a batch.
+///
+/// # Errors
+/// A missing column or a value the domain refuses.
+pub fn read(
+    read: booking_core::CatalogRead,
+    row: &impl Columns,
+) -> Result<CatalogRecord, StoreError> {
+    match read {
+        booking_core::CatalogRead::Key(key) => record(key, row),
+        booking_core::CatalogRead::List(list) => listed(list, row),
+    }
+}
+
 /// A `tenants` row.
 ///
 /// # Errors

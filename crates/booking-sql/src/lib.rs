@@ -26,7 +26,7 @@ pub mod catalog;
 mod columns;
 pub mod decode;
 
-pub use columns::{Arg, Columns, Dialect, corrupt, int};
+pub use columns::{Arg, Columns, Dialect, JsonRow, corrupt, int};
 
 /// The columns [`decode::api_key`] reads.
 pub const API_KEY_COLUMNS: &str = "id, tenant_id, role, actor, created_at, expires_at, revoked_at";

@@ -204,9 +204,6 @@ async fn delete_once(
     let Some(item) = tx.catalog_record(tenant, key, true).await.map_err(failed)? else {
         return Err(Attempt::Done(CatalogError::NotFound(key.entity())));
     };
-    if tx.referenced(tenant, key).await.map_err(failed)? {
-        return Err(Attempt::Done(CatalogError::InUse(key.entity())));
-    }
     let mut dependents = Vec::new();
     for list in dependents_of(key) {
         dependents.extend(
@@ -214,6 +211,14 @@ async fn delete_once(
                 .await
                 .map_err(failed)?,
         );
+    }
+    // Only now, with the item and what depends on it locked: a booking
+    // that adds a line moves its stock level in its own transaction, so it
+    // either committed before these locks were granted (and its line is
+    // seen here) or finds the level gone and is refused. Stores need not
+    // guard lines with a key to the stock record.
+    if tx.referenced(tenant, key).await.map_err(failed)? {
+        return Err(Attempt::Done(CatalogError::InUse(key.entity())));
     }
     let keys: Vec<CatalogKey> = dependents
         .iter()

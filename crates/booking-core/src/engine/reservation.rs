@@ -152,7 +152,6 @@ struct Staged {
 async fn stage(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Staged, Stop> {
     let after = &w.reservation;
     let at = to_micros(w.at);
-    in_scope(&tx.scope(after).await?, after)?;
     // A create has nothing to lock: an id that exists already (a replayed
     // create) is refused by the store when the row goes in, which saves
     // every booking a round trip.
@@ -160,34 +159,45 @@ async fn stage(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Staged, Sto
         Some(_) => tx.lock_reservation(after.id).await?,
         None => None,
     };
-    let stored = rules::check(before.as_ref(), w)?;
+    let stored = match rules::check(before.as_ref(), w) {
+        Ok(stored) => stored,
+        Err(refused) => {
+            // A missing record is named before anything the rules refuse.
+            in_scope(&tx.scope(after).await?, after)?;
+            return Err(refused.into());
+        }
+    };
+    // Everything else is read at once (one round trip on PostgreSQL):
+    // the records it names, the reservations in its way (under the lock
+    // this is the clean answer naming the rival; the store's overlap guard
+    // stands behind it) and the stale holds in its way, locked.
+    let active = stored.is_active(at);
+    let takes = rules::take_keys(before.as_ref(), &stored);
+    let span = if active {
+        tracing::info_span!(
+            "booking.check",
+            check = "overlap",
+            resource_id = %stored.resource_id
+        )
+    } else {
+        tracing::Span::none()
+    };
+    let survey = tx
+        .survey(&stored, active, &takes, at)
+        .instrument(span)
+        .await?;
+    in_scope(&survey.scope, after)?;
     if let (None, Some(max), Some(key)) = (before.as_ref(), w.hold_quota, stored.created_by_key)
         && stored.status == crate::Status::Held
         && tx.count_active_holds(stored.tenant_id, key, at).await? >= u64::from(max)
     {
         return Err(ApplyError::HoldQuota { max }.into());
     }
-
-    // Under the lock this is the clean answer naming the rival; the store's
-    // overlap guard stands behind it.
-    if stored.is_active(at) {
-        let rivals = tx
-            .blocking(&stored)
-            .instrument(tracing::info_span!(
-                "booking.check",
-                check = "overlap",
-                resource_id = %stored.resource_id
-            ))
-            .await?;
-        if let Some(taken) = rules::first_conflict(&stored, &rivals, at) {
-            return Err(taken.into());
-        }
+    if let Some(taken) = rules::first_conflict(&stored, &survey.blocking, at) {
+        return Err(taken.into());
     }
-
-    let takes = rules::take_keys(before.as_ref(), &stored);
-    let mut stale: Vec<Reservation> = tx
-        .lock_stale_holds(&stored, &takes, at)
-        .await?
+    let mut stale: Vec<Reservation> = survey
+        .stale
         .into_iter()
         .filter(|hold| rules::stale_hold_in_the_way(hold, &stored, &takes, at))
         .collect();

@@ -61,6 +61,16 @@ pub enum CatalogList {
     ServicesOfResource(ResourceId),
 }
 
+/// One read of a [`CatalogStore::catalog_batch`]: a record by its key, or
+/// the records of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CatalogRead {
+    /// The record with this key (none or one).
+    Key(CatalogKey),
+    /// The records of this list, in key order.
+    List(CatalogList),
+}
+
 /// Which part of an item list to read: the items whose id comes after
 /// `after` (none: from the first), at most `limit`, by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +158,34 @@ pub trait CatalogStore: Send + Sync + Debug {
             })
             .take(page.limit)
             .collect())
+    }
+
+    /// Several reads at once: for each of `reads`, in order, what
+    /// [`CatalogStore::catalog_record`] (none or one record) or
+    /// [`CatalogStore::catalog_records`] answers. A booking checks half a
+    /// dozen records before it writes; stores where each read is a round
+    /// trip answer them all in one. By default they are read one after
+    /// another.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn catalog_batch(
+        &self,
+        tenant: TenantId,
+        reads: &[CatalogRead],
+    ) -> Result<Vec<Vec<CatalogRecord>>, StoreError> {
+        let mut found = Vec::with_capacity(reads.len());
+        for read in reads {
+            found.push(match *read {
+                CatalogRead::Key(key) => self
+                    .catalog_record(tenant, key)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                CatalogRead::List(list) => self.catalog_records(tenant, list).await?,
+            });
+        }
+        Ok(found)
     }
 
     /// Reads a branch of the tenant.

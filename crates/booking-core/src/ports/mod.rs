@@ -20,7 +20,7 @@ mod write;
 
 pub use access::AccessStore;
 pub use broadcast::{BroadcastError, Broadcaster};
-pub use catalog::{BranchOfferRows, CatalogList, CatalogPage, CatalogStore, item_id};
+pub use catalog::{BranchOfferRows, CatalogList, CatalogPage, CatalogRead, CatalogStore, item_id};
 pub use clock::{Clock, SystemClock};
 pub use lock::{LockError, LockGuard, LockKey, LockRequest, LockService, LockToken};
 pub use reservations::{
@@ -28,5 +28,6 @@ pub use reservations::{
     ReservationStore, ReservationWrite,
 };
 pub use write::{
-    CatalogKey, CatalogRecord, Refusal, Scope, StockDelta, StockLevel, TxError, WriteStore, WriteTx,
+    CatalogKey, CatalogRecord, Refusal, Scope, StockDelta, StockLevel, Survey, TxError, WriteStore,
+    WriteTx,
 };

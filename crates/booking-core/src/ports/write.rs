@@ -104,6 +104,18 @@ pub struct Scope {
     pub sold: Vec<ProductId>,
 }
 
+/// What a reservation write is checked against ([`WriteTx::survey`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// Which of the records it names exist.
+    pub scope: Scope,
+    /// The reservations that could be in its way ([`WriteTx::blocking`]).
+    pub blocking: Vec<Reservation>,
+    /// The stale holds that could be in its way, locked
+    /// ([`WriteTx::lock_stale_holds`]).
+    pub stale: Vec<Reservation>,
+}
+
 /// A catalog record, as the write engine reads and writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CatalogRecord {
@@ -286,6 +298,36 @@ pub trait WriteTx: Send {
         takes: &[StockKey],
         at: DateTime<Utc>,
     ) -> Result<Vec<Reservation>, TxError>;
+
+    /// What the engine checks a write of `r` against before it writes,
+    /// read at once: the [`WriteTx::scope`] of `r`, the
+    /// [`WriteTx::blocking`] reservations if `blocking` is set (none
+    /// otherwise), and the [`WriteTx::lock_stale_holds`] of `takes` at
+    /// `at` (locked, as there). Stores where each read is a round trip
+    /// answer all three in one; by default they run one after another.
+    ///
+    /// # Errors
+    /// As [`WriteTx::lock_reservation`].
+    async fn survey(
+        &mut self,
+        r: &Reservation,
+        blocking: bool,
+        takes: &[StockKey],
+        at: DateTime<Utc>,
+    ) -> Result<Survey, TxError> {
+        let scope = self.scope(r).await?;
+        let blocking = if blocking {
+            self.blocking(r).await?
+        } else {
+            Vec::new()
+        };
+        let stale = self.lock_stale_holds(r, takes, at).await?;
+        Ok(Survey {
+            scope,
+            blocking,
+            stale,
+        })
+    }
 
     /// How many holds of the tenant made with `key` are unexpired at `at`.
     ///

@@ -296,14 +296,23 @@ async fn performs<E: From<crate::StoreError> + From<crate::ResourceCannotPerform
     resource: ResourceId,
 ) -> Result<(), E> {
     let listed = store.service_resources(tenant, service).await?;
+    performed_by(&listed, service, resource).map_err(E::from)
+}
+
+/// Refuses unless `resource` is among those `listed` as performing
+/// `service`, or none is listed (any may).
+fn performed_by(
+    listed: &[ResourceId],
+    service: crate::ServiceId,
+    resource: ResourceId,
+) -> Result<(), crate::ResourceCannotPerform> {
     if listed.is_empty() || listed.contains(&resource) {
         Ok(())
     } else {
         Err(crate::ResourceCannotPerform {
             service_id: service,
             resource_id: resource,
-        }
-        .into())
+        })
     }
 }
 

@@ -313,7 +313,7 @@ pub async fn catalog_items_are_deleted_with_their_links_unless_in_use(store: Sto
 /// never sees another tenant's. Who performs a service is listed from both
 /// sides and goes when the service or the resource goes.
 pub async fn settings_and_performers_round_trip(store: Store) {
-    use booking_core::{CatalogList, ServiceResource, TenantSettings};
+    use booking_core::{CatalogList, TenantSettings};
     let c = Clinic::setup(&*store).await;
     let other = Clinic::setup_named(&*store, "Other").await;
     assert_eq!(
@@ -346,20 +346,7 @@ pub async fn settings_and_performers_round_trip(store: Store) {
             .is_empty(),
         "none listed: any resource performs it"
     );
-    for resource in [c.dentist, c.chair] {
-        put(
-            &store,
-            &c,
-            CatalogRecord::ServiceResource(ServiceResource {
-                tenant_id: c.tenant,
-                service_id: c.cleaning,
-                resource_id: resource,
-            }),
-            PutMode::Upsert,
-        )
-        .await
-        .unwrap();
-    }
+    both_perform_cleaning(&store, &c).await;
     let mut performers = store.service_resources(c.tenant, c.cleaning).await.unwrap();
     performers.sort();
     let mut both = vec![c.dentist, c.chair];
@@ -404,6 +391,25 @@ pub async fn settings_and_performers_round_trip(store: Store) {
             .is_empty()
     );
     assert_invariants(&store, &c, t(8, 0)).await;
+}
+
+/// Lists the dentist and the chair as the resources that perform the
+/// cleaning.
+async fn both_perform_cleaning(store: &Store, c: &Clinic) {
+    for resource in [c.dentist, c.chair] {
+        put(
+            store,
+            c,
+            CatalogRecord::ServiceResource(booking_core::ServiceResource {
+                tenant_id: c.tenant,
+                service_id: c.cleaning,
+                resource_id: resource,
+            }),
+            PutMode::Upsert,
+        )
+        .await
+        .unwrap();
+    }
 }
 
 /// An item list read a page at a time walks every item of the tenant once,
@@ -482,4 +488,72 @@ pub async fn catalog_pages_walk_every_item_once_by_id(store: Store) {
         .await
         .unwrap();
     assert_eq!(theirs.len(), 2, "another tenant sees its own");
+}
+
+/// A batch of reads answers, read by read, what each read answers alone:
+/// records found and missing, another tenant's as missing, lists in key
+/// order (empty ones too), and nothing for no reads.
+pub async fn a_batch_of_reads_answers_as_each_read_alone(store: Store) {
+    use booking_core::{CatalogList, CatalogRead, ProductId, StockKey};
+    let c = Clinic::setup(&*store).await;
+    let other = Clinic::setup_named(&*store, "Other").await;
+    both_perform_cleaning(&store, &c).await;
+    let stock = |product_id, branch_id| {
+        CatalogRead::Key(CatalogKey::Stock(StockKey {
+            product_id,
+            branch_id,
+        }))
+    };
+    let reads = [
+        CatalogRead::Key(CatalogKey::Settings(c.tenant)),
+        CatalogRead::Key(CatalogKey::Branch(c.madrid)),
+        CatalogRead::Key(CatalogKey::Branch(other.madrid)),
+        CatalogRead::Key(CatalogKey::Resource(c.dentist)),
+        CatalogRead::Key(CatalogKey::Schedule(c.chair, c.lisbon)),
+        CatalogRead::Key(CatalogKey::Schedule(c.dentist, c.lisbon)),
+        CatalogRead::Key(CatalogKey::Service(c.cleaning)),
+        CatalogRead::Key(CatalogKey::ServicePrice(c.cleaning, c.lisbon)),
+        CatalogRead::List(CatalogList::ResourcesOfService(c.cleaning)),
+        CatalogRead::List(CatalogList::ResourcesOfService(other.cleaning)),
+        CatalogRead::Key(CatalogKey::Product(c.kit)),
+        stock(c.kit, c.madrid),
+        stock(c.kit, other.madrid),
+        CatalogRead::Key(CatalogKey::Product(ProductId::generate())),
+        CatalogRead::List(CatalogList::SchedulesOf(c.dentist)),
+        CatalogRead::List(CatalogList::Branches),
+    ];
+    let batch = store.catalog_batch(c.tenant, &reads).await.unwrap();
+    let mut alone: Vec<Vec<CatalogRecord>> = Vec::new();
+    for read in reads {
+        alone.push(match read {
+            CatalogRead::Key(key) => store
+                .catalog_record(c.tenant, key)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect(),
+            CatalogRead::List(list) => store.catalog_records(c.tenant, list).await.unwrap(),
+        });
+    }
+    assert_eq!(batch, alone, "each read as it answers alone");
+    let sizes: Vec<usize> = batch.iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [1, 1, 0, 1, 0, 1, 1, 1, 2, 0, 1, 1, 0, 0, 2, 2],
+        "found, missing and another tenant's, read by read"
+    );
+    let mut performers = vec![c.chair, c.dentist];
+    performers.sort();
+    assert_eq!(
+        batch[8]
+            .iter()
+            .map(|r| match r {
+                CatalogRecord::ServiceResource(l) => l.resource_id,
+                other => panic!("a performer, not {other:?}"),
+            })
+            .collect::<Vec<_>>(),
+        performers,
+        "a list in key order"
+    );
+    assert!(store.catalog_batch(c.tenant, &[]).await.unwrap().is_empty());
 }

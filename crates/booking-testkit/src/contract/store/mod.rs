@@ -38,6 +38,7 @@ pub use access::{
     idempotency_keys_replay_and_refuse_mismatches, old_idempotency_records_are_purged,
 };
 pub use catalog::{
+    a_batch_of_reads_answers_as_each_read_alone,
     catalog_items_are_deleted_with_their_links_unless_in_use,
     catalog_pages_walk_every_item_once_by_id, catalog_round_trips,
     foreign_tenant_ids_are_not_found, settings_and_performers_round_trip,
@@ -66,6 +67,7 @@ pub use queries::{
     occupancy_lists_the_active_time_of_the_asked_resources, reservations_can_be_filtered_and_paged,
 };
 pub use races::{
+    a_deletion_racing_a_booking_never_orphans_a_line,
     cancel_racing_a_create_never_leaves_two_active, concurrent_sweepers_expire_each_hold_once,
     mixed_writers_number_events_gaplessly, one_slot_race, orders_never_oversell,
 };
@@ -197,6 +199,7 @@ macro_rules! store_contract_tests {
             occupancy_lists_the_active_time_of_the_asked_resources,
             settings_and_performers_round_trip,
             catalog_pages_walk_every_item_once_by_id,
+            a_batch_of_reads_answers_as_each_read_alone,
             events_since_pages_in_order_without_gaps,
             events_are_found_by_type_subject_and_key,
             history_projects_to_the_stored_reservation,

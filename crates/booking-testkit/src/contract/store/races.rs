@@ -380,6 +380,85 @@ pub async fn concurrent_sweepers_expire_each_hold_once(stores: &[Store]) {
     assert_invariants(&stores[0], &c, now).await;
 }
 
+/// A booking with a product and the deletion of what it needs (its stock
+/// record at the branch, or the product itself, in turn), raced over two
+/// handles: one of them wins. Either the booking is made and the deletion
+/// refused as in use, or the deletion is made and the booking refused as
+/// not found; never a line whose stock record is gone.
+///
+/// # Panics
+/// If both succeed, or on any other outcome.
+pub async fn a_deletion_racing_a_booking_never_orphans_a_line(stores: &[Store], rounds: i64) {
+    use booking_core::{CatalogError, Product, ProductBranch, ProductLine, StockKey};
+    let c = Clinic::setup(&*stores[0]).await;
+    let other = &stores[1 % stores.len()];
+    let (mut booked, mut deleted) = (0, 0);
+    for round in 0..rounds {
+        let product = ProductId::generate();
+        put(
+            &stores[0],
+            &c,
+            CatalogRecord::Product(Product {
+                id: product,
+                tenant_id: c.tenant,
+                name: Name::new(&format!("Kit {round}")).unwrap(),
+                price: Money::from_code(100, "EUR").unwrap(),
+            }),
+            PutMode::Create,
+        )
+        .await
+        .expect("a new product");
+        put(
+            &stores[0],
+            &c,
+            CatalogRecord::Stock(ProductBranch {
+                tenant_id: c.tenant,
+                product_id: product,
+                branch_id: c.madrid,
+                stock: 5,
+                price: None,
+            }),
+            PutMode::Upsert,
+        )
+        .await
+        .expect("its stock");
+        let key = if round % 2 == 0 {
+            CatalogKey::Stock(StockKey {
+                product_id: product,
+                branch_id: c.madrid,
+            })
+        } else {
+            CatalogKey::Product(product)
+        };
+        let mut draft = c.draft(c.chair, c.madrid, slot(round * 30, 30));
+        draft.lines = vec![ProductLine {
+            product_id: product,
+            quantity: Quantity::new(1).unwrap(),
+        }];
+        let booking = {
+            let (store, w) = (Arc::clone(&stores[0]), c.create(draft));
+            tokio::spawn(async move { apply(&store, w).await })
+        };
+        let deletion = {
+            let (store, c) = (Arc::clone(other), c.clone());
+            // Started a little later each round, so that it lands before,
+            // during and after the booking's transaction.
+            let lag = std::time::Duration::from_micros(u64::try_from(round % 10).unwrap() * 400);
+            tokio::spawn(async move {
+                tokio::time::sleep(lag).await;
+                delete(&store, &c, key).await
+            })
+        };
+        match (booking.await.expect("task"), deletion.await.expect("task")) {
+            (Ok(_), Err(CatalogError::InUse(_))) => booked += 1,
+            (Err(ApplyError::NotFound(_)), Ok(_)) => deleted += 1,
+            (b, d) => panic!("round {round}: booking {b:?}, deletion {d:?}"),
+        }
+    }
+    assert_eq!(booked + deleted, rounds);
+    assert_invariants(&stores[0], &c, t(8, 0)).await;
+}
+
 /// Runs every race case as its own `#[tokio::test]` against the store
 /// handles built by `$make` (an expression evaluating to a future of
 /// `Vec<Arc<dyn BookingStore>>`: several handles on one fresh database,
@@ -410,6 +489,13 @@ macro_rules! store_race_tests {
         async fn concurrent_bookings_and_catalog_writes_number_events_gaplessly() {
             let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
             $crate::contract::store::mixed_writers_number_events_gaplessly(&stores).await;
+        }
+
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_deletion_racing_a_booking_never_orphans_a_line() {
+            let stores: ::std::vec::Vec<::std::sync::Arc<dyn $crate::BookingStore>> = $make.await;
+            $crate::contract::store::a_deletion_racing_a_booking_never_orphans_a_line(&stores, 100)
+                .await;
         }
 
         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
