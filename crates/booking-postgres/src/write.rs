@@ -23,22 +23,23 @@ use booking_sql::{API_KEY_COLUMNS, decode};
 /// The statuses that block the calendar: the `WHERE` of the exclusion
 /// constraint `reservations_no_overlap`. Whether a hold is still active at
 /// an instant is the engine's judgement, not SQL's.
-/// [`RESERVATION_COLUMNS`] of the table aliased `r`.
-const RESERVATION_COLUMNS_OF_R: &str = "r.id, r.tenant_id, r.branch_id, r.resource_id, r.service_id, \
-    r.starts_at, r.ends_at, r.buffer_before_minutes, r.buffer_after_minutes, r.lines, r.price, \
-    r.status, r.hold_expires_at, r.note, r.version, r.created_by, r.created_by_key, r.created_at, \
-    r.updated_at";
-
 const BLOCKING: &str = "status IN ('held', 'confirmed', 'completed')";
 
 /// [`WriteTx::survey`] in one statement: the scope (one row, always), then
 /// a row for each reservation in the way (`part` = `blocking`, only when
-/// `$9`) and each stale hold that could be (`stale`, locked as
-/// [`WriteTx::lock_stale_holds`] locks them). `$1` tenant, `$2` branch,
-/// `$3` resource, `$4` service, `$5` the lines' products, `$6` the
-/// reservation, `$7` its occupied range, `$8` the write's instant, `$10`
-/// and `$11` the stock keys it takes. Public for the store benchmark's
-/// pgbench script.
+/// `$9`) and each stale hold that could be (`stale`, locked until the
+/// transaction ends). `$1` tenant, `$2` branch, `$3` resource, `$4`
+/// service, `$5` the lines' products, `$6` the reservation, `$7` its
+/// occupied range, `$8` the write's instant, `$10` and `$11` the stock keys
+/// it takes. Public for the store benchmark's pgbench script.
+///
+/// Prepared once per connection, so the plan must stay right however the
+/// table grows: the stale candidates come from the small partial index of
+/// holds alone (a materialized CTE is planned by itself), and the stock
+/// condition reads the candidate's own `lines` instead of joining
+/// `reservation_lines` (which a generic plan scanned whole). Stale holds
+/// are locked in scan order: two writers locking the same ones in another
+/// order deadlock, and the engine runs the loser again.
 pub const SURVEY_SQL: &str = "WITH scope AS (
          SELECT
            EXISTS (SELECT 1 FROM branches WHERE tenant_id = $1 AND id = $2) AS in_branch,
@@ -177,40 +178,8 @@ impl WriteTx for PgTx {
         takes: &[StockKey],
         at: DateTime<Utc>,
     ) -> Result<Vec<Reservation>, TxError> {
-        let products: Vec<Uuid> = takes.iter().map(|k| k.product_id.as_uuid()).collect();
-        let branches: Vec<Uuid> = takes.iter().map(|k| k.branch_id.as_uuid()).collect();
-        // Prepared once per connection, so the plan must stay right however
-        // the table grows: the candidates come from the small partial index
-        // of holds alone (a materialized CTE is planned by itself), and the
-        // stock condition reads the candidate's own `lines` instead of
-        // joining `reservation_lines` (which a generic plan scanned whole).
-        // Rows are locked in scan order: two writers locking the same stale
-        // holds in another order deadlock, and the engine runs the loser
-        // again.
-        let rows = sqlx::query(&format!(
-            "WITH stale AS MATERIALIZED (
-                 SELECT id FROM reservations WHERE status = 'held' AND hold_expires_at <= $2)
-             SELECT {RESERVATION_COLUMNS_OF_R} FROM stale JOIN reservations r ON r.id = stale.id
-             WHERE r.tenant_id = $1 AND r.status = 'held' AND r.hold_expires_at <= $2
-               AND r.id <> $3
-               AND ((r.resource_id = $4 AND r.occupied && $5)
-                    OR EXISTS (SELECT 1 FROM jsonb_array_elements(r.lines) e
-                               JOIN UNNEST($6::uuid[], $7::uuid[]) AS k(product_id, branch_id)
-                                 ON (e.value ->> 'product_id')::uuid = k.product_id
-                                AND k.branch_id = r.branch_id))
-             FOR UPDATE OF r"
-        ))
-        .bind(r.tenant_id.as_uuid())
-        .bind(at)
-        .bind(r.id.as_uuid())
-        .bind(r.resource_id.as_uuid())
-        .bind(pg_range(&r.occupied()))
-        .bind(&products)
-        .bind(&branches)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(tx_fail)?;
-        reservations(&rows)
+        // The engine asks the survey; this is the survey's stale part.
+        Ok(self.survey(r, false, takes, at).await?.stale)
     }
 
     async fn survey(

@@ -186,3 +186,58 @@ impl Columns for JsonRow<'_> {
         T::deserialize(self.value(column)?).map_err(|e| corrupt(column, e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Columns, JsonRow};
+
+    fn row() -> serde_json::Map<String, serde_json::Value> {
+        serde_json::json!({
+            "id": "01a2396c-d717-75f9-8d8f-d572a18c0f59",
+            "name": "Madrid",
+            "stock": 7,
+            "big": 9_007_199_254_740_993_i64,
+            "at": "2026-12-03T01:30:00.123456+01:00",
+            "note": null,
+            "schedule": {"weekly": []}
+        })
+        .as_object()
+        .cloned()
+        .unwrap()
+    }
+
+    #[test]
+    fn columns_read_as_a_driver_row_reads_them() {
+        let fields = row();
+        let r = JsonRow(&fields);
+        assert_eq!(
+            r.uuid("id").unwrap().to_string(),
+            "01a2396c-d717-75f9-8d8f-d572a18c0f59"
+        );
+        assert_eq!(r.text("name").unwrap(), "Madrid");
+        assert_eq!(r.int("stock").unwrap(), 7);
+        assert_eq!(
+            r.int("big").unwrap(),
+            9_007_199_254_740_993,
+            "exact past 2^53"
+        );
+        assert_eq!(
+            r.instant("at").unwrap().to_rfc3339(),
+            "2026-12-03T00:30:00.123456+00:00"
+        );
+        assert_eq!(r.opt_text("note").unwrap(), None);
+        let schedule: serde_json::Value = r.json("schedule").unwrap();
+        assert_eq!(schedule["weekly"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_missing_null_or_mistyped_value_is_an_error_not_a_default() {
+        let fields = row();
+        let r = JsonRow(&fields);
+        assert!(r.text("absent").is_err(), "a missing column");
+        assert!(r.text("note").is_err(), "NULL where a value is required");
+        assert!(r.int("name").is_err(), "text where a number is");
+        assert!(r.uuid("name").is_err(), "text that is no UUID");
+        assert!(r.instant("stock").is_err(), "a number where an instant is");
+    }
+}

@@ -94,18 +94,16 @@ pub fn item_id(record: &CatalogRecord) -> Option<uuid::Uuid> {
     }
 }
 
-/// Takes the records of one variant out of a list.
+/// The records of one variant in a list, as an iterator of that type.
 macro_rules! only {
     ($records:expr, $variant:ident) => {
-        $records
-            .into_iter()
-            .filter_map(|r| match r {
-                CatalogRecord::$variant(x) => Some(x),
-                _ => None,
-            })
-            .collect()
+        $records.into_iter().filter_map(|r| match r {
+            $crate::CatalogRecord::$variant(x) => Some(x),
+            _ => None,
+        })
     };
 }
+pub(crate) use only;
 
 /// Catalog reads, always scoped by tenant: a record of another tenant is
 /// reported exactly like a missing one.
@@ -205,7 +203,7 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// Backend failures only.
     async fn branches(&self, tenant: TenantId) -> Result<Vec<Branch>, StoreError> {
         let records = self.catalog_records(tenant, CatalogList::Branches).await?;
-        Ok(only!(records, Branch))
+        Ok(only!(records, Branch).collect())
     }
 
     /// Reads a resource of the tenant.
@@ -228,7 +226,7 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// Backend failures only.
     async fn resources(&self, tenant: TenantId) -> Result<Vec<Resource>, StoreError> {
         let records = self.catalog_records(tenant, CatalogList::Resources).await?;
-        Ok(only!(records, Resource))
+        Ok(only!(records, Resource).collect())
     }
 
     /// A resource's schedule at a branch, if it works there.
@@ -260,7 +258,7 @@ pub trait CatalogStore: Send + Sync + Debug {
         let records = self
             .catalog_records(tenant, CatalogList::SchedulesAt(branch))
             .await?;
-        Ok(only!(records, Schedule))
+        Ok(only!(records, Schedule).collect())
     }
 
     /// Reads a service of the tenant.
@@ -280,7 +278,7 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// Backend failures only.
     async fn services(&self, tenant: TenantId) -> Result<Vec<ServiceItem>, StoreError> {
         let records = self.catalog_records(tenant, CatalogList::Services).await?;
-        Ok(only!(records, Service))
+        Ok(only!(records, Service).collect())
     }
 
     /// A service's price at a branch, if the branch set one.
@@ -317,7 +315,7 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// Backend failures only.
     async fn products(&self, tenant: TenantId) -> Result<Vec<Product>, StoreError> {
         let records = self.catalog_records(tenant, CatalogList::Products).await?;
-        Ok(only!(records, Product))
+        Ok(only!(records, Product).collect())
     }
 
     /// A product's stock record at a branch, if it is sold there.
@@ -352,7 +350,7 @@ pub trait CatalogStore: Send + Sync + Debug {
         let records = self
             .catalog_records(tenant, CatalogList::StockAt(branch))
             .await?;
-        Ok(only!(records, Stock))
+        Ok(only!(records, Stock).collect())
     }
 
     /// The resources that perform a service (none listed: any may).
@@ -367,7 +365,7 @@ pub trait CatalogStore: Send + Sync + Debug {
         let records = self
             .catalog_records(tenant, CatalogList::ResourcesOfService(service))
             .await?;
-        let links: Vec<ServiceResource> = only!(records, ServiceResource);
+        let links: Vec<ServiceResource> = only!(records, ServiceResource).collect();
         Ok(links.into_iter().map(|l| l.resource_id).collect())
     }
 
@@ -415,7 +413,7 @@ pub trait CatalogStore: Send + Sync + Debug {
             let records = self
                 .catalog_records(tenant, CatalogList::ServicePricesAt(b))
                 .await?;
-            let list: Vec<ServiceItemBranch> = only!(records, ServicePrice);
+            let list: Vec<ServiceItemBranch> = only!(records, ServicePrice).collect();
             list.into_iter().map(|p| (p.service_id, p)).collect()
         };
         let mut offered_resources = Vec::new();

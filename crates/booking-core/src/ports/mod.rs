@@ -20,6 +20,7 @@ mod write;
 
 pub use access::AccessStore;
 pub use broadcast::{BroadcastError, Broadcaster};
+pub(crate) use catalog::only;
 pub use catalog::{BranchOfferRows, CatalogList, CatalogPage, CatalogRead, CatalogStore, item_id};
 pub use clock::{Clock, SystemClock};
 pub use lock::{LockError, LockGuard, LockKey, LockRequest, LockService, LockToken};

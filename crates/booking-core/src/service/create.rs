@@ -10,14 +10,27 @@ use crate::{
     ResourceNotAtBranch, ServiceId, Status, StockKey, StoreError, TenantId, TimeRange, pricing,
 };
 
+use crate::ports::only;
+
 use super::{Booked, CreateError, performed_by, publish, traced_apply, under_lock, within_hours};
 
-/// What one read of a batch found, taken in the order the reads were
-/// asked.
+/// A batch's answers, taken read by read in the order they were asked.
 struct Found(std::vec::IntoIter<Vec<CatalogRecord>>);
 
 impl Found {
-    /// The next read's records (none if the store answered fewer reads).
+    /// Checks that the store answered each of `asked` reads.
+    fn new(answers: Vec<Vec<CatalogRecord>>, asked: usize) -> Result<Self, StoreError> {
+        if answers.len() == asked {
+            Ok(Self(answers.into_iter()))
+        } else {
+            Err(StoreError::Internal(format!(
+                "a catalog batch of {asked} reads was answered with {}",
+                answers.len()
+            )))
+        }
+    }
+
+    /// The next read's records.
     fn next(&mut self) -> Vec<CatalogRecord> {
         self.0.next().unwrap_or_default()
     }
@@ -26,10 +39,7 @@ impl Found {
 /// The next read's record of one kind, if found.
 macro_rules! take {
     ($found:expr, $variant:ident) => {
-        $found.next().into_iter().find_map(|r| match r {
-            CatalogRecord::$variant(x) => Some(x),
-            _ => None,
-        })
+        only!($found.next(), $variant).next()
     };
 }
 
@@ -149,13 +159,8 @@ impl BookingService {
 
         // Everything the booking is checked and priced against, in one
         // read (one round trip on PostgreSQL instead of six or more).
-        let mut found = Found(
-            ports
-                .store
-                .catalog_batch(t, &catalog_reads(&req))
-                .await?
-                .into_iter(),
-        );
+        let reads = catalog_reads(&req);
+        let mut found = Found::new(ports.store.catalog_batch(t, &reads).await?, reads.len())?;
         let settings = take!(found, Settings).ok_or(StoreError::NotFound(Entity::Tenant(t)))?;
         settings.check_start(req.range.start(), now, req.override_start)?;
         let hold_for = match (hold, req.hold_for) {
@@ -184,13 +189,8 @@ impl BookingService {
                 let item =
                     take!(found, Service).ok_or(StoreError::NotFound(Entity::Service(id)))?;
                 let at_branch = take!(found, ServicePrice);
-                let performers: Vec<ResourceId> = found
-                    .next()
-                    .into_iter()
-                    .filter_map(|r| match r {
-                        CatalogRecord::ServiceResource(l) => Some(l.resource_id),
-                        _ => None,
-                    })
+                let performers: Vec<ResourceId> = only!(found.next(), ServiceResource)
+                    .map(|l| l.resource_id)
                     .collect();
                 performed_by(&performers, id, req.resource_id)?;
                 Some((item, at_branch))
