@@ -52,7 +52,15 @@ const CSS = `
 button, select, input, textarea { font: inherit; }
 .error { background: #fde8e8; color: #7a1010; border: 1px solid #f2b8b8; padding: .4rem .6rem; border-radius: 4px; margin: .2rem 0; }
 .error:empty { display: none; }
+.frame { position: relative; --times-width: 3.5rem; }
 .scroller { overflow: auto; max-height: var(--calendar-height, 75vh); border: 1px solid var(--line); border-radius: 4px; }
+/* More columns than fit: a shade on the side that scrolls, so that the
+   days past the edge are not taken for the end of the week. */
+.frame::before, .frame::after { content: ''; position: absolute; top: 1px; bottom: 1px; width: 1.6rem; z-index: 6;
+  pointer-events: none; opacity: 0; }
+.frame::before { left: calc(var(--times-width) + 1px); background: linear-gradient(to left, rgb(20 30 50 / 0%), rgb(20 30 50 / 18%)); }
+.frame::after { right: 1px; background: linear-gradient(to right, rgb(20 30 50 / 0%), rgb(20 30 50 / 18%)); }
+.frame[data-more~="left"]::before, .frame[data-more~="right"]::after { opacity: 1; }
 .grid { display: grid; position: relative; }
 .row { display: contents; }
 .corner, .colhead { position: sticky; top: 0; z-index: 3; background: #f7f8fa; border-bottom: 1px solid var(--line);
@@ -522,7 +530,7 @@ export class BookingCalendar extends HTMLElement {
 
     const grid = el('div', { class: 'grid', role: 'grid', 'aria-label': `${offer.branch.name}, ${title}, times in ${this.zone}`,
       'aria-rowcount': 2, 'aria-colcount': cols.length + 1 });
-    grid.style.gridTemplateColumns = `3.5rem repeat(${cols.length}, minmax(${this.narrow ? 10 : 7}rem, 1fr))`;
+    grid.style.gridTemplateColumns = `var(--times-width) repeat(${cols.length}, minmax(${this.narrow ? 10 : 7}rem, 1fr))`;
     const head = el('div', { class: 'row', role: 'row', 'aria-rowindex': 1 },
       el('div', { class: 'corner', role: 'columnheader', 'aria-colindex': 1, text: this.zone.split('/').pop().replace(/_/g, ' ') }));
     const body = el('div', { class: 'row', role: 'row', 'aria-rowindex': 2 });
@@ -572,9 +580,20 @@ export class BookingCalendar extends HTMLElement {
     grid.addEventListener('keydown', (e) => this.onKey(e));
     grid.addEventListener('focusin', (e) => this.onFocus(e));
     const scroller = el('div', { class: 'scroller' }, grid);
+    const frame = el('div', { class: 'frame' }, scroller);
+    // Which sides have columns scrolled out of sight (`data-more`: left,
+    // right), kept as the grid scrolls or the element is resized.
+    this.edges = () => {
+      const more = [];
+      if (scroller.scrollLeft > 1) more.push('left');
+      if (scroller.scrollLeft + scroller.clientWidth < scroller.scrollWidth - 1) more.push('right');
+      frame.dataset.more = more.join(' ');
+    };
+    scroller.addEventListener('scroll', this.edges, { passive: true });
     const panel = this.panel && !this.panel.hidden ? this.panel : el('div', { class: 'panel', hidden: true });
     this.panel = panel;
-    this.root.replaceChildren(bar, alert, scroller, panel);
+    this.root.replaceChildren(bar, alert, frame, panel);
+    this.edges();
     this.blocks.clear();
     for (const id of this.reservations.keys()) this.renderBlock(id);
     this.renderSlots();
@@ -1097,6 +1116,7 @@ export class BookingCalendar extends HTMLElement {
       this.narrow = narrow;
       if (this.offer) this.render();
     }
+    this.edges?.();
   }
 }
 

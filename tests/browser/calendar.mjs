@@ -344,7 +344,19 @@ await test('screenshots: day and week, wide and narrow; narrow shows one resourc
     }
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `${view} ${width}px: the page scrolls sideways by ${overflow}px`);
+    // Columns past the edge are shaded on that side, and only then.
+    const frame = page.locator(`${CAL} .frame`);
+    const more = async () => (await frame.getAttribute('data-more')) ?? '';
+    const wider = await page.locator(`${CAL} .scroller`).evaluate((s) => s.scrollWidth > s.clientWidth + 1);
+    check((await more()) === (wider ? 'right' : ''), `${view} ${width}px: data-more "${await more()}", wider ${wider}`);
     await page.screenshot({ path: `${SHOTS}/calendar-${view}-${width < 700 ? 'narrow' : 'wide'}.png` });
+    if (wider) {
+      await page.locator(`${CAL} .scroller`).evaluate((s) => { s.scrollLeft = s.scrollWidth; });
+      await page.waitForFunction(
+        (sel) => document.querySelector(sel)?.shadowRoot?.querySelector('.frame')?.dataset.more === 'left',
+        CAL, { timeout: 2000 });
+      await page.screenshot({ path: `${SHOTS}/calendar-${view}-${width < 700 ? 'narrow' : 'wide'}-end.png` });
+    }
     pages = pages.filter((p) => p !== page);
     await context.close();
   }
