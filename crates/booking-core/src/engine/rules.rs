@@ -193,7 +193,8 @@ pub struct Plan {
 /// Plans a write: checks it ([`check`]), expires the stale holds among
 /// `candidates` that are in its way, and moves stock from `levels` (which
 /// must hold every key it moves: those of [`stock_deltas`]). Overlap is
-/// checked separately ([`first_conflict`]), before the stale holds are read.
+/// the store's guard's ([`first_conflict`] names the reservation in the way
+/// when it fires).
 ///
 /// # Errors
 /// Those of [`check`], [`ApplyError::OutOfStock`] when a take exceeds the
