@@ -365,7 +365,7 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
     // The id is made by the engine, not the database: one per client and
     // transaction, spelled out where it is used.
     let rid = "(lpad(to_hex(:client_id::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid";
-    // The engine's one read before it writes (scope and stale holds),
+    // The engine's one read before it writes (scope, rivals, stale holds),
     // with its parameters spelled out, highest first so `$1` does not
     // match the start of `$10`.
     let mut survey = booking_postgres::SURVEY_SQL
@@ -373,8 +373,9 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     for (param, value) in [
-        ("$10", format!("ARRAY['{b}'::uuid]")),
-        ("$9", format!("ARRAY['{p}'::uuid]")),
+        ("$11", format!("ARRAY['{b}'::uuid]")),
+        ("$10", format!("ARRAY['{p}'::uuid]")),
+        ("$9", "TRUE".into()),
         ("$8", "now()".into()),
         ("$7", range.to_owned()),
         ("$6", rid.to_owned()),

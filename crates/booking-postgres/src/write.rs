@@ -26,10 +26,11 @@ use booking_sql::{API_KEY_COLUMNS, decode};
 const BLOCKING: &str = "status IN ('held', 'confirmed', 'completed')";
 
 /// [`WriteTx::survey`] in one statement: the scope (one row, always), then
-/// a row for each stale hold that could be in the way (locked until the
+/// a row for each reservation in the way (`part` = `blocking`, only when
+/// `$9`) and each stale hold that could be (`stale`, locked until the
 /// transaction ends). `$1` tenant, `$2` branch, `$3` resource, `$4`
 /// service, `$5` the lines' products, `$6` the reservation, `$7` its
-/// occupied range, `$8` the write's instant, `$9` and `$10` the stock keys
+/// occupied range, `$8` the write's instant, `$10` and `$11` the stock keys
 /// it takes. Public for the store benchmark's pgbench script.
 ///
 /// Prepared once per connection, so the plan must stay right however the
@@ -49,18 +50,23 @@ pub const SURVEY_SQL: &str = "WITH scope AS (
                    WHERE tenant_id = $1 AND resource_id = $3 AND branch_id = $2) AS works_at_branch,
            ARRAY(SELECT product_id FROM product_branches
                  WHERE tenant_id = $1 AND branch_id = $2 AND product_id = ANY($5::uuid[])) AS sold),
+     blocking AS (
+         SELECT 'blocking' AS part, r.* FROM reservations r
+         WHERE $9 AND r.tenant_id = $1 AND r.resource_id = $3 AND r.id <> $6
+           AND r.occupied && $7 AND r.status IN ('held', 'confirmed', 'completed')),
      stale_ids AS MATERIALIZED (
          SELECT id FROM reservations WHERE status = 'held' AND hold_expires_at <= $8),
      stale AS (
-         SELECT r.* FROM stale_ids JOIN reservations r ON r.id = stale_ids.id
+         SELECT 'stale' AS part, r.* FROM stale_ids JOIN reservations r ON r.id = stale_ids.id
          WHERE r.tenant_id = $1 AND r.status = 'held' AND r.hold_expires_at <= $8 AND r.id <> $6
            AND ((r.resource_id = $3 AND r.occupied && $7)
                 OR EXISTS (SELECT 1 FROM jsonb_array_elements(r.lines) e
-                           JOIN UNNEST($9::uuid[], $10::uuid[]) AS k(product_id, branch_id)
+                           JOIN UNNEST($10::uuid[], $11::uuid[]) AS k(product_id, branch_id)
                              ON (e.value ->> 'product_id')::uuid = k.product_id
                             AND k.branch_id = r.branch_id))
-         FOR UPDATE OF r)
-     SELECT scope.*, stale.* FROM scope LEFT JOIN stale ON TRUE";
+         FOR UPDATE OF r),
+     found AS (SELECT * FROM blocking UNION ALL SELECT * FROM stale)
+     SELECT scope.*, found.* FROM scope LEFT JOIN found ON TRUE";
 
 /// One transaction on a pooled connection.
 struct PgTx {
@@ -173,12 +179,13 @@ impl WriteTx for PgTx {
         at: DateTime<Utc>,
     ) -> Result<Vec<Reservation>, TxError> {
         // The engine asks the survey; this is the survey's stale part.
-        Ok(self.survey(r, takes, at).await?.stale)
+        Ok(self.survey(r, false, takes, at).await?.stale)
     }
 
     async fn survey(
         &mut self,
         r: &Reservation,
+        blocking: bool,
         takes: &[StockKey],
         at: DateTime<Utc>,
     ) -> Result<Survey, TxError> {
@@ -194,6 +201,7 @@ impl WriteTx for PgTx {
             .bind(r.id.as_uuid())
             .bind(pg_range(&r.occupied()))
             .bind(at)
+            .bind(blocking)
             .bind(&products)
             .bind(&branches)
             .fetch_all(&mut *self.tx)
@@ -206,15 +214,7 @@ impl WriteTx for PgTx {
             sqlx::Row::try_get(first, column).map_err(store_error)
         };
         let sold: Vec<Uuid> = sqlx::Row::try_get(first, "sold").map_err(store_error)?;
-        let mut stale = Vec::new();
-        for row in &rows {
-            // A scope row without a hold has no id.
-            let id: Option<Uuid> = sqlx::Row::try_get(row, "id").map_err(store_error)?;
-            if id.is_some() {
-                stale.push(decode::reservation(&rows::Row(row))?);
-            }
-        }
-        Ok(Survey {
+        let mut survey = Survey {
             scope: Scope {
                 branch: get("in_branch")?,
                 resource: get("in_resource")?,
@@ -225,8 +225,18 @@ impl WriteTx for PgTx {
                     .map(booking_core::ProductId::from_uuid)
                     .collect(),
             },
-            stale,
-        })
+            ..Survey::default()
+        };
+        for row in &rows {
+            let part: Option<String> = sqlx::Row::try_get(row, "part").map_err(store_error)?;
+            let found = match part.as_deref() {
+                None => continue,
+                Some("blocking") => &mut survey.blocking,
+                Some(_) => &mut survey.stale,
+            };
+            found.push(decode::reservation(&rows::Row(row))?);
+        }
+        Ok(survey)
     }
 
     async fn count_active_holds(

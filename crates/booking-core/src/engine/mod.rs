@@ -13,9 +13,8 @@
 //!
 //! A refused write commits nothing. When concurrent transactions collide
 //! (deadlock, serialization failure) the whole sequence runs once more;
-//! when the store's overlap guard fires (the overlap check is the guard's:
-//! the engine does not read the rivals before it writes), the engine names
-//! the reservation in the way from a fresh read.
+//! when the store's overlap guard fires (a writer that skipped the lock),
+//! the engine names the reservation in the way from a fresh read.
 //!
 //! A new write kind is core code here, plus at most one primitive per
 //! store.

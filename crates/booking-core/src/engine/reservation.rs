@@ -89,31 +89,9 @@ async fn attempt(
             tx.update_reservation(&rules::expired(hold, at), hold.version)
                 .await?;
         }
-        // The overlap check is the store's guard on this row (the exclusion
-        // constraint on PostgreSQL): a reservation in the way refuses it,
-        // and the engine then names that reservation from a fresh read.
-        // Under the lock that is rare, and reading the rivals before every
-        // write would search the resource's index once more per booking.
-        let span = if staged.stored.is_active(at) {
-            tracing::info_span!(
-                "booking.check",
-                check = "overlap",
-                resource_id = %staged.stored.resource_id
-            )
-        } else {
-            tracing::Span::none()
-        };
         match w.expected_version {
-            None => {
-                tx.insert_reservation(&staged.stored)
-                    .instrument(span)
-                    .await?
-            }
-            Some(v) => {
-                tx.update_reservation(&staged.stored, v)
-                    .instrument(span)
-                    .await?;
-            }
+            None => tx.insert_reservation(&staged.stored).await?,
+            Some(v) => tx.update_reservation(&staged.stored, v).await?,
         }
         let deltas = rules::stock_deltas(staged.before.as_ref(), &staged.stored, &staged.stale, at);
         let found = if deltas.is_empty() {
@@ -190,15 +168,33 @@ async fn stage(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Staged, Sto
         }
     };
     // Everything else is read at once (one round trip on PostgreSQL):
-    // the records it names and the stale holds in its way, locked.
+    // the records it names, the reservations in its way (under the lock
+    // this is the clean answer naming the rival; the store's overlap guard
+    // stands behind it) and the stale holds in its way, locked.
+    let active = stored.is_active(at);
     let takes = rules::take_keys(before.as_ref(), &stored);
-    let survey = tx.survey(&stored, &takes, at).await?;
+    let span = if active {
+        tracing::info_span!(
+            "booking.check",
+            check = "overlap",
+            resource_id = %stored.resource_id
+        )
+    } else {
+        tracing::Span::none()
+    };
+    let survey = tx
+        .survey(&stored, active, &takes, at)
+        .instrument(span)
+        .await?;
     in_scope(&survey.scope, after)?;
     if let (None, Some(max), Some(key)) = (before.as_ref(), w.hold_quota, stored.created_by_key)
         && stored.status == crate::Status::Held
         && tx.count_active_holds(stored.tenant_id, key, at).await? >= u64::from(max)
     {
         return Err(ApplyError::HoldQuota { max }.into());
+    }
+    if let Some(taken) = rules::first_conflict(&stored, &survey.blocking, at) {
+        return Err(taken.into());
     }
     let mut stale: Vec<Reservation> = survey
         .stale
@@ -242,9 +238,9 @@ fn in_scope(scope: &Scope, r: &Reservation) -> Result<(), ApplyError> {
     missing.map_or(Ok(()), Err)
 }
 
-/// The store's overlap guard refused the write: name the reservation in
-/// the way from a fresh transaction, or run again if it is gone (a hold
-/// that ran out meanwhile, a rival rolled back).
+/// The store's overlap guard refused the write although the check under
+/// the same transaction found no rival (a writer that skipped the lock
+/// committed meanwhile): name it, or run again if it is gone.
 async fn name_the_rival(store: &dyn WriteStore, w: &ReservationWrite) -> Attempt<ApplyError> {
     let rivals = async {
         let mut tx = store.begin().await?;

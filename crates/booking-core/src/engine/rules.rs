@@ -193,8 +193,7 @@ pub struct Plan {
 /// Plans a write: checks it ([`check`]), expires the stale holds among
 /// `candidates` that are in its way, and moves stock from `levels` (which
 /// must hold every key it moves: those of [`stock_deltas`]). Overlap is
-/// the store's guard's ([`first_conflict`] names the reservation in the way
-/// when it fires).
+/// checked separately ([`first_conflict`]), before the stale holds are read.
 ///
 /// # Errors
 /// Those of [`check`], [`ApplyError::OutOfStock`] when a take exceeds the

@@ -104,14 +104,13 @@ pub struct Scope {
     pub sold: Vec<ProductId>,
 }
 
-/// What a reservation write is checked against before it is written
-/// ([`WriteTx::survey`]). The reservations in its way are not read: the
-/// store's overlap guard refuses the write, and the engine then names them
-/// ([`WriteTx::blocking`]).
+/// What a reservation write is checked against ([`WriteTx::survey`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Survey {
     /// Which of the records it names exist.
     pub scope: Scope,
+    /// The reservations that could be in its way ([`WriteTx::blocking`]).
+    pub blocking: Vec<Reservation>,
     /// The stale holds that could be in its way, locked
     /// ([`WriteTx::lock_stale_holds`]).
     pub stale: Vec<Reservation>,
@@ -280,9 +279,7 @@ pub trait WriteTx: Send {
     /// The other reservations of `r`'s tenant and resource (at any branch)
     /// whose status blocks the calendar (held, confirmed, completed) and
     /// whose occupied range overlaps `r`'s. Holds whose time ran out are
-    /// included: the engine judges them by the write's instant. The engine
-    /// reads them to name the reservation in the way when the store's
-    /// overlap guard refused a write.
+    /// included: the engine judges them by the write's instant.
     ///
     /// # Errors
     /// As [`WriteTx::lock_reservation`].
@@ -303,22 +300,33 @@ pub trait WriteTx: Send {
     ) -> Result<Vec<Reservation>, TxError>;
 
     /// What the engine checks a write of `r` against before it writes,
-    /// read at once: the [`WriteTx::scope`] of `r` and the
-    /// [`WriteTx::lock_stale_holds`] of `takes` at `at` (locked, as
-    /// there). Stores where each read is a round trip answer both in one;
-    /// by default they run one after the other.
+    /// read at once: the [`WriteTx::scope`] of `r`, the
+    /// [`WriteTx::blocking`] reservations if `blocking` is set (none
+    /// otherwise), and the [`WriteTx::lock_stale_holds`] of `takes` at
+    /// `at` (locked, as there). Stores where each read is a round trip
+    /// answer all three in one; by default they run one after another.
     ///
     /// # Errors
     /// As [`WriteTx::lock_reservation`].
     async fn survey(
         &mut self,
         r: &Reservation,
+        blocking: bool,
         takes: &[StockKey],
         at: DateTime<Utc>,
     ) -> Result<Survey, TxError> {
         let scope = self.scope(r).await?;
+        let blocking = if blocking {
+            self.blocking(r).await?
+        } else {
+            Vec::new()
+        };
         let stale = self.lock_stale_holds(r, takes, at).await?;
-        Ok(Survey { scope, stale })
+        Ok(Survey {
+            scope,
+            blocking,
+            stale,
+        })
     }
 
     /// How many holds of the tenant made with `key` are unexpired at `at`.
