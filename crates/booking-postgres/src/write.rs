@@ -20,10 +20,31 @@ use crate::rows::{self, RESERVATION_COLUMNS, int, pg_range};
 use crate::{PgStore, catalog, events};
 use booking_sql::{API_KEY_COLUMNS, decode};
 
-/// The statuses that block the calendar: the `WHERE` of the exclusion
-/// constraint `reservations_no_overlap`. Whether a hold is still active at
-/// an instant is the engine's judgement, not SQL's.
-const BLOCKING: &str = "status IN ('held', 'confirmed', 'completed')";
+/// The statuses that block the calendar (a literal for `concat!`): the
+/// `WHERE` of the exclusion constraint `reservations_no_overlap`. Whether a
+/// hold is still active at an instant is the engine's judgement, not SQL's.
+macro_rules! blocking_statuses {
+    () => {
+        "('held', 'confirmed', 'completed')"
+    };
+}
+
+/// [`WriteTx::scope`]'s columns (a literal for `concat!`): `$1` tenant,
+/// `$2` branch, `$3` resource, `$4` service, `$5` the lines' products.
+macro_rules! scope_columns {
+    () => {
+        "EXISTS (SELECT 1 FROM branches WHERE tenant_id = $1 AND id = $2) AS in_branch,
+         EXISTS (SELECT 1 FROM resources WHERE tenant_id = $1 AND id = $3) AS in_resource,
+         ($4::uuid IS NULL
+          OR EXISTS (SELECT 1 FROM services WHERE tenant_id = $1 AND id = $4)) AS in_service,
+         EXISTS (SELECT 1 FROM resource_branches
+                 WHERE tenant_id = $1 AND resource_id = $3 AND branch_id = $2) AS works_at_branch,
+         ARRAY(SELECT product_id FROM product_branches
+               WHERE tenant_id = $1 AND branch_id = $2 AND product_id = ANY($5::uuid[])) AS sold"
+    };
+}
+
+const BLOCKING: &str = concat!("status IN ", blocking_statuses!());
 
 /// [`WriteTx::survey`] in one statement: the scope (one row, always), then
 /// a row for each reservation in the way (`part` = `blocking`, only when
@@ -40,20 +61,16 @@ const BLOCKING: &str = "status IN ('held', 'confirmed', 'completed')";
 /// `reservation_lines` (which a generic plan scanned whole). Stale holds
 /// are locked in scan order: two writers locking the same ones in another
 /// order deadlock, and the engine runs the loser again.
-pub const SURVEY_SQL: &str = "WITH scope AS (
-         SELECT
-           EXISTS (SELECT 1 FROM branches WHERE tenant_id = $1 AND id = $2) AS in_branch,
-           EXISTS (SELECT 1 FROM resources WHERE tenant_id = $1 AND id = $3) AS in_resource,
-           ($4::uuid IS NULL
-            OR EXISTS (SELECT 1 FROM services WHERE tenant_id = $1 AND id = $4)) AS in_service,
-           EXISTS (SELECT 1 FROM resource_branches
-                   WHERE tenant_id = $1 AND resource_id = $3 AND branch_id = $2) AS works_at_branch,
-           ARRAY(SELECT product_id FROM product_branches
-                 WHERE tenant_id = $1 AND branch_id = $2 AND product_id = ANY($5::uuid[])) AS sold),
+pub const SURVEY_SQL: &str = concat!(
+    "WITH scope AS (SELECT ",
+    scope_columns!(),
+    "),
      blocking AS (
          SELECT 'blocking' AS part, r.* FROM reservations r
          WHERE $9 AND r.tenant_id = $1 AND r.resource_id = $3 AND r.id <> $6
-           AND r.occupied && $7 AND r.status IN ('held', 'confirmed', 'completed')),
+           AND r.occupied && $7 AND r.status IN ",
+    blocking_statuses!(),
+    "),
      stale_ids AS MATERIALIZED (
          SELECT id FROM reservations WHERE status = 'held' AND hold_expires_at <= $8),
      stale AS (
@@ -66,7 +83,8 @@ pub const SURVEY_SQL: &str = "WITH scope AS (
                             AND k.branch_id = r.branch_id))
          FOR UPDATE OF r),
      found AS (SELECT * FROM blocking UNION ALL SELECT * FROM stale)
-     SELECT scope.*, found.* FROM scope LEFT JOIN found ON TRUE";
+     SELECT scope.*, found.* FROM scope LEFT JOIN found ON TRUE"
+);
 
 /// One transaction on a pooled connection.
 struct PgTx {
@@ -79,6 +97,24 @@ impl WriteStore for PgStore {
         let tx = self.pool.begin().await.map_err(store_error)?;
         Ok(Box::new(PgTx { tx }))
     }
+}
+
+/// A [`Scope`] from a row with the columns of `scope_columns!`.
+fn scope_of(row: &sqlx::postgres::PgRow) -> Result<Scope, StoreError> {
+    let get = |column: &str| -> Result<bool, StoreError> {
+        sqlx::Row::try_get(row, column).map_err(store_error)
+    };
+    let sold: Vec<Uuid> = sqlx::Row::try_get(row, "sold").map_err(store_error)?;
+    Ok(Scope {
+        branch: get("in_branch")?,
+        resource: get("in_resource")?,
+        service: get("in_service")?,
+        works_at_branch: get("works_at_branch")?,
+        sold: sold
+            .into_iter()
+            .map(booking_core::ProductId::from_uuid)
+            .collect(),
+    })
 }
 
 fn reservations(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<Reservation>, TxError> {
@@ -110,17 +146,7 @@ fn reservation_refusal(r: &Reservation, constraint: &str) -> Option<Refusal> {
 impl WriteTx for PgTx {
     async fn scope(&mut self, r: &Reservation) -> Result<Scope, TxError> {
         let products: Vec<Uuid> = r.lines.iter().map(|l| l.product_id.as_uuid()).collect();
-        let (branch, resource, service, works_at_branch, sold): (bool, bool, bool, bool, Vec<Uuid>) =
-            sqlx::query_as(
-                "SELECT
-                   EXISTS (SELECT 1 FROM branches WHERE tenant_id = $1 AND id = $2),
-                   EXISTS (SELECT 1 FROM resources WHERE tenant_id = $1 AND id = $3),
-                   ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM services WHERE tenant_id = $1 AND id = $4)),
-                   EXISTS (SELECT 1 FROM resource_branches
-                           WHERE tenant_id = $1 AND resource_id = $3 AND branch_id = $2),
-                   ARRAY(SELECT product_id FROM product_branches
-                         WHERE tenant_id = $1 AND branch_id = $2 AND product_id = ANY($5))",
-            )
+        let row = sqlx::query(concat!("SELECT ", scope_columns!()))
             .bind(r.tenant_id.as_uuid())
             .bind(r.branch_id.as_uuid())
             .bind(r.resource_id.as_uuid())
@@ -129,16 +155,7 @@ impl WriteTx for PgTx {
             .fetch_one(&mut *self.tx)
             .await
             .map_err(tx_fail)?;
-        Ok(Scope {
-            branch,
-            resource,
-            service,
-            works_at_branch,
-            sold: sold
-                .into_iter()
-                .map(booking_core::ProductId::from_uuid)
-                .collect(),
-        })
+        Ok(scope_of(&row)?)
     }
 
     async fn lock_reservation(
@@ -210,21 +227,8 @@ impl WriteTx for PgTx {
         let first = rows
             .first()
             .ok_or_else(|| StoreError::Internal("the survey found no scope row".into()))?;
-        let get = |column: &str| -> Result<bool, StoreError> {
-            sqlx::Row::try_get(first, column).map_err(store_error)
-        };
-        let sold: Vec<Uuid> = sqlx::Row::try_get(first, "sold").map_err(store_error)?;
         let mut survey = Survey {
-            scope: Scope {
-                branch: get("in_branch")?,
-                resource: get("in_resource")?,
-                service: get("in_service")?,
-                works_at_branch: get("works_at_branch")?,
-                sold: sold
-                    .into_iter()
-                    .map(booking_core::ProductId::from_uuid)
-                    .collect(),
-            },
+            scope: scope_of(first)?,
             ..Survey::default()
         };
         for row in &rows {
