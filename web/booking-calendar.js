@@ -75,8 +75,8 @@ button, select, input, textarea { font: inherit; }
 .hour { position: absolute; left: 0; right: 0; border-top: 1px solid #eef0f4; pointer-events: none; }
 .off { position: absolute; left: 0; right: 0; background: repeating-linear-gradient(135deg, #f3f4f7 0 6px, #eceef2 6px 12px); pointer-events: none; }
 .slot { position: absolute; left: 2px; right: 2px; border: 0; border-radius: 3px; background: var(--slot); color: #2b6a2b;
-  font-size: .7rem; text-align: left; padding: 0 .3rem; cursor: pointer; opacity: .85; }
-.slot:hover, .slot:focus { background: var(--slot-hover); opacity: 1; }
+  font-size: .7rem; text-align: left; padding: 0 .3rem; cursor: pointer; }
+.slot:hover, .slot:focus { background: var(--slot-hover); }
 .block { position: absolute; left: 4px; right: 4px; z-index: 1; overflow: hidden; border-radius: 4px; padding: .15rem .3rem;
   font-size: .75rem; background: var(--booked); border: 1px solid #8fb0ee; cursor: grab; touch-action: none; user-select: none; }
 .block[data-status="held"] { background: var(--held); border: 1px dashed #d2a227; }
