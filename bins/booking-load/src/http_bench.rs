@@ -47,6 +47,12 @@ pub(crate) struct Args {
     /// The client's timeout, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
+    /// Rounds at each client count. Each round measures (b) before and
+    /// after its HTTP runs and divides by their mean; with more than one,
+    /// the median ratio of each layout closes the report. On a shared
+    /// machine (b) can move by half between two runs a minute apart.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
 }
 
 struct Run {
@@ -312,76 +318,122 @@ pub(crate) async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Every layout at `clients`, against the baselines measured just before
-/// at the same concurrency.
+/// Every layout at `clients`, `--rounds` times, each round against (b)
+/// measured just before and just after it at the same concurrency.
 async fn runs(args: &Args, clients: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let limit = physical_limit(args, clients, 10).await?;
-    println!(
-        "(b) physical limit (pgbench, {clients} clients, {} tenant(s), the smallest transaction with the same guarantees): {limit:.0} tx/s",
-        args.tenants.max(1)
-    );
-    if args.tenants <= 1 && !args.no_product {
-        let store_sql = crate::store_bench::store_sql(&args.pg, clients, 10).await?;
-        println!(
-            "(a) the store's own SQL for a booking with one hot product (pgbench, {clients} clients): {store_sql:.0} tx/s = {:.2} x (b)",
-            store_sql / limit
-        );
-    }
-    println!(
-        "http-bench: {clients} clients, {} bookings per run, disjoint 30-minute slots, {}, PostgreSQL + Valkey lock",
-        args.bookings,
-        match (args.no_product, args.tenants > 1) {
-            (true, _) => "no product".to_owned(),
-            (false, false) => "each with one unit of one hot product".to_owned(),
-            (false, true) => format!(
-                "{} tenants, each booking one unit of its own product",
-                args.tenants
-            ),
-        }
-    );
-    println!(
-        "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>14} {:>12}",
-        "layout",
-        "booked/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "timeouts",
-        "false refusals",
-        "CPU ms/book"
-    );
+    let tenants = args.tenants.max(1);
     let layouts: Vec<usize> = if args.tenants > 1 {
         vec![args.tenants]
     } else {
         vec![args.resources, 1]
     };
-    for &n in &args.nodes {
-        let mut row = Vec::new();
-        for &resources in &layouts {
-            let r = one(args, clients, n, resources).await?;
-            println!(
-                "{:<28} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8} {:>14} {:>12.2}",
-                r.label,
-                r.per_second,
-                r.p50,
-                r.p99,
-                r.max,
-                r.timeouts,
-                r.refused,
-                r.cpu_ms_per_booking
-            );
-            row.push(r);
+    // Each layout's ratio to (b), round by round, by node count.
+    let mut ratios: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut after = None;
+    for round in 1..=args.rounds.max(1) {
+        if args.rounds > 1 {
+            println!("round {round} of {}", args.rounds);
         }
-        if let [spread, hot] = &row[..] {
+        // A round starts from the previous round's closing (b).
+        let before = match after {
+            Some(limit) => limit,
+            None => physical_limit(args, clients, 10).await?,
+        };
+        println!(
+            "(b) physical limit (pgbench, {clients} clients, {tenants} tenant(s), the smallest transaction with the same guarantees): {before:.0} tx/s"
+        );
+        if args.tenants <= 1 && !args.no_product {
+            let store_sql = crate::store_bench::store_sql(&args.pg, clients, 10).await?;
             println!(
-                "  {n} node(s): hot ÷ spread throughput {:.2}, p99 {:.2}; ÷ (b): spread {:.2}, hot {:.2}",
-                hot.per_second / spread.per_second,
-                hot.p99 / spread.p99,
-                spread.per_second / limit,
-                hot.per_second / limit
+                "(a) the store's own SQL for a booking with one hot product (pgbench, {clients} clients): {store_sql:.0} tx/s = {:.2} x (b)",
+                store_sql / before
             );
-        } else {
-            println!("  {n} node(s): ÷ (b) {:.2}", row[0].per_second / limit);
+        }
+        println!(
+            "http-bench: {clients} clients, {} bookings per run, disjoint 30-minute slots, {}, PostgreSQL + Valkey lock",
+            args.bookings,
+            match (args.no_product, args.tenants > 1) {
+                (true, _) => "no product".to_owned(),
+                (false, false) => "each with one unit of one hot product".to_owned(),
+                (false, true) => format!(
+                    "{} tenants, each booking one unit of its own product",
+                    args.tenants
+                ),
+            }
+        );
+        println!(
+            "{:<28} {:>9} {:>8} {:>8} {:>8} {:>8} {:>14} {:>12}",
+            "layout",
+            "booked/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "timeouts",
+            "false refusals",
+            "CPU ms/book"
+        );
+        let mut rows = Vec::new();
+        for &n in &args.nodes {
+            let mut row = Vec::new();
+            for &resources in &layouts {
+                let r = one(args, clients, n, resources).await?;
+                println!(
+                    "{:<28} {:>9.1} {:>8.1} {:>8.1} {:>8.1} {:>8} {:>14} {:>12.2}",
+                    r.label,
+                    r.per_second,
+                    r.p50,
+                    r.p99,
+                    r.max,
+                    r.timeouts,
+                    r.refused,
+                    r.cpu_ms_per_booking
+                );
+                row.push(r);
+            }
+            rows.push((n, row));
+        }
+        let closing = physical_limit(args, clients, 10).await?;
+        after = Some(closing);
+        let limit = f64::midpoint(before, closing);
+        println!(
+            "(b) again after the HTTP runs: {closing:.0} tx/s; the round's (b) is their mean, {limit:.0} tx/s"
+        );
+        for (n, row) in &rows {
+            if let [spread, hot] = &row[..] {
+                println!(
+                    "  {n} node(s): hot ÷ spread throughput {:.2}, p99 {:.2}; ÷ (b): spread {:.2}, hot {:.2}",
+                    hot.per_second / spread.per_second,
+                    hot.p99 / spread.p99,
+                    spread.per_second / limit,
+                    hot.per_second / limit
+                );
+            } else {
+                println!("  {n} node(s): ÷ (b) {:.2}", row[0].per_second / limit);
+            }
+            for r in row {
+                let ratio = r.per_second / limit;
+                match ratios.iter_mut().find(|(label, _)| *label == r.label) {
+                    Some((_, all)) => all.push(ratio),
+                    None => ratios.push((r.label.clone(), vec![ratio])),
+                }
+            }
+        }
+    }
+    if args.rounds > 1 {
+        println!(
+            "median ÷ (b) over {} rounds at {clients} clients:",
+            args.rounds
+        );
+        for (label, mut all) in ratios {
+            all.sort_by(f64::total_cmp);
+            let spread: Vec<String> = all.iter().map(|r| format!("{r:.2}")).collect();
+            let mid = all.len() / 2;
+            let median = if all.len() % 2 == 0 {
+                f64::midpoint(all[mid - 1], all[mid])
+            } else {
+                all[mid]
+            };
+            println!("  {label:<28} {median:.2}  (rounds: {})", spread.join(", "));
         }
     }
     Ok(())
