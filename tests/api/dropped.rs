@@ -1,5 +1,7 @@
 //! A request whose client goes away mid-write gives its lock back at once
-//! (not after the lock's TTL), and leaves nothing written.
+//! (not after the lock's TTL). Written one transaction per booking, it
+//! leaves nothing written; handed to a batch of writes (the default), its
+//! write runs to its end with the batch.
 
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ use crate::helpers::{new_key, new_tenant, serve};
 /// whole lock wait and got 503, as A's lock lived for the TTL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_request_releases_its_lock_at_once() {
-    dropped_request_releases_its_lock(None).await;
+    dropped_request_releases_its_lock(None, Batching::Off).await;
 }
 
 /// The same through the Valkey lock, whose release goes out from a
@@ -28,7 +30,24 @@ async fn a_dropped_request_releases_its_lock_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_request_releases_its_valkey_lock_at_once() {
     let valkey = ValkeyServer::start();
-    dropped_request_releases_its_lock(Some(valkey.url())).await;
+    dropped_request_releases_its_lock(Some(valkey.url()), Batching::Off).await;
+}
+
+/// With writes batched (the default): A's lock goes back at once as well,
+/// and A's write, already being written in its batch, is made once the
+/// row is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_request_in_a_batch_releases_its_lock_and_its_write_runs_to_its_end() {
+    dropped_request_releases_its_lock(None, Batching::On).await;
+}
+
+/// How the node writes bookings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Batching {
+    /// One transaction per booking (`--write-batch 1`).
+    Off,
+    /// The defaults.
+    On,
 }
 
 /// A node on PostgreSQL (with Valkey if given) with a branch, a dentist
@@ -44,7 +63,7 @@ struct Setup {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn setup(valkey_url: Option<String>) -> Setup {
+async fn setup(valkey_url: Option<String>, batching: Batching) -> Setup {
     let database = crate::helpers::postgres().await;
     let Database::Postgres { url, .. } = &database else {
         unreachable!("a PostgreSQL database")
@@ -54,6 +73,9 @@ async fn setup(valkey_url: Option<String>) -> Setup {
     config.lock_wait = Duration::from_secs(5);
     config.valkey_url = valkey_url;
     config.backplane_secret = Some("the dropped test's shared secret".into());
+    if batching == Batching::Off {
+        config.write_batch = 1;
+    }
     let (base, services, stop) = serve(config).await;
     let (tenant, admin) = new_tenant(&services, "Dropped Dental").await;
     let staff = new_key(&services, tenant, Role::Staff, "reception").await;
@@ -140,7 +162,7 @@ async fn block_stock(url: &str, product: &str) -> PgConnection {
     blocker
 }
 
-async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
+async fn dropped_request_releases_its_lock(valkey_url: Option<String>, batching: Batching) {
     let Setup {
         base,
         url,
@@ -150,7 +172,7 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
         product,
         client,
         _stop,
-    } = setup(valkey_url).await;
+    } = setup(valkey_url, batching).await;
     let post = |path: &str, key: &str, body: serde_json::Value| {
         client
             .post(format!("{base}{path}"))
@@ -196,18 +218,45 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
     assert_eq!(body["degraded"], false, "under the lock, not around it");
 
     blocker.execute("ROLLBACK").await.unwrap();
-    let listed: serde_json::Value = client
-        .get(format!("{base}/v1/reservations"))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let items = listed["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "only B: A's transaction was rolled back");
-    assert_eq!(items[0]["starts_at"], "2030-01-07T10:30:00Z");
+    let starts = || async {
+        let listed: serde_json::Value = client
+            .get(format!("{base}/v1/reservations"))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["starts_at"].as_str().unwrap().to_owned())
+            .collect::<Vec<String>>()
+    };
+    if batching == Batching::Off {
+        assert_eq!(
+            starts().await,
+            ["2030-01-07T10:30:00Z"],
+            "only B: A's transaction was rolled back"
+        );
+        return;
+    }
+    // A's batch was waiting on the row; it commits now.
+    let mut listed = starts().await;
+    for _ in 0..100 {
+        if listed.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        listed = starts().await;
+    }
+    assert_eq!(
+        listed,
+        ["2030-01-07T10:00:00Z", "2030-01-07T10:30:00Z"],
+        "A's write ran to its end with its batch, beside B"
+    );
 }
 
 /// A request with an Idempotency-Key whose client goes away mid-write runs
@@ -217,7 +266,7 @@ async fn dropped_request_releases_its_lock(valkey_url: Option<String>) {
 /// running a second time after the first committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_request_lets_its_idempotency_key_go() {
-    let s = setup(None).await;
+    let s = setup(None, Batching::On).await;
     let body = json!({"branch_id": s.branch, "resource_id": s.dentist,
         "starts_at": "2030-01-07T10:00:00Z", "ends_at": "2030-01-07T10:30:00Z",
         "products": [{"product_id": s.product, "quantity": 1}]});

@@ -158,6 +158,27 @@ pub(crate) struct ServerArgs {
         default_value_t = 15
     )]
     pub(crate) hold_sweep_secs: u64,
+    /// Most reservation writes in one transaction: the bookings that
+    /// arrive while `--write-batches-in-flight` batches are being written
+    /// go together in the next (each still answered as if alone). 1 writes
+    /// each booking in its own transaction.
+    #[arg(
+        long,
+        env = "BOOKING_WRITE_BATCH",
+        hide_env_values = true,
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u16).range(1..=1000)
+    )]
+    pub(crate) write_batch: u16,
+    /// Reservation write batches written at the same time.
+    #[arg(
+        long,
+        env = "BOOKING_WRITE_BATCHES_IN_FLIGHT",
+        hide_env_values = true,
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u16).range(1..=1000)
+    )]
+    pub(crate) write_batches_in_flight: u16,
     /// Longest booking, in hours.
     #[arg(
         long,
@@ -290,6 +311,8 @@ impl ServerArgs {
             lock_ttl: Duration::from_secs(self.lock_ttl_secs),
             lock_wait: Duration::from_millis(self.lock_wait_ms),
             hold_sweep: Duration::from_secs(self.hold_sweep_secs.max(1)),
+            write_batch: usize::from(self.write_batch),
+            write_batches_in_flight: usize::from(self.write_batches_in_flight),
             idempotency_retention: chrono::Duration::hours(i64::from(
                 self.idempotency_retention_hours.max(1),
             )),

@@ -91,6 +91,12 @@ pub struct Config {
     pub lock_wait: Duration,
     /// How often expired holds are recorded (freeing slot and stock).
     pub hold_sweep: Duration,
+    /// Most reservation writes in one transaction: the writes that arrive
+    /// while `write_batches_in_flight` batches are being written go
+    /// together in the next. 1 writes each in its own transaction.
+    pub write_batch: usize,
+    /// Batches written at the same time.
+    pub write_batches_in_flight: usize,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_retention: chrono::Duration,
     /// Longest booking.
@@ -127,6 +133,8 @@ impl Config {
             lock_ttl: Duration::from_secs(30),
             lock_wait: Duration::from_secs(5),
             hold_sweep: Duration::from_secs(15),
+            write_batch: 16,
+            write_batches_in_flight: 4,
             idempotency_retention: chrono::Duration::hours(24),
             max_booking: chrono::Duration::hours(24),
             request_timeout: Duration::from_secs(30),
@@ -152,6 +160,8 @@ impl fmt::Debug for Config {
             .field("lock_ttl", &self.lock_ttl)
             .field("lock_wait", &self.lock_wait)
             .field("hold_sweep", &self.hold_sweep)
+            .field("write_batch", &self.write_batch)
+            .field("write_batches_in_flight", &self.write_batches_in_flight)
             .field("idempotency_retention", &self.idempotency_retention)
             .field("max_booking", &self.max_booking)
             .field("request_timeout", &self.request_timeout)

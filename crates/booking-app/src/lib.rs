@@ -28,8 +28,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_core::{
-    BookingPolicy, BookingStore, Broadcaster, LockService, Ports, RangeLimits, Services,
-    SystemClock,
+    BookingPolicy, BookingStore, Broadcaster, LockService, Ports, RangeLimits, Services, Spawn,
+    SystemClock, WriteBatching,
 };
 use booking_http::{AppState, MetricsText, Readiness};
 use booking_memory::InMemoryLocks;
@@ -88,6 +88,19 @@ impl Readiness for StoreReady {
     }
     async fn ready(&self) -> bool {
         self.0.access().has_tenants().await.is_ok()
+    }
+}
+
+/// Batches of reservation writes run as tasks on the server's runtime.
+#[derive(Debug)]
+struct TokioSpawn(tokio::runtime::Handle);
+
+impl Spawn for TokioSpawn {
+    fn spawn(
+        &self,
+        work: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>,
+    ) {
+        drop(self.0.spawn(work));
     }
 }
 
@@ -180,15 +193,24 @@ impl App {
             lock_wait: config.lock_wait,
             ..BookingPolicy::default()
         };
-        let services = Services::new(
-            Ports {
-                store,
-                locks,
-                broadcaster,
-                clock: Arc::new(SystemClock),
-            },
-            policy,
-        );
+        let ports = Ports {
+            store,
+            locks,
+            broadcaster,
+            clock: Arc::new(SystemClock),
+        };
+        let services = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if config.write_batch > 1 => Services::with_write_batching(
+                ports,
+                policy,
+                &WriteBatching {
+                    spawner: Arc::new(TokioSpawn(runtime)),
+                    max_batch: config.write_batch,
+                    in_flight: config.write_batches_in_flight,
+                },
+            ),
+            _ => Services::new(ports, policy),
+        };
         readiness.insert(0, Arc::new(StoreReady(services.clone())));
         Ok(Self {
             config,

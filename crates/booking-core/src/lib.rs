@@ -169,7 +169,7 @@ pub use service::{
     AccessService, Availability, AvailabilityError, AvailabilityRequest, Booked, BookingPolicy,
     BookingService, BranchOffer, Busy, CatalogService, CreateError, EventLog, KeySpec, MoveError,
     MoveReservation, NewKey, NewReservation, OfferedProduct, OfferedResource, OfferedService,
-    Ports, Provisioned, Services, SlotKind, TransitionError,
+    Ports, Provisioned, Services, SlotKind, Spawn, TransitionError, WriteBatching,
 };
 pub use settings::{StartRefused, TenantSettings};
 pub use stock::{StockKey, StockMovement};

@@ -22,10 +22,12 @@
 //! ## Layout
 //!
 //! `rules.rs` the pure rules of a reservation write; `reservation.rs` its
-//! sequence ([`apply`]); `stock.rs` stock adjustments; `catalog.rs`
+//! sequence ([`apply`]); `batch.rs` several in one transaction
+//! ([`apply_batch`]); `stock.rs` stock adjustments; `catalog.rs`
 //! catalog upserts and deletions; `access.rs` tenants and keys.
 
 mod access;
+mod batch;
 pub mod catalog;
 mod reservation;
 pub mod rules;
@@ -35,6 +37,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use access::{KeyError, KeyUpdate, change_key, insert_api_key, insert_tenant, plan_key_change};
+pub use batch::apply_batch;
 pub use catalog::{CatalogError, CatalogWrite, PutMode, delete, put};
 pub use reservation::apply;
 pub use stock::{StockChange, StockOp, adjust_stock, plan_adjustment};

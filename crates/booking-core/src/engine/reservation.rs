@@ -44,7 +44,7 @@ pub async fn apply(store: &dyn WriteStore, write: ReservationWrite) -> Result<Ap
 }
 
 /// Why the sequence stopped before the commit.
-enum Stop {
+pub(super) enum Stop {
     /// The rules refused the write.
     Refused(ApplyError),
     /// A primitive failed.
@@ -138,18 +138,18 @@ async fn attempt(
 }
 
 /// What a write depends on besides stock, read and locked.
-struct Staged {
+pub(super) struct Staged {
     /// The reservation as it was (changes only), locked.
-    before: Option<Reservation>,
+    pub(super) before: Option<Reservation>,
     /// The reservation as it is to be stored.
-    stored: Reservation,
+    pub(super) stored: Reservation,
     /// The stale holds in its way, locked, by id: they are expired first.
-    stale: Vec<Reservation>,
+    pub(super) stale: Vec<Reservation>,
 }
 
 /// Reads and locks what the write depends on besides stock, and checks
 /// everything that does not need stock levels.
-async fn stage(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Staged, Stop> {
+pub(super) async fn stage(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<Staged, Stop> {
     let after = &w.reservation;
     let at = to_micros(w.at);
     // A create has nothing to lock: an id that exists already (a replayed
@@ -257,7 +257,7 @@ async fn name_the_rival(store: &dyn WriteStore, w: &ReservationWrite) -> Attempt
 }
 
 /// A primitive's failure as this write's answer.
-fn failed(e: TxError) -> Attempt<ApplyError> {
+pub(super) fn failed(e: TxError) -> Attempt<ApplyError> {
     Attempt::Done(match e {
         TxError::Retry(why) => return Attempt::Again(why),
         TxError::Store(e) => e.into(),

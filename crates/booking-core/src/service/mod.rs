@@ -16,6 +16,7 @@
 
 mod access;
 mod availability;
+mod batcher;
 mod catalog;
 mod change;
 mod create;
@@ -34,6 +35,7 @@ pub use access::{AccessService, KeySpec, NewKey, Provisioned};
 pub use availability::{
     Availability, AvailabilityError, AvailabilityRequest, MAX_RESOURCES, MAX_WINDOW, SlotKind,
 };
+pub use batcher::{Spawn, WriteBatching};
 pub use catalog::{BranchOffer, CatalogService, OfferedProduct, OfferedResource, OfferedService};
 pub use change::MoveReservation;
 pub use create::NewReservation;
@@ -88,6 +90,8 @@ pub struct Ports {
 struct Shared {
     ports: Ports,
     policy: BookingPolicy,
+    /// Reservation writes arriving together go in one transaction.
+    batcher: Option<Arc<batcher::Batcher>>,
 }
 
 /// Every use case, wired once.
@@ -103,7 +107,32 @@ impl Services {
     /// Wires the use cases over `ports`.
     #[must_use]
     pub fn new(ports: Ports, policy: BookingPolicy) -> Self {
-        let shared = Arc::new(Shared { ports, policy });
+        Self::wire(Shared {
+            ports,
+            policy,
+            batcher: None,
+        })
+    }
+
+    /// Wires the use cases over `ports`, writing the reservation changes
+    /// that arrive while `batching.in_flight` batches are being written
+    /// together, in one transaction each ([`WriteBatching`]).
+    #[must_use]
+    pub fn with_write_batching(
+        ports: Ports,
+        policy: BookingPolicy,
+        batching: &WriteBatching,
+    ) -> Self {
+        let batcher = batcher::Batcher::new(Arc::clone(&ports.store), batching);
+        Self::wire(Shared {
+            ports,
+            policy,
+            batcher: Some(batcher),
+        })
+    }
+
+    fn wire(shared: Shared) -> Self {
+        let shared = Arc::new(shared);
         Self {
             bookings: BookingService(shared.clone()),
             catalog: CatalogService(shared.clone()),
@@ -254,9 +283,18 @@ async fn traced_apply(shared: &Shared, write: ReservationWrite) -> Result<Applie
         retries = tracing::field::Empty,
         sqlstate = tracing::field::Empty,
     );
-    let result = crate::engine::apply(shared.ports.store.as_ref(), write)
-        .instrument(span.clone())
-        .await;
+    let result = match &shared.batcher {
+        Some(batcher) => {
+            batcher::Batcher::apply(batcher, write)
+                .instrument(span.clone())
+                .await
+        }
+        None => {
+            crate::engine::apply(shared.ports.store.as_ref(), write)
+                .instrument(span.clone())
+                .await
+        }
+    };
     span.record("outcome", outcome::of_apply(&result));
     result
 }

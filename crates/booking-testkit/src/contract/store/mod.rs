@@ -23,6 +23,7 @@ use crate::invariants::check_store;
 pub(super) type Store = Arc<dyn BookingStore>;
 
 mod access;
+mod batch;
 mod catalog;
 mod holds;
 mod lifecycle;
@@ -36,6 +37,10 @@ pub use access::{
     a_claim_past_its_lease_is_taken_over_and_its_old_maker_fenced_off,
     api_keys_are_found_listed_revoked_and_recorded, concurrent_claims_of_one_key_give_one_new,
     idempotency_keys_replay_and_refuse_mismatches, old_idempotency_records_are_purged,
+};
+pub use batch::{
+    a_batch_answers_each_write_as_one_after_another,
+    a_batch_that_cannot_finish_as_one_runs_write_by_write,
 };
 pub use catalog::{
     a_batch_of_reads_answers_as_each_read_alone,
@@ -67,7 +72,7 @@ pub use queries::{
     occupancy_lists_the_active_time_of_the_asked_resources, reservations_can_be_filtered_and_paged,
 };
 pub use races::{
-    a_deletion_racing_a_booking_never_orphans_a_line,
+    a_deletion_racing_a_booking_never_orphans_a_line, batches_racing_never_double_book_or_oversell,
     cancel_racing_a_create_never_leaves_two_active, concurrent_sweepers_expire_each_hold_once,
     mixed_writers_number_events_gaplessly, one_slot_race, orders_never_oversell,
 };
@@ -175,6 +180,8 @@ macro_rules! store_contract_tests {
         $crate::store_contract_tests!(@cases $make;
             catalog_round_trips,
             foreign_tenant_ids_are_not_found,
+            a_batch_answers_each_write_as_one_after_another,
+            a_batch_that_cannot_finish_as_one_runs_write_by_write,
             catalog_items_are_deleted_with_their_links_unless_in_use,
             a_create_is_stored_with_version_one_and_a_numbered_event,
             an_overlapping_booking_is_refused_naming_the_conflict,
