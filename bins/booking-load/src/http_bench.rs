@@ -343,10 +343,15 @@ async fn runs(args: &Args, clients: usize) -> Result<(), Box<dyn std::error::Err
             "(b) physical limit (pgbench, {clients} clients, {tenants} tenant(s), the smallest transaction with the same guarantees): {before:.0} tx/s"
         );
         if args.tenants <= 1 && !args.no_product {
-            let store_sql = crate::store_bench::store_sql(&args.pg, clients, 10).await?;
+            let store_sql = crate::store_bench::store_sql(&args.pg, clients, 10, 1).await?;
             println!(
                 "(a) the store's own SQL for a booking with one hot product (pgbench, {clients} clients): {store_sql:.0} tx/s = {:.2} x (b)",
                 store_sql / before
+            );
+            let batched = crate::store_bench::store_sql(&args.pg, clients, 10, 4).await?;
+            println!(
+                "(a) the same for four bookings in one transaction, as a batch writes them: {batched:.0} bookings/s = {:.2} x (b)",
+                batched / before
             );
         }
         println!(

@@ -86,8 +86,8 @@ pub(crate) struct Args {
     #[arg(long)]
     keep_database: bool,
     /// Bookings each writer sends together (`engine::apply_batch`: one
-    /// transaction for all of them); 1 runs `engine::apply`. pgbench still
-    /// runs one booking per transaction.
+    /// transaction for all of them); 1 runs `engine::apply`. pgbench runs
+    /// the same statements for as many bookings per transaction.
     #[arg(long, default_value_t = 1)]
     batch: usize,
 }
@@ -144,6 +144,7 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
         bench_resource(&store, &c).await?,
         &payload,
         duration,
+        args.batch,
     )?;
     let second = run_store(
         &store,
@@ -170,7 +171,7 @@ async fn bench(args: &Args, url: &str, db: &str) -> Result<(), Box<dyn std::erro
     println!("| side                                          | bookings/s |");
     println!("|-----------------------------------------------|------------|");
     println!("| {engine:<45} | {ours:>10.0} |");
-    println!("| pgbench, the same SQL, one booking per tx     | {theirs:>10.0} |");
+    println!("| pgbench, the same SQL                         | {theirs:>10.0} |");
     println!();
     println!("ratio engine / pgbench = {:.2}", ours / theirs);
     Ok(())
@@ -209,6 +210,7 @@ pub(crate) async fn store_sql(
     pg: &ScratchPg,
     clients: usize,
     seconds: u64,
+    k: usize,
 ) -> Result<f64, Box<dyn std::error::Error>> {
     let scratch = pg.create("booking_store_sql").await?;
     let result = async {
@@ -223,6 +225,7 @@ pub(crate) async fn store_sql(
             resource,
             &payload,
             Duration::from_secs(seconds),
+            k,
         )
     }
     .await;
@@ -369,11 +372,14 @@ async fn sample_payload(store: &PgStore, c: &Clinic) -> Result<Sample, Box<dyn s
     })
 }
 
-/// The statements the engine runs on `PgStore` for a create with one product line,
-/// in the same order, as a pgbench script.
+/// The statements the engine runs on `PgStore` for `k` creates with one
+/// product line each in one transaction (`k` = 1: `engine::apply`; more:
+/// `engine::apply_batch`), in the same order, as a pgbench script: each
+/// create's survey and insert, then one stock statement taking `k` units
+/// and one event statement with each create's event and stock event.
 /// The JSON documents are passed as pgbench variables (`-D`): pgbench
 /// would read `:null` inside a literal as a variable.
-fn script(c: &Clinic, resource: ResourceId) -> String {
+fn script(c: &Clinic, resource: ResourceId, k: usize) -> String {
     let (t, b, r, p) = (c.tenant, c.madrid, resource, c.kit);
     let key =
         c.by.key_id
@@ -383,57 +389,105 @@ fn script(c: &Clinic, resource: ResourceId) -> String {
         c.by.request_id
             .as_ref()
             .map_or("NULL".into(), |r| format!("'{r}'"));
-    let range = "tstzrange('2030-01-07'::timestamptz + (:slot + 1) * interval '15 minutes', \
-                 '2030-01-07'::timestamptz + (:slot + 2) * interval '15 minutes')";
     let mut s = String::new();
     // Each client counts its own slots (`n` persists across a client's
-    // transactions), exactly as each store writer does.
+    // transactions), exactly as each store writer does; create `i` of a
+    // transaction books slot `k * n + i`.
     let _ = writeln!(s, "\\set n :n + 1");
-    let _ = writeln!(s, "\\set slot :client_id * {SLOTS_PER_WRITER} + :n");
-    let _ = writeln!(s, "BEGIN;");
-    // The id is made by the engine, not the database: one per client and
-    // transaction, spelled out where it is used.
-    let rid = "(lpad(to_hex(:client_id::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid";
-    // The engine's one read before it writes (scope, rivals, stale holds),
-    // with its parameters spelled out, highest first so `$1` does not
-    // match the start of `$10`.
-    let mut survey = booking_postgres::SURVEY_SQL
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    for (param, value) in [
-        ("$11", format!("ARRAY['{b}'::uuid]")),
-        ("$10", format!("ARRAY['{p}'::uuid]")),
-        ("$9", "TRUE".into()),
-        ("$8", "now()".into()),
-        ("$7", range.to_owned()),
-        ("$6", rid.to_owned()),
-        ("$5", format!("ARRAY['{p}'::uuid]")),
-        ("$4", "NULL".into()),
-        ("$3", format!("'{r}'::uuid")),
-        ("$2", format!("'{b}'::uuid")),
-        ("$1", format!("'{t}'::uuid")),
-    ] {
-        survey = survey.replace(param, &value);
+    for i in 0..k {
+        let _ = writeln!(s, "\\set n{i} :n * {k} + {i}");
+        let _ = writeln!(s, "\\set slot{i} :client_id * {SLOTS_PER_WRITER} + :n{i}");
     }
-    let _ = writeln!(s, "{survey};");
+    let _ = writeln!(s, "BEGIN;");
+    // The ids are made by the engine, not the database: one per client and
+    // create, spelled out where they are used.
+    let rid = |i: usize| {
+        format!(
+            "(lpad(to_hex(:client_id::int), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(:n{i}::bigint), 12, '0'))::uuid"
+        )
+    };
+    let range = |i: usize| {
+        format!(
+            "tstzrange('2030-01-07'::timestamptz + (:slot{i} + 1) * interval '15 minutes', \
+             '2030-01-07'::timestamptz + (:slot{i} + 2) * interval '15 minutes')"
+        )
+    };
+    for i in 0..k {
+        let (rid, range) = (rid(i), range(i));
+        // The engine's one read before it writes (scope, rivals, stale
+        // holds), with its parameters spelled out, highest first so `$1`
+        // does not match the start of `$10`.
+        let mut survey = booking_postgres::SURVEY_SQL
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (param, value) in [
+            ("$11", format!("ARRAY['{b}'::uuid]")),
+            ("$10", format!("ARRAY['{p}'::uuid]")),
+            ("$9", "TRUE".into()),
+            ("$8", "now()".into()),
+            ("$7", range.clone()),
+            ("$6", rid.clone()),
+            ("$5", format!("ARRAY['{p}'::uuid]")),
+            ("$4", "NULL".into()),
+            ("$3", format!("'{r}'::uuid")),
+            ("$2", format!("'{b}'::uuid")),
+            ("$1", format!("'{t}'::uuid")),
+        ] {
+            survey = survey.replace(param, &value);
+        }
+        let _ = writeln!(s, "{survey};");
+        let _ = writeln!(
+            s,
+            "WITH r AS (INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES ({rid}, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now()) RETURNING id) INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', r.id, '{b}', l.product_id, l.quantity FROM r, UNNEST(ARRAY['{p}'::uuid], ARRAY[1]) AS l(product_id, quantity);"
+        );
+    }
     let _ = writeln!(
         s,
-        "WITH r AS (INSERT INTO reservations (id, tenant_id, branch_id, resource_id, service_id, starts_at, ends_at, buffer_before_minutes, buffer_after_minutes, occupied, lines, price, status, hold_expires_at, note, version, created_by, created_at, updated_at) VALUES ({rid}, '{t}', '{b}', '{r}', NULL, lower({range}), upper({range}), 0, 0, {range}, (:lines)::jsonb, (:price)::jsonb, 'confirmed', NULL, NULL, 1, 'bench', now(), now()) RETURNING id) INSERT INTO reservation_lines (tenant_id, reservation_id, branch_id, product_id, quantity) SELECT '{t}', r.id, '{b}', l.product_id, l.quantity FROM r, UNNEST(ARRAY['{p}'::uuid], ARRAY[1]) AS l(product_id, quantity);"
+        "WITH m AS (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid], ARRAY[-{k}]) WITH ORDINALITY AS m(product_id, branch_id, delta, ord)), locked AS (SELECT p.product_id, p.branch_id FROM product_branches p JOIN m ON p.product_id = m.product_id AND p.branch_id = m.branch_id WHERE p.tenant_id = '{t}' ORDER BY m.ord FOR NO KEY UPDATE OF p) UPDATE product_branches p SET stock = p.stock + m.delta FROM m, locked l WHERE p.tenant_id = '{t}' AND p.product_id = m.product_id AND p.branch_id = m.branch_id AND l.product_id = m.product_id AND l.branch_id = m.branch_id AND p.stock + m.delta >= 0 RETURNING p.product_id, p.branch_id, p.stock - m.delta;"
+    );
+    // Events: each create's, then its stock event (numbers 2i + 1 and
+    // 2i + 2); subjects: the reservation, then the product and branch of
+    // its stock event.
+    let events = 2 * k;
+    let rids: Vec<String> = (0..k).map(rid).collect();
+    let mut entities = Vec::new();
+    let mut ords = Vec::new();
+    for (i, id) in rids.iter().enumerate() {
+        entities.extend([id.clone(), format!("'{p}'::uuid"), format!("'{b}'::uuid")]);
+        ords.extend([2 * i + 1, 2 * i + 2, 2 * i + 2].map(|o| o.to_string()));
+    }
+    let subjects = format!(
+        "ARRAY[{}], ARRAY[{}]::bigint[]",
+        entities.join(", "),
+        ords.join(", ")
+    );
+    let types = format!(
+        "ARRAY[{}]",
+        vec!["'ReservationCreated', 'StockChanged'"; k].join(", ")
+    );
+    let event_rids = format!(
+        "ARRAY[{}]",
+        rids.iter()
+            .map(|r| format!("{r}, NULL"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let payloads = format!(
+        "ARRAY[{}]",
+        vec!["(:payload)::jsonb, (:stock)::jsonb"; k].join(", ")
     );
     let _ = writeln!(
         s,
-        "WITH m AS (SELECT * FROM UNNEST(ARRAY['{p}'::uuid], ARRAY['{b}'::uuid], ARRAY[-1]) WITH ORDINALITY AS m(product_id, branch_id, delta, ord)), locked AS (SELECT p.product_id, p.branch_id FROM product_branches p JOIN m ON p.product_id = m.product_id AND p.branch_id = m.branch_id WHERE p.tenant_id = '{t}' ORDER BY m.ord FOR NO KEY UPDATE OF p) UPDATE product_branches p SET stock = p.stock + m.delta FROM m, locked l WHERE p.tenant_id = '{t}' AND p.product_id = m.product_id AND p.branch_id = m.branch_id AND l.product_id = m.product_id AND l.branch_id = m.branch_id AND p.stock + m.delta >= 0 RETURNING p.product_id, p.branch_id, p.stock - m.delta;"
-    );
-    let _ = writeln!(
-        s,
-        "WITH counter AS (UPDATE tenants SET last_event_seq = last_event_seq + 2 WHERE id = '{t}' RETURNING last_event_seq), subjects AS (INSERT INTO event_subjects (tenant_id, entity_id, seq) SELECT '{t}', s.entity_id, counter.last_event_seq - 2 + s.ord FROM counter, UNNEST(ARRAY[{rid}, '{p}'::uuid, '{b}'::uuid], ARRAY[1, 2, 2]::bigint[]) AS s(entity_id, ord)) INSERT INTO events (tenant_id, seq, at, actor, actor_key_id, request_id, type, version, reservation_id, payload) SELECT '{t}', counter.last_event_seq - 2 + e.ord, now(), 'bench', {key}::uuid, {request}, e.type, 1, e.rid, e.payload FROM counter, UNNEST(ARRAY['ReservationCreated', 'StockChanged'], ARRAY[{rid}, NULL], ARRAY[(:payload)::jsonb, (:stock)::jsonb]) WITH ORDINALITY AS e(type, rid, payload, ord) RETURNING seq;"
+        "WITH counter AS (UPDATE tenants SET last_event_seq = last_event_seq + {events} WHERE id = '{t}' RETURNING last_event_seq), subjects AS (INSERT INTO event_subjects (tenant_id, entity_id, seq) SELECT '{t}', s.entity_id, counter.last_event_seq - {events} + s.ord FROM counter, UNNEST({subjects}) AS s(entity_id, ord)) INSERT INTO events (tenant_id, seq, at, actor, actor_key_id, request_id, type, version, reservation_id, payload) SELECT '{t}', counter.last_event_seq - {events} + e.ord, now(), 'bench', {key}::uuid, {request}, e.type, 1, e.rid, e.payload FROM counter, UNNEST({types}, {event_rids}, {payloads}) WITH ORDINALITY AS e(type, rid, payload, ord) RETURNING seq;"
     );
     let _ = writeln!(s, "COMMIT;");
     s
 }
 
-/// Runs pgbench with the script; returns its tx/s (without connection time).
+/// Runs pgbench with the script of `k` bookings per transaction; returns
+/// its bookings per second (without connection time).
+#[allow(clippy::too_many_arguments)]
 fn run_pgbench(
     writers: usize,
     keep_script: bool,
@@ -442,12 +496,13 @@ fn run_pgbench(
     resource: ResourceId,
     payload: &Sample,
     duration: Duration,
+    k: usize,
 ) -> Result<f64, Box<dyn std::error::Error>> {
     let file = std::env::temp_dir().join(format!(
         "booking-store-bench-{}.sql",
         uuid::Uuid::new_v4().simple()
     ));
-    std::fs::write(&file, script(c, resource))?;
+    std::fs::write(&file, script(c, resource, k.max(1)))?;
     let Sample {
         reservation,
         stock,
@@ -502,10 +557,11 @@ fn run_pgbench(
     {
         return Err(format!("pgbench transactions failed: {line}").into());
     }
-    stdout
+    let tps: f64 = stdout
         .lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("no tps in pgbench output:\n{stdout}").into())
+        .ok_or_else(|| format!("no tps in pgbench output:\n{stdout}"))?;
+    Ok(tps * f64::from(u32::try_from(k.max(1))?))
 }
