@@ -303,13 +303,8 @@ async fn run_store(
                     if writes.is_empty() {
                         break;
                     }
-                    let made = if writes.len() == 1 {
-                        let w = writes.pop().expect("one write");
-                        vec![apply(&*store, w).await]
-                    } else {
-                        apply_batch(&*store, &writes).await
-                    };
-                    for answer in made {
+                    // One write: `apply_batch` runs `engine::apply`.
+                    for answer in apply_batch(&*store, &writes).await {
                         answer.map_err(|e| e.to_string())?;
                         done.fetch_add(1, Ordering::Relaxed);
                     }

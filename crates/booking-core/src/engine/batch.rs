@@ -49,20 +49,11 @@ pub async fn apply_batch(
         let sorted: Vec<&ReservationWrite> = order.iter().map(|&i| &writes[i]).collect();
         match together(store, &sorted).instrument(span).await {
             Ok(answers) => {
-                let mut placed: Vec<Option<Result<Applied, ApplyError>>> = vec![None; writes.len()];
-                for (i, answer) in order.into_iter().zip(answers) {
-                    placed[i] = Some(answer);
-                }
-                return placed
-                    .into_iter()
-                    .map(|a| {
-                        a.unwrap_or_else(|| {
-                            Err(ApplyError::Store(crate::StoreError::Internal(
-                                "a batch left a write unanswered".into(),
-                            )))
-                        })
-                    })
-                    .collect();
+                // Back in the order they were given.
+                let mut answered: Vec<(usize, Result<Applied, ApplyError>)> =
+                    order.into_iter().zip(answers).collect();
+                answered.sort_by_key(|(i, _)| *i);
+                return answered.into_iter().map(|(_, a)| a).collect();
             }
             Err(why) => {
                 tracing::debug!(%why, writes = writes.len(), "a batch runs again one write at a time");
@@ -152,12 +143,16 @@ async fn together(
         levels.extend(found.iter().map(|l| (l.key, l.before)));
     }
 
-    // Each write planned from the levels the writes before it left.
-    let mut plans = Vec::with_capacity(slots.len());
-    for (w, slot) in writes.iter().zip(&slots) {
-        let Slot::Written(written) = slot else {
-            plans.push(None);
-            continue;
+    // Each write planned from the levels the writes before it left; a
+    // refused write keeps its refusal.
+    let mut plans: Vec<Result<rules::Plan, ApplyError>> = Vec::with_capacity(slots.len());
+    for (w, slot) in writes.iter().zip(slots) {
+        let written = match slot {
+            Slot::Refused(e) => {
+                plans.push(Err(e));
+                continue;
+            }
+            Slot::Written(written) => written,
         };
         let plan = rules::plan(
             w,
@@ -175,22 +170,19 @@ async fn together(
             *level = u32::try_from(i64::from(*level) + d.delta)
                 .map_err(|_| "a stock level left the range inside the batch".to_owned())?;
         }
-        plans.push(Some(plan));
+        plans.push(Ok(plan));
     }
 
     // Events: each tenant's in one append, in the writes' order.
     let mut events: Vec<Vec<crate::Event>> = vec![Vec::new(); writes.len()];
-    let tenants: Vec<TenantId> = {
-        let mut t: Vec<TenantId> = plans.iter().flatten().map(|p| p.stored.tenant_id).collect();
-        t.sort();
-        t.dedup();
-        t
-    };
+    let mut tenants: Vec<TenantId> = plans.iter().flatten().map(|p| p.stored.tenant_id).collect();
+    tenants.sort();
+    tenants.dedup();
     for tenant in tenants {
         let mine: Vec<(usize, &rules::Plan)> = plans
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+            .filter_map(|(i, p)| p.as_ref().ok().map(|p| (i, p)))
             .filter(|(_, p)| p.stored.tenant_id == tenant)
             .collect();
         let new: Vec<NewEvent> = mine.iter().flat_map(|(_, p)| p.events.clone()).collect();
@@ -207,28 +199,25 @@ async fn together(
         }
     }
 
+    // A collision rolls the batch back to run write by write; any other
+    // failure of the commit is every written write's answer.
     let committed = match tx.commit().await {
         Ok(()) => Ok(()),
         Err(TxError::Retry(why)) => return Err(why),
-        Err(e) => Err(e),
+        Err(e) => match failed(e) {
+            Attempt::Done(e) => Err(e),
+            Attempt::Again(why) => return Err(why),
+        },
     };
-    Ok(slots
+    Ok(plans
         .into_iter()
-        .zip(plans)
         .zip(events)
-        .map(|((slot, plan), events)| match (slot, plan, &committed) {
-            (Slot::Refused(e), _, _) => Err(e),
-            (Slot::Written(_), Some(plan), Ok(())) => Ok(Applied {
+        .map(|(plan, events)| {
+            let plan = plan?;
+            committed.clone().map(|()| Applied {
                 reservation: plan.stored,
                 events,
-            }),
-            (Slot::Written(_), _, Err(e)) => match failed(e.clone()) {
-                Attempt::Done(e) => Err(e),
-                Attempt::Again(why) => Err(ApplyError::Store(crate::StoreError::Internal(why))),
-            },
-            (Slot::Written(_), None, Ok(())) => Err(ApplyError::Store(
-                crate::StoreError::Internal("a written write without a plan".into()),
-            )),
+            })
         })
         .collect())
 }
