@@ -61,7 +61,9 @@ button, select, input, textarea { font: inherit; }
 .frame::before { left: calc(var(--times-width) + 1px); background: linear-gradient(to left, rgb(20 30 50 / 0%), rgb(20 30 50 / 18%)); }
 .frame::after { right: 1px; background: linear-gradient(to right, rgb(20 30 50 / 0%), rgb(20 30 50 / 18%)); }
 .frame[data-more~="left"]::before, .frame[data-more~="right"]::after { opacity: 1; }
-.grid { display: grid; position: relative; }
+/* As wide as its columns, so the sticky times stay in view however far
+   the columns scroll (a narrower grid box lets them go with it). */
+.grid { display: grid; position: relative; min-width: max-content; }
 .row { display: contents; }
 .corner, .colhead { position: sticky; top: 0; z-index: 3; background: #f7f8fa; border-bottom: 1px solid var(--line);
   padding: .3rem; font-size: .8rem; font-weight: 600; }

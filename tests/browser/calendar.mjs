@@ -355,6 +355,12 @@ await test('screenshots: day and week, wide and narrow; narrow shows one resourc
       await page.waitForFunction(
         (sel) => document.querySelector(sel)?.shadowRoot?.querySelector('.frame')?.dataset.more === 'left',
         CAL, { timeout: 2000 });
+      // The times stay at the left edge however far the columns scroll.
+      const times = await page.locator(`${CAL} .scroller`).evaluate((s) => {
+        const t = s.querySelector('.times');
+        return t ? Math.round(t.getBoundingClientRect().left - s.getBoundingClientRect().left) : null;
+      });
+      check(times !== null && Math.abs(times) <= 2, `${view} ${width}px scrolled to the end: the times column is ${times}px from the left edge`);
       await page.screenshot({ path: `${SHOTS}/calendar-${view}-${width < 700 ? 'narrow' : 'wide'}-end.png` });
     }
     pages = pages.filter((p) => p !== page);
