@@ -104,9 +104,14 @@ impl TestApp {
             .expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(booking_http::serve(listener, router, async {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(booking_http::serve(
+            listener,
+            router,
+            async {
+                let _ = stopped.await;
+            },
+            booking_http::ServeSettings::default(),
+        ));
         let (tenant, admin) = new_tenant(&services, "Memory Dental").await;
         let staff = new_key(&services, tenant, Role::Staff, "reception").await;
         let viewer = new_key(&services, tenant, Role::Viewer, "auditor").await;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use booking_app::{Config, Database, RequestLimits, StreamLimits};
+use booking_app::{Config, Database, RequestLimits, ServeSettings, StreamLimits};
 use booking_core::{Role, TenantId};
 use clap::{Args, Parser, Subcommand};
 
@@ -47,16 +47,33 @@ pub(crate) struct TelemetryArgs {
         global = true
     )]
     pub(crate) no_metrics: bool,
-    /// Serve `GET /metrics` on this address (e.g. an internal interface)
-    /// instead of on `--listen`.
+    /// Serve `GET /metrics` on this address, apart from the API: node-wide
+    /// figures are for the operator, not for whoever can reach the API.
+    /// With the default, a node that finds it taken (another node on the
+    /// machine) starts without metrics and says so.
     #[arg(
         long,
         env = "BOOKING_METRICS_LISTEN",
         hide_env_values = true,
+        default_value = DEFAULT_METRICS_LISTEN,
         global = true
     )]
-    pub(crate) metrics_listen: Option<SocketAddr>,
+    pub(crate) metrics_listen: SocketAddr,
+    /// Serve `GET /metrics` on the API's address instead (where that address
+    /// is reachable from the internal network only).
+    #[arg(
+        long,
+        env = "BOOKING_METRICS_ON_API",
+        hide_env_values = true,
+        conflicts_with = "no_metrics",
+        global = true
+    )]
+    pub(crate) metrics_on_api: bool,
 }
+
+/// Where `/metrics` is served by default: loopback, the port
+/// OpenTelemetry's Prometheus exporters use.
+pub(crate) const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub(crate) enum LogFormatArg {
@@ -252,6 +269,33 @@ pub(crate) struct ServerArgs {
     /// `resync` (reload, then stream from the head).
     #[arg(long, env = "BOOKING_STREAM_MAX_REPLAY", hide_env_values = true, default_value_t = StreamLimits::default().max_replay)]
     pub(crate) stream_max_replay: u64,
+    /// Kernel send buffer of a live-update stream's connection, in KiB: what
+    /// a client that stopped reading can make the node hold for it.
+    #[arg(long, env = "BOOKING_STREAM_SEND_BUFFER_KIB", hide_env_values = true, default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(4..=16_384))]
+    pub(crate) stream_send_buffer_kib: u32,
+    /// A connection must send a request's whole header within this many
+    /// seconds of opening or of its last answer (also how long an idle
+    /// keep-alive connection stays open).
+    #[arg(long, env = "BOOKING_HEADER_READ_TIMEOUT_SECS", hide_env_values = true, default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) header_read_timeout_secs: u64,
+    /// Open connections on the node, streams included (lowered to fit the
+    /// process's file descriptor limit, which the server raises to its
+    /// hard limit at start). At the cap the longest-idle connection gives
+    /// way; when all are busy the newcomer is refused.
+    #[arg(long, env = "BOOKING_MAX_CONNECTIONS", hide_env_values = true, default_value_t = 25_000,
+          value_parser = clap::value_parser!(u32).range(16..))]
+    pub(crate) max_connections: u32,
+    /// Open connections from one peer address (0: no cap). Leave it 0
+    /// behind a proxy or load balancer: every client then has its address.
+    #[arg(
+        long,
+        env = "BOOKING_MAX_CONNECTIONS_PER_ADDRESS",
+        hide_env_values = true,
+        default_value_t = 0
+    )]
+    pub(crate) max_connections_per_address: u32,
 }
 
 /// The default database: the embedded SQLite file.
@@ -306,6 +350,12 @@ impl ServerArgs {
                 send_timeout: Duration::from_millis(self.stream_send_timeout_ms.max(100)),
                 max_replay: self.stream_max_replay,
                 ..StreamLimits::default()
+            },
+            serve: ServeSettings {
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                max_connections: self.max_connections as usize,
+                max_connections_per_address: self.max_connections_per_address as usize,
+                upgraded_send_buffer: Some(self.stream_send_buffer_kib as usize * 1024),
             },
             allowed_origins: self.allow_origins.clone(),
             lock_ttl: Duration::from_secs(self.lock_ttl_secs),

@@ -114,21 +114,19 @@ fn operator() -> Result<Attribution, AnyError> {
 async fn serve(cli: &Cli, telemetry: &booking_telemetry::Telemetry) -> Result<(), AnyError> {
     let config = cli.server.config(&cli.database);
     tracing::info!(?config, listen = %cli.server.listen, "starting");
+    match booking_app::raise_descriptor_limit() {
+        Ok(files) => tracing::info!(open_files = files, "file descriptor limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the file descriptor limit"),
+    }
     let mut app = App::build(config).await?;
-    if !cli.telemetry.no_metrics {
+    let api = tokio::net::TcpListener::bind(cli.server.listen).await?;
+    let address = api.local_addr()?;
+    let metrics = metrics_listener(&cli.telemetry).await?;
+    // Served on its own listener, or with the API only when asked to.
+    if metrics.is_some() || cli.telemetry.metrics_on_api {
         let prometheus = telemetry.prometheus();
         app = app.with_metrics(MetricsText::new(move || prometheus.render()));
     }
-    let api = tokio::net::TcpListener::bind(cli.server.listen).await?;
-    let address = api.local_addr()?;
-    let metrics = match cli.telemetry.metrics_listen {
-        Some(at) if !cli.telemetry.no_metrics => {
-            let listener = tokio::net::TcpListener::bind(at).await?;
-            tracing::info!(address = %listener.local_addr()?, "serving /metrics");
-            Some(listener)
-        }
-        _ => None,
-    };
     match app.seed_demo_if_empty().await? {
         Some(demo) => banner::demo(address, &demo),
         None => banner::say(&format!(
@@ -137,6 +135,33 @@ async fn serve(cli: &Cli, telemetry: &booking_telemetry::Telemetry) -> Result<()
     }
     app.serve(api, metrics, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The listener `/metrics` gets of its own: none when it is off or served
+/// with the API; with the default address taken (another node on this
+/// machine), none and a warning, as metrics are not worth refusing to
+/// start for unless an address was asked for.
+async fn metrics_listener(
+    t: &config::TelemetryArgs,
+) -> Result<Option<tokio::net::TcpListener>, AnyError> {
+    if t.no_metrics || t.metrics_on_api {
+        return Ok(None);
+    }
+    match tokio::net::TcpListener::bind(t.metrics_listen).await {
+        Ok(listener) => {
+            tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+            Ok(Some(listener))
+        }
+        Err(e) if t.metrics_listen.to_string() == config::DEFAULT_METRICS_LISTEN => {
+            tracing::warn!(
+                error = %e,
+                "/metrics is not served: {} is taken; set --metrics-listen",
+                config::DEFAULT_METRICS_LISTEN
+            );
+            Ok(None)
+        }
+        Err(e) => Err(format!("cannot serve /metrics on {}: {e}", t.metrics_listen).into()),
+    }
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

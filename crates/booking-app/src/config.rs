@@ -112,6 +112,10 @@ pub struct Config {
     pub request_limits: booking_http::RequestLimits,
     /// What event streams may take on this node.
     pub stream_limits: booking_ws::StreamLimits,
+    /// How connections are served: the header-read timeout and the caps on
+    /// open connections ([`crate::App::serve`] lowers the node's cap to fit
+    /// the process's descriptor limit).
+    pub serve: booking_http::ServeSettings,
     /// Origins (`https://clinic.example`, scheme, host and port) whose pages
     /// may call the API and load the calendar's modules from a browser: the
     /// calendar embedded in another site. Empty: the server's own origin
@@ -142,6 +146,7 @@ impl Config {
             stream_heartbeat: Duration::from_secs(15),
             request_limits: booking_http::RequestLimits::default(),
             stream_limits: booking_ws::StreamLimits::default(),
+            serve: booking_http::ServeSettings::default(),
             allowed_origins: Vec::new(),
         }
     }
@@ -169,6 +174,7 @@ impl fmt::Debug for Config {
             .field("stream_heartbeat", &self.stream_heartbeat)
             .field("request_limits", &self.request_limits)
             .field("stream_limits", &self.stream_limits)
+            .field("serve", &self.serve)
             .field("allowed_origins", &self.allowed_origins)
             .finish()
     }

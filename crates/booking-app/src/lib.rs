@@ -39,7 +39,7 @@ use booking_valkey_backplane::{BackplaneSettings, ValkeyBackplane};
 use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 use tokio::net::TcpListener;
 
-pub use booking_http::RequestLimits;
+pub use booking_http::{RequestLimits, ServeSettings};
 pub use booking_ws::StreamLimits;
 pub use config::{Config, Database, redact_url};
 pub use demo::{Demo, DemoError};
@@ -89,6 +89,16 @@ impl Readiness for StoreReady {
     async fn ready(&self) -> bool {
         self.0.access().has_tenants().await.is_ok()
     }
+}
+
+/// Raises the process's soft limit on open files to its hard limit (many
+/// systems start services at 1,024, each client connection takes one);
+/// returns the limit now in force.
+///
+/// # Errors
+/// The system refused to say or to raise it.
+pub fn raise_descriptor_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
 }
 
 /// Batches of reservation writes run as tasks on the server's runtime.
@@ -330,6 +340,18 @@ impl App {
         )
     }
 
+    /// How this node serves connections: the configured caps, the node's
+    /// lowered to fit the process's file descriptor limit (connections past
+    /// it could not be accepted, and the database pool needs some too).
+    fn serve_settings(&self) -> booking_http::ServeSettings {
+        let mut settings = self.config.serve;
+        if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+            settings.max_connections =
+                booking_http::fit_to_descriptors(settings.max_connections, soft);
+        }
+        settings
+    }
+
     /// Serves the API (and the stream) on `api`, and `/metrics` on
     /// `metrics` if given, until `shutdown` resolves; then lets in-flight
     /// requests finish, stops the background jobs and waits for them.
@@ -343,6 +365,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = self.router(metrics.is_none());
+        let settings = self.serve_settings();
         let jobs = jobs::Jobs::start(&self.services, &self.config);
         let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics_server = match (metrics, &self.metrics) {
@@ -352,10 +375,11 @@ impl App {
                 async {
                     let _ = metrics_stopped.await;
                 },
+                settings,
             ))),
             _ => None,
         };
-        let served = booking_http::serve(api, router, shutdown).await;
+        let served = booking_http::serve(api, router, shutdown, settings).await;
         let _ = stop_metrics.send(());
         if let Some(server) = metrics_server {
             let _ = server.await;

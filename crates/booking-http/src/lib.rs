@@ -38,11 +38,10 @@ mod middleware;
 mod openapi;
 mod problem;
 mod routes;
+mod serve;
 mod state;
 mod trace;
 mod views;
-
-use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -55,6 +54,7 @@ pub use auth::Caller;
 pub use limits::RequestLimits;
 pub use middleware::{BODY_LIMIT, REQUEST_ID};
 pub use problem::{PROBLEM_JSON, Problem};
+pub use serve::{RESERVED_DESCRIPTORS, ServeSettings, fit_to_descriptors, serve};
 pub use state::{AppState, MetricsText, Readiness};
 
 use routes::{availability, catalog, events, health, holds, keys, reservations};
@@ -223,21 +223,6 @@ fn with_edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> 
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::from_fn(middleware::fit_request_id))
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
-///
-/// # Errors
-/// I/O errors of the listener.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 #[cfg(test)]

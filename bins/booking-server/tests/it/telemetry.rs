@@ -23,9 +23,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::{Value, json};
 
-mod common;
-
-use common::{read_banner, server};
+use crate::common::{read_banner, server};
 
 /// A running `booking-server` on a fresh SQLite file with the demo clinic.
 struct Server {
@@ -59,6 +57,8 @@ impl Server {
             )
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("RUST_LOG")
+            // Most cases scrape the API's address; one moves it away.
+            .env("BOOKING_METRICS_ON_API", "true")
             .stdout(Stdio::piped())
             .stderr(if capture_logs {
                 Stdio::piped()
@@ -589,6 +589,7 @@ async fn metrics_can_move_to_their_own_listener() {
     let server = Server::start(
         &[
             ("BOOKING_LOG_FORMAT", "off"),
+            ("BOOKING_METRICS_ON_API", "false"),
             ("BOOKING_METRICS_LISTEN", internal.as_str()),
         ],
         false,
@@ -624,4 +625,22 @@ async fn metrics_can_move_to_their_own_listener() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(created(&text), Some(1.0), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_not_served_on_the_api_by_default() {
+    let server = Server::start(
+        &[
+            ("BOOKING_LOG_FORMAT", "off"),
+            ("BOOKING_METRICS_ON_API", "false"),
+        ],
+        false,
+    );
+    let public = server
+        .client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), reqwest::StatusCode::NOT_FOUND);
 }

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use booking_test_services::cluster::PgCluster;
 use booking_test_services::valkey::ValkeyServer;
 
-mod common;
-
-use common::{read_banner, server};
+use crate::common::{read_banner, server};
 
 struct Running(Child);
 

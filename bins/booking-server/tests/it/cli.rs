@@ -5,9 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-mod common;
-
-use common::{read_banner, server};
+use crate::common::{read_banner, server};
 
 fn json_of(output: &std::process::Output) -> serde_json::Value {
     assert!(
