@@ -323,8 +323,15 @@ export class BookingCalendar extends HTMLElement {
     const query = { branch_id: branch, from: iso(from), to: iso(to), step_minutes: STEP };
     if (this.serviceId) query.service_id = this.serviceId;
     else query.duration_minutes = 30;
-    const answer = await api.get('/v1/availability', query);
-    return answer.slots.map((s) => ({ resource_id: s.resource_id, start: Date.parse(s.starts_at), end: Date.parse(s.ends_at) }));
+    // A long window of many resources comes a page at a time (by time).
+    const slots = [];
+    for (let page = 0; page < 20; page++) {
+      const answer = await api.get('/v1/availability', query);
+      for (const s of answer.slots) slots.push({ resource_id: s.resource_id, start: Date.parse(s.starts_at), end: Date.parse(s.ends_at) });
+      if (!answer.next_from) break;
+      query.from = answer.next_from;
+    }
+    return slots;
   }
 
   /** Re-reads the free slots soon (several changes in a burst, one read). */

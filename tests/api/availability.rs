@@ -13,6 +13,9 @@ on_both_stores!(
     free_slots_leave_out_bookings_and_holds_with_their_buffers,
     the_grid_follows_local_time_across_dst,
     questions_out_of_bounds_are_refused_naming_the_parameter,
+    a_large_window_is_answered_a_page_at_a_time,
+    a_branch_with_more_resources_than_counted_asks_to_name_them,
+    the_edges_of_the_accepted_years_have_an_answer,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -254,6 +257,23 @@ async fn questions_out_of_bounds_are_refused_naming_the_parameter(app: TestApp) 
             format!("branch_id={b}&service_id={s}&step_minutes=1441&{day}"),
             "step_minutes",
         ),
+        // A finer grid only multiplies the answer.
+        (
+            format!("branch_id={b}&service_id={s}&step_minutes=1&{day}"),
+            "step_minutes",
+        ),
+        (
+            format!("branch_id={b}&service_id={s}&step_minutes=4&{day}"),
+            "step_minutes",
+        ),
+        (
+            format!("branch_id={b}&service_id={s}&limit=0&{day}"),
+            "limit",
+        ),
+        (
+            format!("branch_id={b}&service_id={s}&limit=10001&{day}"),
+            "limit",
+        ),
         (
             format!("branch_id={b}&duration_minutes=abc&{day}"),
             "duration_minutes",
@@ -343,4 +363,133 @@ async fn questions_out_of_bounds_are_refused_naming_the_parameter(app: TestApp) 
         )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The largest window on the finest grid has more slots than an answer
+/// holds: it comes a page at a time, by time, and the pages add up to the
+/// whole.
+async fn a_large_window_is_answered_a_page_at_a_time(app: TestApp) {
+    let c = app.clinic().await;
+    let b = &c.branch;
+    let whole_window = "from=2030-01-07T00:00:00Z&to=2030-01-09T00:00:00Z";
+    let question = format!("branch_id={b}&duration_minutes=30&step_minutes=5");
+    let whole = ask(&app, &format!("{question}&{whole_window}")).await;
+    assert!(whole["next_from"].is_null(), "{}", whole["next_from"]);
+    let whole = slots(&whole);
+    assert!(whole.len() > 100, "{}", whole.len());
+    let mut walked = Vec::new();
+    let mut from = "2030-01-07T00:00:00Z".to_owned();
+    for page in 0.. {
+        assert!(page < 100, "the pages never end");
+        let answer = ask(
+            &app,
+            &format!("{question}&limit=37&from={from}&to=2030-01-09T00:00:00Z"),
+        )
+        .await;
+        let got = slots(&answer);
+        assert!(got.len() <= 37, "{}", got.len());
+        walked.extend(got);
+        match answer["next_from"].as_str() {
+            Some(next) => from = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(walked, whole);
+    // The server's own cap: 31 days of the chair (around the clock) and
+    // the dentist (weekdays) on a 5-minute grid is over 11,000 slots.
+    let r = app
+        .get(
+            &format!(
+                "/v1/availability?branch_id={b}&duration_minutes=5&step_minutes=5\
+                 &from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z"
+            ),
+            &app.viewer,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(slots(&r.body).len(), 10_000);
+    assert!(r.body["next_from"].is_string(), "{}", r.body["next_from"]);
+}
+
+/// With no resource named every resource at the branch that can serve
+/// counts, up to the same 100 a question may name.
+async fn a_branch_with_more_resources_than_counted_asks_to_name_them(app: TestApp) {
+    let c = app.clinic().await;
+    let b = &c.branch;
+    let mut named = Vec::new();
+    for i in 0..99 {
+        let r = app
+            .post(
+                "/v1/resources",
+                &app.admin,
+                json!({"name": format!("Chair {i}")}),
+            )
+            .await;
+        let id = r.body["id"].as_str().expect("an id").to_owned();
+        let linked = app
+            .put(
+                &format!("/v1/resources/{id}/branches/{b}"),
+                &app.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+        named.push(id);
+    }
+    let day = "from=2030-01-07T00:00:00Z&to=2030-01-08T00:00:00Z";
+    let r = app
+        .get(
+            &format!("/v1/availability?branch_id={b}&duration_minutes=30&{day}"),
+            &app.viewer,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["type"].as_str(), r.body["count"].as_u64()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("/problems/too-many-resources"),
+            Some(101)
+        ),
+        "{}",
+        r.body
+    );
+    let some: String = named[..3]
+        .iter()
+        .map(|id| format!("&resource_id={id}"))
+        .collect();
+    let answer = ask(
+        &app,
+        &format!("branch_id={b}&duration_minutes=30&{day}{some}"),
+    )
+    .await;
+    assert!(!slots(&answer).is_empty());
+}
+
+/// A window at the first and last instants the store accepts, with
+/// buffers reaching past them, is answered (it was a 500).
+async fn the_edges_of_the_accepted_years_have_an_answer(app: TestApp) {
+    let c = app.clinic().await;
+    let service = app
+        .post(
+            "/v1/services",
+            &app.admin,
+            json!({"name": "Crown", "duration_minutes": 60, "buffer_before_minutes": 5,
+                   "buffer_after_minutes": 10, "price": {"amount_minor": 9000, "currency": "EUR"}}),
+        )
+        .await;
+    assert_eq!(service.status, StatusCode::CREATED, "{}", service.body);
+    let s = service.body["id"].as_str().unwrap();
+    let b = &c.branch;
+    for window in [
+        "from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z",
+        "from=2199-12-31T00:00:00Z&to=2200-01-01T00:00:00Z",
+    ] {
+        let r = app
+            .get(
+                &format!("/v1/availability?branch_id={b}&service_id={s}&{window}"),
+                &app.admin,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{window}: {}", r.body);
+    }
 }

@@ -197,21 +197,25 @@ impl TestApp {
             )
             .await;
         assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
-        self.put(
-            &format!("/v1/resources/{chair}/branches/{branch}"),
-            &self.admin,
-            json!({}),
-        )
-        .await;
+        let linked = self
+            .put(
+                &format!("/v1/resources/{chair}/branches/{branch}"),
+                &self.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
         let service = id(&self
             .post("/v1/services", &self.admin, json!({"name": "Cleaning", "duration_minutes": 30, "price": {"amount_minor": 6000, "currency": "EUR"}, "buffer_after_minutes": 10}))
             .await);
-        self.put(
-            &format!("/v1/services/{service}/branches/{branch}"),
-            &self.admin,
-            json!({"price": {"amount_minor": 5500, "currency": "EUR"}}),
-        )
-        .await;
+        let priced = self
+            .put(
+                &format!("/v1/services/{service}/branches/{branch}"),
+                &self.admin,
+                json!({"price": {"amount_minor": 5500, "currency": "EUR"}}),
+            )
+            .await;
+        assert_eq!(priced.status, StatusCode::OK, "{}", priced.body);
         let product = id(&self
             .post(
                 "/v1/products",

@@ -245,6 +245,7 @@ async fn bench(store: &'static str, database: Database, args: &Args) -> Result<R
         resources: Vec::new(),
         window: TimeRange::new(from, to, &RangeLimits::queries())?,
         step: Minutes::new(15)?,
+        limit: booking_core::service::MAX_SLOTS,
     };
     let in_process = services.bookings().availability(&request).await?;
     let use_case = series(args.queries, || {

@@ -16,6 +16,9 @@
 //!   to the HTTP floor of the same node.
 //! - `idle-streams`: a real server's resident memory with N idle
 //!   `/v1/stream` clients open, per stream.
+//! - `worst-case`: the most a client may make a node hold: its peak memory
+//!   under the largest availability questions allowed, and whether
+//!   `/healthz` answers while thousands of half-sent requests hold on.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
@@ -29,6 +32,7 @@ mod proxy;
 mod push_bench;
 mod store_bench;
 mod trace_bench;
+mod worst_case;
 
 use clap::{Parser, Subcommand};
 
@@ -66,6 +70,10 @@ enum Command {
     /// What idle live-update streams cost a node: N WebSocket clients of
     /// one tenant on a real server, its resident memory before and after.
     IdleStreams(idle_streams::Args),
+    /// The most a client may make a real node hold: peak memory under the
+    /// largest availability questions allowed, and `/healthz` under
+    /// thousands of half-open connections on a 1,024-descriptor node.
+    WorstCase(worst_case::Args),
 }
 
 #[tokio::main]
@@ -78,5 +86,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Check(args) => check::run(args).await,
         Command::HttpBench(args) => http_bench::run(args).await,
         Command::IdleStreams(args) => idle_streams::run(args).await,
+        Command::WorstCase(args) => worst_case::run(args).await,
     }
 }

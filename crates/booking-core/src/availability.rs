@@ -12,10 +12,10 @@
 //! on the wall says. Zones with 30-minute shifts (Australia/Lord_Howe)
 //! follow the same rules.
 //!
-//! Cost: per resource, one pass over the grid's starts with a cursor into
-//! its working and busy intervals (both only move forward), so the number
-//! of starts plus intervals; hours shared by several resources are worked
-//! out once.
+//! Cost: one walk over the grid's starts in order, each resource keeping a
+//! cursor into its working and busy intervals (both only move forward), so
+//! starts × resources plus intervals; hours shared by several resources are
+//! worked out once. [`free_slots_page`] stops the walk at a page's end.
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -118,7 +118,7 @@ fn local_instants(tz: Tz, date: NaiveDate, minute: usize) -> Vec<DateTime<Utc>> 
 }
 
 /// The free slots of `calendars` in `window`, sorted by start, then by
-/// resource.
+/// resource (all of them: see [`free_slots_page`] for a bounded answer).
 #[must_use]
 pub fn free_slots(
     tz: Tz,
@@ -126,97 +126,147 @@ pub fn free_slots(
     window: &SlotWindow,
     calendars: &[ResourceCalendar<'_>],
 ) -> Vec<Slot> {
-    let duration = shape.duration.duration().max(Duration::minutes(1));
-    let (before, after) = (
-        shape.buffer_before.duration(),
-        shape.buffer_after.duration(),
-    );
+    free_slots_page(tz, shape, window, calendars, usize::MAX).slots
+}
+
+/// The first free slots of a window, and where the rest begin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotPage {
+    /// By start, then by resource.
+    pub slots: Vec<Slot>,
+    /// The first start left out (ask again from there), or `None` when
+    /// the page holds every slot of the window.
+    pub next_from: Option<DateTime<Utc>>,
+}
+
+/// The free slots of `calendars` in `window`, by start, then by resource,
+/// stopping before `limit` would be passed: a page ends between two starts
+/// (the slots of one start are never split), so it holds at most `limit`
+/// slots unless the first start alone has more. Walking the pages by
+/// `next_from` gives exactly [`free_slots`].
+///
+/// Work and memory are bounded by the page: the starts are walked in
+/// order, each resource keeping a cursor into its working and busy time
+/// (both only move forward), and the walk stops at the page's end.
+#[must_use]
+pub fn free_slots_page(
+    tz: Tz,
+    shape: &SlotShape,
+    window: &SlotWindow,
+    calendars: &[ResourceCalendar<'_>],
+    limit: usize,
+) -> SlotPage {
     let starts = grid_starts(tz, shape.step, window);
     let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
-        return Vec::new();
+        return SlotPage {
+            slots: Vec::new(),
+            next_from: None,
+        };
     };
-    // Everything a slot may need: from the first one's buffer to the last
-    // one's end.
-    let (reach_from, reach_to) = (*first - before, *last + duration + after);
-    // Resources usually share their hours: work each schedule out once.
+    let need = Need::of(shape);
+    let mut resources = prepare(
+        tz,
+        calendars,
+        *first - need.before,
+        *last + need.after_start,
+    );
+    let mut slots = Vec::new();
+    let mut here = Vec::with_capacity(resources.len());
+    for &start in &starts {
+        here.clear();
+        let (from, to) = need.around(micros(start));
+        here.extend(
+            resources
+                .iter_mut()
+                .filter_map(|r| r.free(from, to).then_some(r.resource_id)),
+        );
+        if !slots.is_empty() && slots.len() + here.len() > limit {
+            return SlotPage {
+                slots,
+                next_from: Some(start),
+            };
+        }
+        let Ok(range) = TimeRange::new(start, start + need.duration, &RangeLimits::stored()) else {
+            continue;
+        };
+        slots.extend(here.iter().map(|&resource_id| Slot { range, resource_id }));
+    }
+    SlotPage {
+        slots,
+        next_from: None,
+    }
+}
+
+/// What a slot starting at an instant needs: its elapsed length, and the
+/// buffers on either side.
+struct Need {
+    duration: Duration,
+    before: Duration,
+    /// From the start to the end of the after-buffer.
+    after_start: Duration,
+}
+
+impl Need {
+    fn of(shape: &SlotShape) -> Self {
+        let duration = shape.duration.duration().max(Duration::minutes(1));
+        Self {
+            duration,
+            before: shape.buffer_before.duration(),
+            after_start: duration + shape.buffer_after.duration(),
+        }
+    }
+
+    /// The time, in microseconds, a slot starting at `start` occupies.
+    fn around(&self, start: i64) -> (i64, i64) {
+        let us = |d: Duration| d.num_microseconds().unwrap_or(i64::MAX / 4);
+        (start - us(self.before), start + us(self.after_start))
+    }
+}
+
+/// The calendars made ready for the walk, in resource order; resources
+/// usually share their hours, so each schedule is worked out once.
+fn prepare(
+    tz: Tz,
+    calendars: &[ResourceCalendar<'_>],
+    reach_from: DateTime<Utc>,
+    reach_to: DateTime<Utc>,
+) -> Vec<Prepared> {
     let mut hours: Vec<(&Schedule, Vec<(i64, i64)>)> = Vec::new();
     let mut resources: Vec<Prepared> = calendars
         .iter()
         .map(|c| {
-            let open = match hours.iter().find(|(s, _)| *s == c.schedule) {
-                Some((_, open)) => open.clone(),
-                None => {
-                    let open: Vec<(i64, i64)> = c
-                        .schedule
-                        .open_intervals(tz, reach_from, reach_to)
-                        .into_iter()
-                        .map(|(a, b)| (micros(a), micros(b)))
-                        .collect();
-                    hours.push((c.schedule, open.clone()));
-                    open
-                }
+            let open = if let Some((_, open)) = hours.iter().find(|(s, _)| *s == c.schedule) {
+                open.clone()
+            } else {
+                let open: Vec<(i64, i64)> = c
+                    .schedule
+                    .open_intervals(tz, reach_from, reach_to)
+                    .into_iter()
+                    .map(|(a, b)| (micros(a), micros(b)))
+                    .collect();
+                hours.push((c.schedule, open.clone()));
+                open
             };
             Prepared::new(c, open, micros(reach_from), micros(reach_to))
         })
         .collect();
     resources.sort_by_key(|r| r.resource_id);
-
-    let starts_us: Vec<i64> = starts.iter().map(|t| micros(*t)).collect();
-    let (duration, before, after) = (
-        duration.num_microseconds().unwrap_or(i64::MAX / 4),
-        before.num_microseconds().unwrap_or(0),
-        after.num_microseconds().unwrap_or(0),
-    );
-    // Per resource, one pass over the sorted starts with a cursor into its
-    // working and busy intervals (both only move forward): the cost is the
-    // number of starts plus intervals, per resource.
-    let mut free: Vec<(usize, usize)> = Vec::new();
-    for (ri, r) in resources.iter().enumerate() {
-        let (mut open, mut busy) = (0usize, 0usize);
-        for (si, &start) in starts_us.iter().enumerate() {
-            let (need_from, need_to) = (start - before, start + duration + after);
-            while open + 1 < r.open.len() && r.open[open + 1].0 <= need_from {
-                open += 1;
-            }
-            let works = r
-                .open
-                .get(open)
-                .is_some_and(|(a, b)| *a <= need_from && need_to <= *b);
-            while busy < r.busy.len() && r.busy[busy].1 <= need_from {
-                busy += 1;
-            }
-            let clear = r.busy.get(busy).is_none_or(|(a, _)| *a >= need_to);
-            if works && clear {
-                free.push((si, ri));
-            }
-        }
-    }
-    // By start, then by resource (the resources are in id order).
-    free.sort_unstable();
-    let limits = RangeLimits::stored();
-    free.into_iter()
-        .filter_map(|(si, ri)| {
-            let start = starts[si];
-            TimeRange::new(start, start + Duration::microseconds(duration), &limits)
-                .ok()
-                .map(|range| Slot {
-                    range,
-                    resource_id: resources[ri].resource_id,
-                })
-        })
-        .collect()
+    resources
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
-/// A calendar made ready for the pass: working and busy time as sorted,
-/// disjoint intervals in microseconds.
+/// A calendar made ready for the walk: working and busy time as sorted,
+/// disjoint intervals in microseconds, with a cursor into each (the starts
+/// come in order, so both only move forward).
 struct Prepared {
     resource_id: ResourceId,
     open: Vec<(i64, i64)>,
     busy: Vec<(i64, i64)>,
+    open_at: usize,
+    busy_at: usize,
 }
 
 impl Prepared {
@@ -239,7 +289,25 @@ impl Prepared {
             resource_id: c.resource_id,
             open,
             busy: merged,
+            open_at: 0,
+            busy_at: 0,
         }
+    }
+
+    /// Whether `[from, to)` lies inside working time and overlaps nothing
+    /// busy; `from` never goes back between calls.
+    fn free(&mut self, from: i64, to: i64) -> bool {
+        while self.open_at + 1 < self.open.len() && self.open[self.open_at + 1].0 <= from {
+            self.open_at += 1;
+        }
+        let works = self
+            .open
+            .get(self.open_at)
+            .is_some_and(|(a, b)| *a <= from && to <= *b);
+        while self.busy_at < self.busy.len() && self.busy[self.busy_at].1 <= from {
+            self.busy_at += 1;
+        }
+        works && self.busy.get(self.busy_at).is_none_or(|(a, _)| *a >= to)
     }
 }
 

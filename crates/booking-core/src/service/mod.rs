@@ -33,7 +33,8 @@ use tracing::Instrument;
 
 pub use access::{AccessService, KeySpec, NewKey, Provisioned};
 pub use availability::{
-    Availability, AvailabilityError, AvailabilityRequest, MAX_RESOURCES, MAX_WINDOW, SlotKind,
+    Availability, AvailabilityError, AvailabilityRequest, MAX_RESOURCES, MAX_SLOTS, MAX_WINDOW,
+    MIN_STEP_MINUTES, SlotKind,
 };
 pub use batcher::{Spawn, WriteBatching};
 pub use catalog::{BranchOffer, CatalogService, OfferedProduct, OfferedResource, OfferedService};

@@ -3,7 +3,9 @@
 //! random small calendars, the slots are exactly the grid starts that the
 //! booking rules allow, found by walking every minute of the window.
 
-use booking_core::availability::{ResourceCalendar, SlotShape, SlotWindow, free_slots};
+use booking_core::availability::{
+    ResourceCalendar, SlotShape, SlotWindow, free_slots, free_slots_page,
+};
 use booking_core::{DayInterval, Minutes, RangeLimits, ResourceId, Schedule, TimeRange};
 use booking_testkit::strategies::weekly_hours;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
@@ -400,5 +402,41 @@ proptest! {
             .map(|s| (s.range.start(), s.resource_id))
             .collect();
         prop_assert_eq!(got, brute_force(&c, &ids));
+    }
+
+    /// Pages walked by `next_from` give exactly the whole list; a page
+    /// holds at most `limit` slots unless its first start alone has more,
+    /// and never splits a start.
+    #[test]
+    fn pages_of_free_slots_add_up_to_the_whole(c in case(), limit in 1usize..12) {
+        let ids: Vec<ResourceId> = c.calendars.iter().map(|_| ResourceId::generate()).collect();
+        let calendars: Vec<ResourceCalendar<'_>> = c
+            .calendars
+            .iter()
+            .zip(&ids)
+            .map(|((schedule, busy), id)| ResourceCalendar {
+                resource_id: *id,
+                schedule,
+                busy: busy.clone(),
+            })
+            .collect();
+        let mut window = SlotWindow { from: c.from, to: c.to, earliest: c.earliest, latest: c.latest };
+        let whole = free_slots(c.tz, &c.shape, &window, &calendars);
+        let mut walked = Vec::new();
+        for _ in 0..=whole.len() {
+            let page = free_slots_page(c.tz, &c.shape, &window, &calendars, limit);
+            let first = page.slots.first().map(|s| s.range.start());
+            let at_first = page.slots.iter().filter(|s| Some(s.range.start()) == first).count();
+            prop_assert!(page.slots.len() <= limit.max(at_first));
+            if let Some(next) = page.next_from {
+                prop_assert!(page.slots.iter().all(|s| s.range.start() < next));
+            }
+            walked.extend(page.slots);
+            match page.next_from {
+                Some(next) => window.from = next,
+                None => break,
+            }
+        }
+        prop_assert_eq!(walked, whole);
     }
 }

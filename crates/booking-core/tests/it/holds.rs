@@ -338,6 +338,7 @@ async fn a_service_that_lists_its_resources_is_booked_on_those_only() {
             resources: Vec::new(),
             window: range((11, 0), (12, 0)),
             step: Minutes::new(30).unwrap(),
+            limit: booking_core::service::MAX_SLOTS,
         })
         .await
         .unwrap();
@@ -519,6 +520,7 @@ async fn every_free_slot_can_be_booked(d: Day) -> Result<(), TestCaseError> {
             resources: Vec::new(),
             window: TimeRange::new(t(6, 0), t(30, 0), &RangeLimits::queries()).unwrap(),
             step: Minutes::new(d.step).unwrap(),
+            limit: booking_core::service::MAX_SLOTS,
         })
         .await
         .unwrap();

@@ -273,6 +273,18 @@ impl From<AvailabilityError> for Problem {
         match e {
             AvailabilityError::NotFound(entity) => Self::not_found(entity),
             AvailabilityError::ResourceNotAtBranch(x) => not_at_branch(x),
+            AvailabilityError::Invalid(x) => x.into(),
+            AvailabilityError::TooManyResources { count, max } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too-many-resources",
+                "Too many resources to look at",
+                format!(
+                    "{count} resources at the branch could serve; name at most {max} with \
+                     resource_id (repeat it)"
+                ),
+            )
+            .with("count", &count)
+            .with("max", &max),
             AvailabilityError::Store(x) => x.into(),
         }
     }

@@ -3,6 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::response::IntoResponse as _;
+use booking_core::service::{MAX_SLOTS, MIN_STEP_MINUTES};
 use booking_core::{
     AvailabilityRequest, BranchId, CatalogRecord, Minutes, PutMode, RangeLimits, ResourceId,
     ServiceId, SlotKind, TenantSettings, TimeRange,
@@ -33,10 +35,14 @@ pub(crate) struct AvailabilityParams {
     service_id: Option<String>,
     /// A plain duration (1 to 1440 minutes), without buffers.
     duration_minutes: Option<u32>,
-    /// Only this resource; repeat for several (at most 100).
+    /// Only this resource; repeat for several (at most 100). Without it,
+    /// every resource at the branch that can serve (at most 100).
     resource_id: Option<String>,
-    /// The grid, in local minutes of the day (1 to 1440, default 15).
+    /// The grid, in local minutes of the day (5 to 1440, default 15).
     step_minutes: Option<u32>,
+    /// The most slots in the answer (1 to 10000, the default): the rest
+    /// start at its `next_from`. The slots of one start are never split.
+    limit: Option<u32>,
 }
 
 fn uuid<T: std::str::FromStr>(field: &str, value: &str) -> Result<T, Problem> {
@@ -54,6 +60,14 @@ fn minutes(field: &str, value: &str, min: u32) -> Result<Minutes, Problem> {
         .ok_or_else(|| Problem::invalid(field, format!("use {min} to 1440 minutes")))
 }
 
+fn slot_limit(value: &str) -> Result<usize, Problem> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_SLOTS).contains(n))
+        .ok_or_else(|| Problem::invalid("limit", format!("use 1 to {MAX_SLOTS}")))
+}
+
 fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, Problem> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
@@ -69,6 +83,7 @@ fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, Problem> {
 fn parse(caller: &Caller, pairs: &[(String, String)]) -> Result<AvailabilityRequest, Problem> {
     let (mut branch, mut from, mut to, mut service, mut duration, mut step) =
         (None, None, None, None, None, None);
+    let mut limit = None;
     let mut resources: Vec<ResourceId> = Vec::new();
     for (name, value) in pairs {
         match name.as_str() {
@@ -77,7 +92,8 @@ fn parse(caller: &Caller, pairs: &[(String, String)]) -> Result<AvailabilityRequ
             "to" => to = Some(instant(name, value)?),
             "service_id" => service = Some(uuid::<ServiceId>(name, value)?),
             "duration_minutes" => duration = Some(minutes(name, value, 1)?),
-            "step_minutes" => step = Some(minutes(name, value, 1)?),
+            "step_minutes" => step = Some(minutes(name, value, MIN_STEP_MINUTES)?),
+            "limit" => limit = Some(slot_limit(value)?),
             "resource_id" => {
                 let id = uuid::<ResourceId>(name, value)?;
                 if !resources.contains(&id) {
@@ -88,7 +104,7 @@ fn parse(caller: &Caller, pairs: &[(String, String)]) -> Result<AvailabilityRequ
                 return Err(Problem::invalid(
                     other,
                     "unknown parameter; use branch_id, from, to, service_id, duration_minutes, \
-                     resource_id or step_minutes",
+                     resource_id, step_minutes or limit",
                 ));
             }
         }
@@ -139,6 +155,7 @@ fn parse(caller: &Caller, pairs: &[(String, String)]) -> Result<AvailabilityRequ
         resources,
         window,
         step: step.unwrap_or(Minutes::new(15).map_err(|e| Problem::invalid("step_minutes", e))?),
+        limit: limit.unwrap_or(MAX_SLOTS),
     })
 }
 
@@ -154,7 +171,7 @@ fn parse(caller: &Caller, pairs: &[(String, String)]) -> Result<AvailabilityRequ
                    starts no slot, one that happens twice starts two; durations are elapsed time.",
     params(AvailabilityParams),
     responses(
-        (status = 200, description = "The free slots, by start, then by resource", body = AvailabilityView),
+        (status = 200, description = "The free slots, by start, then by resource (at most `limit`; the rest from `next_from`)", body = AvailabilityView<'_>),
         crate::views::Problems,
     )
 )]
@@ -162,10 +179,10 @@ pub(crate) async fn availability(
     State(s): State<AppState>,
     caller: Caller,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<AvailabilityView>, Problem> {
+) -> Result<axum::response::Response, Problem> {
     let request = parse(&caller, &pairs)?;
     let found = s.services.bookings().availability(&request).await?;
-    Ok(Json((&found).into()))
+    Ok(Json(AvailabilityView::from(&found)).into_response())
 }
 
 #[utoipa::path(

@@ -1,5 +1,6 @@
 //! Free slots and the settings that shape them.
 
+use booking_core::availability::Slot;
 use booking_core::{Availability, TenantSettings};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,29 +15,43 @@ pub(crate) struct SlotView {
     ends_at: DateTime<Utc>,
 }
 
-/// A branch's free slots, by start, then by resource; times in UTC.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AvailabilityView {
-    branch_id: Uuid,
-    /// The branch's IANA time zone: the grid is in its local time.
-    time_zone: String,
-    slots: Vec<SlotView>,
+impl From<&Slot> for SlotView {
+    fn from(s: &Slot) -> Self {
+        Self {
+            resource_id: s.resource_id.as_uuid(),
+            starts_at: s.range.start(),
+            ends_at: s.range.end(),
+        }
+    }
 }
 
-impl From<&Availability> for AvailabilityView {
-    fn from(a: &Availability) -> Self {
+/// A branch's free slots, by start, then by resource; times in UTC. Made
+/// from the core's answer without copying it: each slot is written as a
+/// [`SlotView`] straight into the response.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AvailabilityView<'a> {
+    branch_id: Uuid,
+    /// The branch's IANA time zone: the grid is in its local time.
+    time_zone: &'a str,
+    #[serde(serialize_with = "slot_views")]
+    #[schema(value_type = Vec<SlotView>)]
+    slots: &'a [Slot],
+    /// More slots start from here: ask again with `from` set to it (same
+    /// `to`). `null` when this answer holds every slot of the window.
+    next_from: Option<DateTime<Utc>>,
+}
+
+fn slot_views<S: serde::Serializer>(slots: &&[Slot], out: S) -> Result<S::Ok, S::Error> {
+    out.collect_seq(slots.iter().map(SlotView::from))
+}
+
+impl<'a> From<&'a Availability> for AvailabilityView<'a> {
+    fn from(a: &'a Availability) -> Self {
         Self {
             branch_id: a.branch.id.as_uuid(),
-            time_zone: a.branch.time_zone.name().to_owned(),
-            slots: a
-                .slots
-                .iter()
-                .map(|s| SlotView {
-                    resource_id: s.resource_id.as_uuid(),
-                    starts_at: s.range.start(),
-                    ends_at: s.range.end(),
-                })
-                .collect(),
+            time_zone: a.branch.time_zone.name(),
+            slots: &a.slots,
+            next_from: a.next_from,
         }
     }
 }
