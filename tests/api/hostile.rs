@@ -8,7 +8,8 @@ use crate::helpers::{Clinic, TestApp, on_both_stores};
 
 on_both_stores!(
     every_hostile_request_gets_its_own_problem_and_nothing_is_written,
-    a_huge_declared_body_is_refused_unread
+    a_huge_declared_body_is_refused_unread,
+    a_stock_level_leaves_room_for_the_units_out,
 );
 
 #[derive(Clone, Copy)]
@@ -343,4 +344,52 @@ async fn catalog_lists_come_a_page_at_a_time() {
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         assert_eq!(refused.problem(), "/problems/invalid-input", "{bad}");
     }
+}
+
+/// The review's K01: units out in a booking, an admin sets the level to
+/// the maximum, the booking is cancelled. The level is refused (it would
+/// leave no room for the units coming back) and the cancel goes through;
+/// before, the level was taken and the cancel answered 500 for good.
+async fn a_stock_level_leaves_room_for_the_units_out(app: TestApp) {
+    let c = app.clinic().await;
+    let mut body = c.booking("2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z");
+    body["products"] = json!([{"product_id": c.product, "quantity": 5}]);
+    let booked = app.post("/v1/reservations", &app.staff, body).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let id = booked.body["id"].as_str().unwrap();
+    let level = format!("/v1/products/{}/branches/{}", c.product, c.branch);
+    let refused = app
+        .put(&level, &app.admin, json!({"stock": 1_000_000_000}))
+        .await;
+    assert_eq!(
+        (refused.status, refused.body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("stock")),
+        "{}",
+        refused.body
+    );
+    let detail = refused.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("5 units out") && detail.contains("999999995"),
+        "{detail}"
+    );
+    let set = app
+        .put(&level, &app.admin, json!({"stock": 999_999_995}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let cancelled = app
+        .post(
+            &format!("/v1/reservations/{id}/cancel"),
+            &app.staff,
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let offer = app
+        .get(&format!("/v1/branches/{}/catalog", c.branch), &app.admin)
+        .await;
+    assert_eq!(
+        offer.body["products"][0]["stock"], 1_000_000_000,
+        "{}",
+        offer.body
+    );
 }

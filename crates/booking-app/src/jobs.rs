@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 
 use crate::Config;
 
-/// How many expired holds one sweep records before checking again.
-const SWEEP_BATCH: usize = 500;
+/// How many expired holds the sweeper reads at a time.
+const SWEEP_PAGE: usize = 500;
 
 /// How often old idempotency records are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
@@ -59,26 +59,17 @@ async fn wait(period: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
     !stop_asked && !*stopped.borrow()
 }
 
-/// Records expired holds every `every`, so their slots and stock are free
-/// and subscribers hear about it even when no other booking touches them.
-/// Several nodes may sweep at once: a hold already expired by another is
-/// skipped by its version, so stock is never given back twice.
+/// Records expired holds every `every` ([`booking_core::HoldSweeper`]:
+/// fair across tenants, holds it cannot expire parked and retried).
 async fn sweep_holds(services: Services, every: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut sweeper = booking_core::HoldSweeper::new(services.bookings().clone(), SWEEP_PAGE);
     while wait(every, &mut stopped).await {
-        loop {
-            match services.bookings().expire_stale_holds(SWEEP_BATCH).await {
-                Ok(n) if n == SWEEP_BATCH && !*stopped.borrow() => {}
-                Ok(n) => {
-                    if n > 0 {
-                        tracing::info!(expired = n, "recorded expired holds");
-                    }
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not sweep expired holds");
-                    break;
-                }
+        match sweeper.sweep().await {
+            Ok(swept) if swept.expired > 0 => {
+                tracing::info!(expired = swept.expired, "recorded expired holds");
             }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not sweep expired holds"),
         }
     }
 }

@@ -167,9 +167,10 @@ pub use reservation::{
 pub use schedule::{DayInterval, Schedule, ScheduleError, WeeklyHours};
 pub use service::{
     AccessService, Availability, AvailabilityError, AvailabilityRequest, Booked, BookingPolicy,
-    BookingService, BranchOffer, Busy, CatalogService, CreateError, EventLog, KeySpec, MoveError,
-    MoveReservation, NewKey, NewReservation, OfferedProduct, OfferedResource, OfferedService,
-    Ports, Provisioned, Services, SlotKind, Spawn, TransitionError, WriteBatching,
+    BookingService, BranchOffer, Busy, CatalogService, CreateError, EventLog, HoldSweeper, KeySpec,
+    MoveError, MoveReservation, NewKey, NewReservation, OfferedProduct, OfferedResource,
+    OfferedService, Ports, Provisioned, Services, SlotKind, Spawn, Swept, TransitionError,
+    WriteBatching,
 };
 pub use settings::{StartRefused, TenantSettings};
 pub use stock::{StockKey, StockMovement};

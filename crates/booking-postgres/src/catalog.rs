@@ -122,6 +122,21 @@ pub(crate) async fn referenced(
     sqlx::Row::try_get(&row, 0).map_err(tx_fail)
 }
 
+/// Units of a product at a branch that reservations may still give back.
+pub(crate) async fn units_out(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    key: booking_core::StockKey,
+) -> Result<u64, TxError> {
+    let q = catalog::units_out(PG, tenant, key);
+    let row = bind(sqlx::query(&q.sql), q.args)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(tx_fail)?;
+    let units: i64 = sqlx::Row::try_get(&row, 0).map_err(tx_fail)?;
+    Ok(u64::try_from(units).unwrap_or(0))
+}
+
 /// Deletes the tenant's records with these keys, in order.
 pub(crate) async fn delete(
     conn: &mut PgConnection,

@@ -94,9 +94,15 @@ impl ReservationStore for PgStore {
         limit: usize,
     ) -> Result<Vec<Reservation>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {RESERVATION_COLUMNS} FROM reservations
-             WHERE status = 'held' AND hold_expires_at <= $1
-             ORDER BY hold_expires_at, id LIMIT $2"
+            // Tenants take turns: every tenant's soonest first, then every
+            // tenant's second, … (one tenant's thousands cannot starve
+            // another's one).
+            "SELECT {RESERVATION_COLUMNS} FROM (
+                 SELECT *, row_number() OVER (
+                     PARTITION BY tenant_id ORDER BY hold_expires_at, id) AS turn
+                 FROM reservations WHERE status = 'held' AND hold_expires_at <= $1
+             ) held
+             ORDER BY turn, hold_expires_at, id LIMIT $2"
         ))
         .bind(now)
         .bind(int::<_, i64>(limit, "limit")?)

@@ -452,6 +452,14 @@ impl WriteTx for PgTx {
         Ok(catalog::list(&mut *self.tx, tenant, list, lock).await?)
     }
 
+    async fn units_out(
+        &mut self,
+        tenant: TenantId,
+        key: booking_core::StockKey,
+    ) -> Result<u64, TxError> {
+        catalog::units_out(&mut self.tx, tenant, key).await
+    }
+
     async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError> {
         catalog::referenced(&mut self.tx, tenant, item).await
     }

@@ -261,6 +261,27 @@ pub fn referenced(d: Dialect, tenant: TenantId, item: CatalogKey) -> Option<Quer
     })
 }
 
+/// Units of a product at a branch that reservations hold and may give
+/// back (held, expired or not, and confirmed): `SELECT` one integer.
+#[must_use]
+pub fn units_out(d: Dialect, tenant: TenantId, key: booking_core::StockKey) -> Query {
+    Query {
+        sql: format!(
+            "SELECT COALESCE(SUM(l.quantity), 0) FROM reservation_lines l
+             JOIN reservations r ON r.tenant_id = l.tenant_id AND r.id = l.reservation_id
+             WHERE l.tenant_id = {} AND l.product_id = {} AND l.branch_id = {}
+               AND r.status IN ('held', 'confirmed')",
+            d.param(1),
+            d.param(2),
+            d.param(3)
+        ),
+        args: keyed(
+            tenant,
+            vec![key.product_id.as_uuid(), key.branch_id.as_uuid()],
+        ),
+    }
+}
+
 fn params(d: Dialect, n: usize) -> String {
     (1..=n).map(|i| d.param(i)).collect::<Vec<_>>().join(", ")
 }

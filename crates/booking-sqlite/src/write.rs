@@ -361,6 +361,14 @@ impl WriteTx for SqliteTx {
         Ok(catalog::list(&mut *self.tx, tenant, list).await?)
     }
 
+    async fn units_out(
+        &mut self,
+        tenant: TenantId,
+        key: booking_core::StockKey,
+    ) -> Result<u64, TxError> {
+        catalog::units_out(&mut self.tx, tenant, key).await
+    }
+
     async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError> {
         catalog::referenced(&mut self.tx, tenant, item).await
     }

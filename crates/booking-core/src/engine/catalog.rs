@@ -26,11 +26,14 @@ pub enum CatalogError {
     /// Reservations refer to the item.
     #[error("{0} is used by reservations and cannot be deleted")]
     InUse(Entity),
-    /// A stock level would exceed the maximum.
-    #[error("stock would exceed {max} units")]
+    /// A stock level, with the units reservations hold and may give back,
+    /// would exceed the maximum: giving them back could not be recorded.
+    #[error("stock and the {out} units out in reservations would exceed {max} units")]
     TooMuch {
         /// The maximum ([`crate::ProductBranch::MAX_STOCK`]).
         max: u32,
+        /// Units held by reservations that may come back (cancel, expiry).
+        out: u64,
     },
     /// Concurrent writes or a held lock kept the write from completing;
     /// retrying soon helps.

@@ -60,21 +60,29 @@ pub enum StockOp {
 
 /// The record a change leaves and the events that record it (the level,
 /// and the branch price if it changed), given the record as it stands
-/// (`None`: the product is not sold at the branch).
+/// (`None`: the product is not sold at the branch) and the units `out` in
+/// reservations that may come back.
+///
+/// The level plus what is out stays within [`ProductBranch::MAX_STOCK`]:
+/// a cancel or an expiry gives its units back, and that must always fit,
+/// or the cancel would fail and the hold never expire.
 ///
 /// # Errors
 /// - [`CatalogError::NotFound`] for a restock where the product is not sold;
-/// - [`CatalogError::TooMuch`] if the level would exceed
+/// - [`CatalogError::TooMuch`] if the level and what is out would exceed
 ///   [`ProductBranch::MAX_STOCK`].
 pub fn plan_adjustment(
     existing: Option<&ProductBranch>,
+    out: u64,
     change: &StockChange,
 ) -> Result<(ProductBranch, Vec<NewEvent>), CatalogError> {
     let max = ProductBranch::MAX_STOCK;
+    let too_much = CatalogError::TooMuch { max, out };
+    let fits = |level: u32| u64::from(level) + out <= u64::from(max);
     let (record, cause) = match change.op {
         StockOp::Set { stock, price } => {
-            if stock > max {
-                return Err(CatalogError::TooMuch { max });
+            if !fits(stock) {
+                return Err(too_much);
             }
             let record = ProductBranch {
                 tenant_id: change.tenant_id,
@@ -96,8 +104,8 @@ pub fn plan_adjustment(
             record.stock = record
                 .stock
                 .checked_add(quantity.get())
-                .filter(|n| *n <= max)
-                .ok_or(CatalogError::TooMuch { max })?;
+                .filter(|n| fits(*n))
+                .ok_or(too_much)?;
             (record, StockCause::Restock)
         }
     };
@@ -123,7 +131,8 @@ pub fn plan_adjustment(
 /// # Errors
 /// - [`CatalogError::NotFound`] if the product or branch is not the
 ///   tenant's, or (for a restock) the product is not sold at the branch;
-/// - [`CatalogError::TooMuch`] if the level would exceed the maximum.
+/// - [`CatalogError::TooMuch`] if the level and the units out would exceed
+///   the maximum.
 pub async fn adjust_stock(
     store: &dyn WriteStore,
     change: &StockChange,
@@ -162,7 +171,11 @@ async fn attempt(
         Some(CatalogRecord::Stock(record)) => Some(record),
         _ => None,
     };
-    let (record, events) = plan_adjustment(existing.as_ref(), change).map_err(Attempt::Done)?;
+    // With the level locked, what reservations hold of it cannot grow
+    // behind this write's back.
+    let out = tx.units_out(t, change.key()).await.map_err(failed)?;
+    let (record, events) =
+        plan_adjustment(existing.as_ref(), out, change).map_err(Attempt::Done)?;
     tx.put_catalog_record(&CatalogRecord::Stock(record.clone()))
         .await
         .map_err(failed)?;
@@ -202,7 +215,7 @@ mod tests {
             stock: 7,
             price: None,
         });
-        let (r, e) = plan_adjustment(None, &c).unwrap();
+        let (r, e) = plan_adjustment(None, 0, &c).unwrap();
         assert_eq!(r.stock, 7);
         let [event] = e.as_slice() else {
             panic!("one event: {e:?}")
@@ -220,15 +233,16 @@ mod tests {
             quantity: Quantity::new(5).unwrap(),
         });
         assert!(matches!(
-            plan_adjustment(None, &c),
+            plan_adjustment(None, 0, &c),
             Err(CatalogError::NotFound(Entity::ProductAtBranch(..)))
         ));
-        let (r, _) = plan_adjustment(Some(&record(&c, 3)), &c).unwrap();
+        let (r, _) = plan_adjustment(Some(&record(&c, 3)), 0, &c).unwrap();
         assert_eq!(r.stock, 8);
         assert_eq!(
-            plan_adjustment(Some(&record(&c, ProductBranch::MAX_STOCK - 4)), &c),
+            plan_adjustment(Some(&record(&c, ProductBranch::MAX_STOCK - 4)), 0, &c),
             Err(CatalogError::TooMuch {
-                max: ProductBranch::MAX_STOCK
+                max: ProductBranch::MAX_STOCK,
+                out: 0
             })
         );
     }
@@ -240,8 +254,34 @@ mod tests {
             price: None,
         });
         assert!(matches!(
-            plan_adjustment(None, &c),
+            plan_adjustment(None, 0, &c),
             Err(CatalogError::TooMuch { .. })
         ));
+    }
+
+    /// Units out in reservations come back on cancel or expiry: a level
+    /// that leaves them no room would make those fail (it did: the cancel
+    /// answered 500 and the hold never expired).
+    #[test]
+    fn a_level_must_leave_room_for_the_units_out() {
+        let max = ProductBranch::MAX_STOCK;
+        let set = |stock| change(StockOp::Set { stock, price: None });
+        assert_eq!(
+            plan_adjustment(None, 5, &set(max)),
+            Err(CatalogError::TooMuch { max, out: 5 })
+        );
+        assert_eq!(
+            plan_adjustment(None, 5, &set(max - 5)).unwrap().0.stock,
+            max - 5
+        );
+        let restock = change(StockOp::Restock {
+            quantity: Quantity::new(2).unwrap(),
+        });
+        let c = &restock;
+        assert!(plan_adjustment(Some(&record(c, max - 7)), 5, c).is_ok());
+        assert_eq!(
+            plan_adjustment(Some(&record(c, max - 6)), 5, c),
+            Err(CatalogError::TooMuch { max, out: 5 })
+        );
     }
 }

@@ -176,8 +176,10 @@ pub trait ReservationStore: Send + Sync + Debug {
     ) -> Result<Vec<(ResourceId, TimeRange)>, StoreError>;
 
     /// Holds whose time ran out by `now` but whose expiry is not recorded
-    /// yet, across all tenants, soonest-expired first, at most `limit` (for
-    /// the sweeper that records them).
+    /// yet, across all tenants, at most `limit` (for the sweeper that
+    /// records them). Tenants take turns: every tenant's soonest-expired
+    /// hold comes before any tenant's second, and so on; within a turn,
+    /// soonest-expired first (then by id).
     ///
     /// # Errors
     /// Backend failures only.

@@ -340,6 +340,15 @@ pub trait WriteTx: Send {
         at: DateTime<Utc>,
     ) -> Result<u64, TxError>;
 
+    /// Units of the product at the branch that the tenant's reservations
+    /// hold and may still give back (held, expired or not, and confirmed):
+    /// what a level set now must leave room for. Read after the level is
+    /// locked.
+    ///
+    /// # Errors
+    /// As [`WriteTx::lock_reservation`].
+    async fn units_out(&mut self, tenant: TenantId, key: crate::StockKey) -> Result<u64, TxError>;
+
     /// Moves each of the tenant's stock levels in `deltas` (in key order,
     /// so two writers meet their rows in the same order; a zero delta only
     /// reads and locks its level) where the level covers it — a level never

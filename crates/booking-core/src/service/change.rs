@@ -243,40 +243,15 @@ impl BookingService {
         }
     }
 
-    /// Records the expiry of up to `limit` holds whose time ran out, so their
-    /// slots and stock are visibly free and subscribers hear
-    /// `ReservationExpired`. Holds changed meanwhile by someone else are
-    /// skipped. Returns how many were expired.
+    /// Records the expiry of the holds whose time ran out, `page` at a
+    /// time (one sweep of a fresh [`super::HoldSweeper`]; a node keeps
+    /// one). Returns how many were expired.
     ///
     /// # Errors
     /// [`crate::StoreError`] if the stale holds cannot be listed.
-    pub async fn expire_stale_holds(&self, limit: usize) -> Result<usize, crate::StoreError> {
-        let now = self.0.ports.clock.now();
-        let mut expired = 0;
-        for hold in self.0.ports.store.stale_holds(now, limit).await? {
-            let write = ReservationWrite {
-                reservation: crate::engine::rules::expired(&hold, now),
-                expected_version: Some(hold.version),
-                kind: ReservationEventKind::Expired,
-                by: Attribution::system(),
-                at: now,
-                hold_quota: None,
-            };
-            match crate::engine::apply(self.0.ports.store.as_ref(), write).await {
-                Ok(applied) => {
-                    expired += 1;
-                    publish(&self.0, &applied.events).await;
-                }
-                // Confirmed, cancelled or expired by someone else meanwhile.
-                Err(
-                    crate::ApplyError::StaleVersion(_) | crate::ApplyError::InvalidTransition(_),
-                ) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, reservation = %hold.id, "could not expire a hold")
-                }
-            }
-        }
-        Ok(expired)
+    pub async fn expire_stale_holds(&self, page: usize) -> Result<usize, crate::StoreError> {
+        let swept = super::HoldSweeper::new(self.clone(), page).sweep().await?;
+        Ok(swept.expired)
     }
 
     /// A state change that takes nothing scarce (it frees or keeps what the

@@ -24,6 +24,7 @@ mod errors;
 mod events;
 mod outcome;
 mod reads;
+mod sweeper;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use change::MoveReservation;
 pub use create::NewReservation;
 pub use errors::{Busy, CreateError, MoveError, TransitionError};
 pub use events::EventLog;
+pub use sweeper::{HoldSweeper, Swept};
 
 use crate::{
     Applied, ApplyError, BookingStore, Branch, BranchId, Broadcaster, Clock, Event, LockError,

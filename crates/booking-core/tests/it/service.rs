@@ -621,3 +621,80 @@ async fn the_sweeper_records_expired_holds_frees_their_stock_and_announces_it() 
     );
     assert_invariants(&e, &c).await;
 }
+
+/// A hold whose stock can no longer be given back (here: a level raised
+/// behind the rules' back to the most a level can hold) cannot be
+/// expired. The sweeper parks it and goes on: another tenant's hold, and
+/// the same tenant's later holds, are expired in the same sweep, and the
+/// parked ones are left alone until their wait is over.
+#[tokio::test]
+async fn the_sweeper_is_fair_and_goes_on_past_holds_it_cannot_expire() {
+    let (e, a) = setup().await;
+    let b = Clinic::setup_named(&*e.store, "Other Dental").await;
+    let hold = |c: &Clinic, resource, from: u32, kits_n: i64| {
+        let mut h = request(c, resource, c.madrid, range((from, 0), (from, 30)));
+        h.hold_for = Some(Duration::minutes(10));
+        if kits_n > 0 {
+            h.products = kits(c, kits_n);
+        }
+        h
+    };
+    let mut stuck = Vec::new();
+    for hour in [9, 10, 11] {
+        let held = e.bookings().create(hold(&a, a.dentist, hour, 1)).await;
+        stuck.push(held.unwrap().reservation.id);
+    }
+    e.clock.advance(Duration::minutes(1));
+    let later = e.bookings().create(hold(&a, a.chair, 9, 0)).await.unwrap();
+    let other = e
+        .bookings()
+        .create(hold(&b, b.dentist, 9, 1))
+        .await
+        .unwrap();
+    // The kit's level, set straight in the store to the most a level holds:
+    // giving a unit back overflows it.
+    let mut tx = booking_core::WriteStore::begin(&*e.store).await.unwrap();
+    let Some(CatalogRecord::Stock(mut level)) = tx
+        .catalog_record(
+            a.tenant,
+            booking_core::CatalogKey::Stock(booking_core::StockKey {
+                product_id: a.kit,
+                branch_id: a.madrid,
+            }),
+            true,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("the kit is sold in Madrid")
+    };
+    level.stock = u32::MAX;
+    tx.put_catalog_record(&CatalogRecord::Stock(level))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    e.clock.advance(Duration::minutes(15));
+    let mut sweeper = booking_core::HoldSweeper::new(e.bookings().clone(), 2);
+    let swept = sweeper.sweep().await.unwrap();
+    assert_eq!((swept.expired, swept.failed), (2, 3), "{swept:?}");
+    for (tenant, id) in [
+        (a.tenant, later.reservation.id),
+        (b.tenant, other.reservation.id),
+    ] {
+        let r = booking_core::ReservationStore::reservation(&*e.store, tenant, id)
+            .await
+            .unwrap();
+        assert_eq!(r.status, Status::Expired);
+    }
+    let again = sweeper.sweep().await.unwrap();
+    assert_eq!(
+        (again.expired, again.failed, again.parked),
+        (0, 0, 3),
+        "parked holds are left alone"
+    );
+    e.clock.advance(Duration::minutes(2));
+    let retried = sweeper.sweep().await.unwrap();
+    assert_eq!((retried.failed, retried.parked), (3, 0), "retried once due");
+    let waiting = sweeper.sweep().await.unwrap();
+    assert_eq!(waiting.parked, 3, "and parked for longer");
+}

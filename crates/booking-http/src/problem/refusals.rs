@@ -31,9 +31,18 @@ impl From<CatalogError> for Problem {
     fn from(e: CatalogError) -> Self {
         match e {
             CatalogError::NotFound(entity) => Self::not_found(entity),
-            CatalogError::TooMuch { max } => {
+            CatalogError::TooMuch { max, out: 0 } => {
                 Self::invalid("stock", format!("at most {max} units per branch"))
             }
+            CatalogError::TooMuch { max, out } => Self::invalid(
+                "stock",
+                format!(
+                    "at most {max} units per branch, counting the {out} units out in \
+                     reservations (they come back when those are cancelled or expire): at most \
+                     {} now",
+                    u64::from(max).saturating_sub(out)
+                ),
+            ),
             CatalogError::InUse(entity) => Self::new(
                 StatusCode::CONFLICT,
                 "in-use",
@@ -283,8 +292,8 @@ impl From<AvailabilityError> for Problem {
                      resource_id (repeat it)"
                 ),
             )
-            .with("count", &count)
-            .with("max", &max),
+            .with("count", count)
+            .with("max", max),
             AvailabilityError::Store(x) => x.into(),
         }
     }

@@ -76,9 +76,17 @@ impl ReservationStore for InMemoryStore {
             .filter(|r| r.is_stale_hold(now))
             .cloned()
             .collect();
-        holds.sort_by_key(|r| (r.hold_expires_at, r.id));
-        holds.truncate(limit);
-        Ok(holds)
+        holds.sort_by_key(|r| (r.tenant_id, r.hold_expires_at, r.id));
+        // Tenants take turns: each one's first, then each one's second, ….
+        let mut turn = 0usize;
+        let mut ranked: Vec<(usize, Reservation)> = Vec::with_capacity(holds.len());
+        for (i, hold) in holds.into_iter().enumerate() {
+            let same_tenant = i > 0 && ranked[i - 1].1.tenant_id == hold.tenant_id;
+            turn = if same_tenant { turn + 1 } else { 0 };
+            ranked.push((turn, hold));
+        }
+        ranked.sort_by_key(|(turn, r)| (*turn, r.hold_expires_at, r.id));
+        Ok(ranked.into_iter().take(limit).map(|(_, r)| r).collect())
     }
 
     async fn last_event_seq(&self, tenant: TenantId) -> Result<Seq, StoreError> {

@@ -371,6 +371,26 @@ impl WriteTx for MemoryTx {
         Ok(super::records(&self.state, tenant, list))
     }
 
+    async fn units_out(&mut self, tenant: TenantId, key: StockKey) -> Result<u64, TxError> {
+        self.fault("units_out")?;
+        Ok(self
+            .state
+            .reservations
+            .values()
+            .filter(|r| {
+                r.tenant_id == tenant
+                    && r.branch_id == key.branch_id
+                    && matches!(
+                        r.status,
+                        booking_core::Status::Held | booking_core::Status::Confirmed
+                    )
+            })
+            .flat_map(|r| &r.lines)
+            .filter(|l| l.product_id == key.product_id)
+            .map(|l| u64::from(l.quantity.get()))
+            .sum())
+    }
+
     async fn referenced(&mut self, tenant: TenantId, item: CatalogKey) -> Result<bool, TxError> {
         self.fault("referenced")?;
         Ok(self.state.reservations.values().any(|r| {

@@ -84,17 +84,27 @@ pub async fn a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed(stor
     assert_invariants(&store, &c, t(8, 0)).await;
 }
 
-/// `stale_holds` lists holds whose time ran out, across tenants, soonest
-/// first, and nothing else.
-pub async fn stale_holds_are_listed_soonest_first(store: Store) {
+/// `stale_holds` lists holds whose time ran out, and nothing else, with
+/// tenants taking turns: every tenant's soonest first, then every tenant's
+/// second (one tenant's many holds do not keep another's waiting).
+pub async fn stale_holds_are_listed_with_tenants_taking_turns(store: Store) {
     let c = Clinic::setup(&*store).await;
     let other = Clinic::setup_named(&*store, "Other").await;
+    let first = book(
+        &store,
+        &c,
+        hold(
+            c.draft(c.chair, c.madrid, range((12, 0), (13, 0))),
+            t(7, 15),
+        ),
+    )
+    .await;
     let late = book(
         &store,
         &c,
         hold(
             c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))),
-            t(7, 40),
+            t(7, 18),
         ),
     )
     .await;
@@ -123,11 +133,12 @@ pub async fn stale_holds_are_listed_soonest_first(store: Store) {
     assert_eq!(ids(store.stale_holds(t(7, 10), 10).await.unwrap()), []);
     assert_eq!(
         ids(store.stale_holds(t(8, 0), 10).await.unwrap()),
-        [early.id, late.id]
+        [first.id, early.id, late.id],
+        "each tenant's first, then each one's second"
     );
     assert_eq!(
-        ids(store.stale_holds(t(8, 0), 1).await.unwrap()),
-        [early.id]
+        ids(store.stale_holds(t(8, 0), 2).await.unwrap()),
+        [first.id, early.id]
     );
 }
 

@@ -52,7 +52,7 @@ pub use holds::{
     a_key_is_held_to_its_quota_of_running_holds,
     a_stale_hold_in_the_way_is_expired_in_the_same_write,
     a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
-    an_unexpired_hold_blocks_the_slot, stale_holds_are_listed_soonest_first,
+    an_unexpired_hold_blocks_the_slot, stale_holds_are_listed_with_tenants_taking_turns,
 };
 pub use lifecycle::{
     a_replayed_create_is_refused, a_stale_version_is_refused, immutable_fields_cannot_change,
@@ -77,8 +77,9 @@ pub use races::{
     mixed_writers_number_events_gaplessly, one_slot_race, orders_never_oversell,
 };
 pub use stock::{
-    a_refused_write_changes_nothing, short_stock_is_refused_with_the_available_quantity,
-    stock_can_be_set_and_restocked_with_events, stock_is_taken_and_given_back_on_cancel,
+    a_level_leaves_room_for_the_units_out, a_refused_write_changes_nothing,
+    short_stock_is_refused_with_the_available_quantity, stock_can_be_set_and_restocked_with_events,
+    stock_is_taken_and_given_back_on_cancel,
 };
 
 pub(super) async fn assert_invariants(store: &Store, c: &Clinic, now: DateTime<Utc>) {
@@ -201,7 +202,7 @@ macro_rules! store_contract_tests {
             an_unexpired_hold_blocks_the_slot,
             a_stale_hold_in_the_way_is_expired_in_the_same_write,
             a_stale_hold_keeping_stock_is_expired_when_the_stock_is_needed,
-            stale_holds_are_listed_soonest_first,
+            stale_holds_are_listed_with_tenants_taking_turns,
             a_key_is_held_to_its_quota_of_running_holds,
             occupancy_lists_the_active_time_of_the_asked_resources,
             settings_and_performers_round_trip,
@@ -213,6 +214,7 @@ macro_rules! store_contract_tests {
             reservations_can_be_filtered_and_paged,
             blocking_lists_only_overlapping_calendar_blockers,
             stock_can_be_set_and_restocked_with_events,
+            a_level_leaves_room_for_the_units_out,
             api_keys_are_found_listed_revoked_and_recorded,
             idempotency_keys_replay_and_refuse_mismatches,
             a_claim_past_its_lease_is_taken_over_and_its_old_maker_fenced_off,

@@ -236,3 +236,53 @@ pub async fn stock_can_be_set_and_restocked_with_events(store: Store) {
     ));
     assert_invariants(&store, &c, t(9, 0)).await;
 }
+
+/// A level is set so that what reservations hold (a confirmed booking, a
+/// hold that ran out) can always come back: one leaving no room is
+/// refused, and the cancel and the expiry then go through.
+pub async fn a_level_leaves_room_for_the_units_out(store: Store) {
+    let c = Clinic::setup(&*store).await;
+    let max = ProductBranch::MAX_STOCK;
+    let booked = book(
+        &store,
+        &c,
+        c.with_kits(c.draft(c.dentist, c.madrid, range((10, 0), (11, 0))), 3),
+    )
+    .await;
+    let mut held = c.with_kits(c.draft(c.chair, c.madrid, range((10, 0), (11, 0))), 2);
+    held.status = Status::Held;
+    held.hold_expires_at = Some(t(7, 30));
+    let held = book(&store, &c, held).await;
+    let change = |op| StockChange {
+        tenant_id: c.tenant,
+        product_id: c.kit,
+        branch_id: c.madrid,
+        op,
+        by: c.by.clone(),
+        at: t(9, 0),
+    };
+    let set = |stock| change(StockOp::Set { stock, price: None });
+    assert_eq!(
+        adjust_stock(&store, &set(max)).await.unwrap_err(),
+        CatalogError::TooMuch { max, out: 5 },
+        "the held and the booked units count, the hold's too though it ran out"
+    );
+    adjust_stock(&store, &set(max - 5)).await.unwrap();
+    let one_more = change(StockOp::Restock {
+        quantity: Quantity::new(1).unwrap(),
+    });
+    assert_eq!(
+        adjust_stock(&store, &one_more).await.unwrap_err(),
+        CatalogError::TooMuch { max, out: 5 }
+    );
+    apply(&store, c.cancel(&booked, t(9, 30))).await.unwrap();
+    let expired = booking_core::engine::rules::expired(&held, t(9, 30));
+    apply(
+        &store,
+        c.change(&held, expired, ReservationEventKind::Expired, t(9, 30)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stock(&store, &c, c.madrid).await, max);
+    assert_invariants(&store, &c, t(9, 30)).await;
+}
