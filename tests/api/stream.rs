@@ -118,12 +118,15 @@ async fn serve_limited(
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/v1/stream", listener.local_addr().unwrap());
-    // Small send buffers, so a client that stops reading blocks the
-    // node's sends after kilobytes rather than megabytes.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(4096);
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // Served as the server serves: a stream's connection gets the small
+    // send buffer, so a client that stops reading blocks the node's sends
+    // after kilobytes rather than megabytes.
+    tokio::spawn(booking_http::serve(
+        listener,
+        app,
+        std::future::pending(),
+        booking_http::ServeSettings::default(),
+    ));
     Node {
         url,
         store,
@@ -790,4 +793,135 @@ async fn a_since_too_far_behind_gets_resync_at_the_head_and_one_past_it_is_refus
             "{body}"
         );
     }
+}
+
+/// The review's M05: a stream without `since` whose key is revoked while
+/// the revocation's push is lost (Valkey down) stays open no longer than
+/// a heartbeat and delivers nothing after it (it kept delivering bookings).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_only_stream_closes_when_its_key_is_revoked_though_the_push_is_lost() {
+    // Only the first batch (the key's creation) reaches the hub live.
+    let n = node_with(Some(usize::MAX), 1024, Duration::from_millis(300)).await;
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&n, &c).await;
+    let mut client = connect(&n.url, "", &secret).await;
+    let key = n
+        .services
+        .access()
+        .authenticate(&secret)
+        .await
+        .unwrap()
+        .unwrap();
+    n.services
+        .access()
+        .revoke_key(c.tenant, key.id, &c.by)
+        .await
+        .unwrap();
+    n.service
+        .create(request(&c, 0, c.madrid, c.dentist))
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match client.next().await {
+                Some(Ok(Message::Text(text))) => panic!("sent to a revoked key: {text}"),
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within a few heartbeats");
+    assert_eq!(closed, Some(1008));
+}
+
+/// The review's M09: an old authentic event heard again live (a replayed
+/// backplane message) is neither sent to a stream without `since` nor
+/// makes it replay the log from there: the next booking is all it gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_event_heard_again_neither_reaches_nor_rewinds_a_live_only_stream() {
+    let n = node(None, 1024).await;
+    let c = Clinic::setup(&*n.store).await;
+    for i in 0..5 {
+        n.service
+            .create(request(&c, i, c.madrid, c.dentist))
+            .await
+            .unwrap();
+    }
+    let secret = key_for(&n, &c).await;
+    let old = n
+        .store
+        .events(c.tenant, &booking_core::EventQuery::since(Seq::ZERO, 1000))
+        .await
+        .unwrap()
+        .swap_remove(3);
+    let mut client = connect(&n.url, "", &secret).await;
+    n.hub.deliver(std::slice::from_ref(&old));
+    n.service
+        .create(request(&c, 10, c.madrid, c.dentist))
+        .await
+        .unwrap();
+    let now = head(&*n.store, &c).await;
+    assert_eq!(drain(&mut client, Duration::from_millis(500)).await, [now]);
+}
+
+/// A gap in the live feed wider than the replay cap is not filled from the
+/// log (that would be a replay past the cap): the client is told to
+/// resync at the event that showed the gap, and closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_wider_than_the_replay_cap_gets_resync_instead_of_a_replay() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store: Arc<dyn BookingStore> = Arc::new(
+        booking_sqlite::SqliteStore::open(&booking_sqlite::SqliteSettings::new(dir.join("b.db")))
+            .await
+            .unwrap(),
+    );
+    let hub = Hub::new(1024);
+    let mute = Arc::new(Lossy {
+        hub: hub.clone(),
+        keep: usize::MAX,
+        n: AtomicUsize::new(1),
+    });
+    let limits = booking_ws::StreamLimits {
+        max_replay: 5,
+        ..booking_ws::StreamLimits::default()
+    };
+    let n = serve_limited(store, hub, mute, Duration::from_secs(60), limits).await;
+    let c = Clinic::setup(&*n.store).await;
+    let secret = key_for(&n, &c).await;
+    let mut client = connect(&n.url, "", &secret).await;
+    for i in 0..8 {
+        n.service
+            .create(request(&c, i, c.madrid, c.dentist))
+            .await
+            .unwrap();
+    }
+    let last = n
+        .store
+        .events(c.tenant, &booking_core::EventQuery::since(Seq::ZERO, 1000))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    n.hub.deliver(std::slice::from_ref(&last));
+    let first = tokio::time::timeout(Duration::from_secs(5), client.next())
+        .await
+        .unwrap();
+    let Some(Ok(Message::Text(text))) = first else {
+        panic!("{first:?}")
+    };
+    let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (message["type"].as_str(), message["seq"].as_u64()),
+        (Some("resync"), Some(last.seq.0)),
+        "{message}"
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(5), client.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(Some(ref f)))) if u16::from(f.code) == 1013),
+        "{closed:?}"
+    );
 }

@@ -13,7 +13,10 @@
 //! not match, whose events are not all of the channel's tenant, or whose
 //! numbers do not run one after another — whoever can reach Valkey without
 //! the secret can neither inject events nor blind a stream with a forged
-//! sequence number. Pub/sub is
+//! sequence number. Nor can they publish an authentic message again: one
+//! whose events are older than [`BackplaneSettings::max_age`] (by their
+//! `at`; keep the nodes' clocks in step, NTP) or numbered no later than
+//! what this node already heard of the tenant is dropped too. Pub/sub is
 //! at-most-once and a node also hears itself: the WebSocket sessions skip
 //! what they already sent and fill gaps from the event log, so clients
 //! neither miss nor repeat an event. The subscriber resubscribes by itself
@@ -43,6 +46,10 @@ pub struct BackplaneSettings {
     /// How long a publish may take before it is given up (the events are
     /// committed; other nodes' clients catch up from the log).
     pub publish_timeout: Duration,
+    /// Messages whose events were made longer ago than this (or this far
+    /// in the future) are dropped as replays; streams fill such gaps from
+    /// the log.
+    pub max_age: Duration,
 }
 
 /// The shortest shared secret accepted.
@@ -63,6 +70,7 @@ impl BackplaneSettings {
             secret: secret.as_bytes().to_vec(),
             channel_prefix: "booking:events:".into(),
             publish_timeout: Duration::from_millis(250),
+            max_age: Duration::from_secs(30),
         })
     }
 
@@ -92,9 +100,15 @@ impl BackplaneSettings {
         Ok(format!("{tag}.{json}"))
     }
 
-    /// The events of a message heard on `channel`, if it is authentic, of
-    /// the channel's tenant, and numbered one after another.
-    fn open(&self, channel: &str, message: &str) -> Result<Vec<Event>, Rejected> {
+    /// The events of a message heard on `channel` at `now`, if it is
+    /// authentic, of the channel's tenant, numbered one after another, and
+    /// fresh (made within [`Self::max_age`] of `now`).
+    fn open(
+        &self,
+        channel: &str,
+        message: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Event>, Rejected> {
         let (tag, json) = message.split_once('.').ok_or(Rejected::Mac)?;
         let tag = hex::decode(tag).map_err(|_| Rejected::Mac)?;
         self.mac(channel, json)
@@ -107,7 +121,46 @@ impl BackplaneSettings {
         if events.windows(2).any(|w| w[1].seq.0 != w[0].seq.0 + 1) {
             return Err(Rejected::Sequence);
         }
+        let max_age = chrono::Duration::from_std(self.max_age).unwrap_or(chrono::Duration::MAX);
+        if events.iter().any(|e| (now - e.at).abs() > max_age) {
+            return Err(Rejected::Stale);
+        }
         Ok(events)
+    }
+}
+
+/// The last event number this node heard of each tenant, to drop a
+/// message heard again; entries not heard from within the freshness
+/// window are forgotten (a replay that old is refused as stale anyway).
+#[derive(Debug, Default)]
+struct Heard(std::sync::Mutex<std::collections::HashMap<TenantId, (u64, std::time::Instant)>>);
+
+impl Heard {
+    /// Records `events` of one tenant; `false` if none is newer than what
+    /// was heard (a repeat).
+    fn fresh(&self, events: &[Event], max_age: Duration) -> bool {
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return false;
+        };
+        let mut heard = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if heard.len() > 10_000 {
+            heard.retain(|_, (_, at)| now.duration_since(*at) < max_age);
+        }
+        match heard.get_mut(&first.tenant_id) {
+            Some((seq, _)) if last.seq.0 <= *seq => false,
+            Some(entry) => {
+                *entry = (last.seq.0, now);
+                true
+            }
+            None => {
+                heard.insert(first.tenant_id, (last.seq.0, now));
+                true
+            }
+        }
     }
 }
 
@@ -122,15 +175,28 @@ enum Rejected {
     Tenant,
     /// Numbers that do not run one after another.
     Sequence,
+    /// Events made too long ago (or ahead): a replay.
+    Stale,
+    /// Events this node already heard (or later ones of the tenant): a
+    /// replay, or a message overtaken by a later one.
+    Repeated,
 }
 
 impl Rejected {
+    /// Whether it points at someone tampering (rather than at messages of
+    /// several nodes arriving out of order).
+    const fn is_suspicious(self) -> bool {
+        !matches!(self, Self::Repeated)
+    }
+
     const fn label(self) -> &'static str {
         match self {
             Self::Mac => "mac",
             Self::Unreadable => "unreadable",
             Self::Tenant => "tenant",
             Self::Sequence => "sequence",
+            Self::Stale => "stale",
+            Self::Repeated => "repeated",
         }
     }
 }
@@ -174,6 +240,8 @@ pub struct ValkeyBackplane {
     /// Whether the subscription is in place (what another node publishes
     /// now reaches this node).
     subscribed: tokio::sync::watch::Sender<bool>,
+    /// The last event number heard per tenant.
+    heard: Heard,
 }
 
 impl std::fmt::Debug for ValkeyBackplane {
@@ -232,6 +300,7 @@ impl ValkeyBackplane {
             lag,
             rejected,
             subscribed: tokio::sync::watch::Sender::new(false),
+            heard: Heard::default(),
         });
         tokio::spawn(Arc::clone(&this).forward());
         Ok(this)
@@ -267,7 +336,17 @@ impl ValkeyBackplane {
                     let Some(text) = message.value.as_string() else {
                         continue;
                     };
-                    match self.settings.open(&message.channel, &text) {
+                    let opened = self
+                        .settings
+                        .open(&message.channel, &text, chrono::Utc::now())
+                        .and_then(|events| {
+                            if self.heard.fresh(&events, self.settings.max_age) {
+                                Ok(events)
+                            } else {
+                                Err(Rejected::Repeated)
+                            }
+                        });
+                    match opened {
                         Ok(events) => {
                             if let Some(first) = events.first() {
                                 let age = chrono::Utc::now() - first.at;
@@ -279,11 +358,17 @@ impl ValkeyBackplane {
                         Err(why) => {
                             self.rejected
                                 .add(1, &[opentelemetry::KeyValue::new("reason", why.label())]);
-                            tracing::warn!(
-                                channel = %message.channel,
-                                reason = why.label(),
-                                "backplane message dropped"
-                            );
+                            if why.is_suspicious() {
+                                tracing::warn!(
+                                    channel = %message.channel,
+                                    reason = why.label(),
+                                    "backplane message dropped"
+                                );
+                            } else {
+                                // Messages of several nodes overtake each
+                                // other: the later one carried the news.
+                                tracing::debug!(reason = why.label(), "backplane message dropped");
+                            }
                         }
                     }
                 }
@@ -338,27 +423,65 @@ mod tests {
         let on_a = s.channel(a);
         assert!(on_a.ends_with(&format!("{{{a}}}")), "hash-tagged: {on_a}");
         let sealed = s.seal(&on_a, &events(a, &[4, 5])).unwrap();
-        assert_eq!(s.open(&on_a, &sealed).unwrap().len(), 2);
+        // The fixture's events are made at 07:00 on its day.
+        let now = events(a, &[1])[0].at;
+        assert_eq!(s.open(&on_a, &sealed, now).unwrap().len(), 2);
         // Replayed on another tenant's channel: the MAC covers the channel.
-        assert_eq!(s.open(&s.channel(b), &sealed), Err(Rejected::Mac));
+        assert_eq!(s.open(&s.channel(b), &sealed, now), Err(Rejected::Mac));
         // Another secret, or a changed byte.
         let forged = BackplaneSettings::new("redis://127.0.0.1:1", "another secret!!")
             .unwrap()
             .seal(&on_a, &events(a, &[6]))
             .unwrap();
-        assert_eq!(s.open(&on_a, &forged), Err(Rejected::Mac));
+        assert_eq!(s.open(&on_a, &forged, now), Err(Rejected::Mac));
         let tampered = sealed.replacen("\"seq\":4", "\"seq\":9", 1);
-        assert_eq!(s.open(&on_a, &tampered), Err(Rejected::Mac));
-        assert_eq!(s.open(&on_a, "no mac at all"), Err(Rejected::Mac));
+        assert_eq!(s.open(&on_a, &tampered, now), Err(Rejected::Mac));
+        assert_eq!(s.open(&on_a, "no mac at all", now), Err(Rejected::Mac));
         // Sealed with the secret (a node's bug, or a leaked secret with
         // the channel's tenant wrong), still refused.
         let foreign = s.seal(&on_a, &events(b, &[1])).unwrap();
-        assert_eq!(s.open(&on_a, &foreign), Err(Rejected::Tenant));
+        assert_eq!(s.open(&on_a, &foreign, now), Err(Rejected::Tenant));
         let jump = s.seal(&on_a, &events(a, &[7, 9])).unwrap();
-        assert_eq!(s.open(&on_a, &jump), Err(Rejected::Sequence));
+        assert_eq!(s.open(&on_a, &jump, now), Err(Rejected::Sequence));
         assert!(matches!(
             BackplaneSettings::new("redis://127.0.0.1:1", "short"),
             Err(SetupError::Secret)
         ));
+    }
+
+    /// An authentic message published again, by anyone who can reach
+    /// Valkey, is dropped: past the freshness window by its events' time,
+    /// within it because this node heard those numbers already.
+    #[test]
+    fn an_authentic_message_heard_again_or_too_late_is_dropped() {
+        let s = BackplaneSettings::new("redis://127.0.0.1:1", "0123456789abcdef").unwrap();
+        let a = TenantId::generate();
+        let on_a = s.channel(a);
+        let old = events(a, &[33]);
+        let sealed = s.seal(&on_a, &old).unwrap();
+        let made = old[0].at;
+        assert!(
+            s.open(&on_a, &sealed, made + chrono::Duration::seconds(5))
+                .is_ok()
+        );
+        assert_eq!(
+            s.open(&on_a, &sealed, made + chrono::Duration::seconds(31)),
+            Err(Rejected::Stale)
+        );
+        assert_eq!(
+            s.open(&on_a, &sealed, made - chrono::Duration::seconds(31)),
+            Err(Rejected::Stale),
+            "nor from the future"
+        );
+        let heard = Heard::default();
+        let window = s.max_age;
+        assert!(heard.fresh(&events(a, &[33, 34]), window));
+        assert!(!heard.fresh(&events(a, &[33, 34]), window), "heard again");
+        assert!(!heard.fresh(&events(a, &[30]), window), "overtaken");
+        assert!(heard.fresh(&events(a, &[35]), window));
+        assert!(
+            heard.fresh(&events(TenantId::generate(), &[1]), window),
+            "per tenant"
+        );
     }
 }

@@ -166,35 +166,30 @@ async fn stream(
             return response;
         }
     };
+    // Where the log is now. A `since` past it names events that do not
+    // exist (and would overflow), and one too far behind would replay more
+    // than a stream may send. Without `since` the stream starts at the
+    // head, so its gaps are filled from the log like any other's: a live
+    // message lost or replayed on the backplane cannot blind or rewind it.
+    let Ok(head) = state.services.events().head(key.tenant_id).await else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "retry shortly",
+        );
+    };
+    let head = head.0;
     let start = match since {
-        None => Start::Live,
-        Some(n) => {
-            // Where the log is now (read only for a replay): a `since` past
-            // it names events that do not exist (and would overflow), and
-            // one too far behind would replay more than a stream may send.
-            let Ok(head) = state.services.events().head(key.tenant_id).await else {
-                return refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "retry shortly",
-                );
-            };
-            let head = head.0;
-            if n > head {
-                return refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-input",
-                    &format!(
-                        "since: {n} is past the last event ({head}); send the last seq you saw"
-                    ),
-                );
-            }
-            if head - n > state.limits.max_replay {
-                Start::Resync { head }
-            } else {
-                Start::From(n)
-            }
+        None => Start::From(head),
+        Some(n) if n > head => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-input",
+                &format!("since: {n} is past the last event ({head}); send the last seq you saw"),
+            );
         }
+        Some(n) if head - n > state.limits.max_replay => Start::Resync { head },
+        Some(n) => Start::From(n),
     };
     let hub = state.hub.clone();
     let limits = state.limits.clone();
@@ -224,9 +219,8 @@ async fn stream(
 /// Where a stream starts.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Start {
-    /// Live events only.
-    Live,
-    /// After this event: the log's events after it, then live.
+    /// After this event: the log's events after it, then live (a stream
+    /// without `since` starts after the head).
     From(u64),
     /// Too far behind to replay: tell the client to reload and stream from
     /// `head`, and close.

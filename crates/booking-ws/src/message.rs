@@ -25,7 +25,7 @@ pub(crate) fn resync(last_sent: u64) -> String {
 pub(crate) fn too_far_behind(head: u64, max_replay: u64) -> String {
     json!({
         "type": "resync",
-        "reason": format!("since is more than {max_replay} events behind; reload, then stream from seq"),
+        "reason": format!("more than {max_replay} events behind; reload, then stream from seq"),
         "seq": head,
     })
     .to_string()

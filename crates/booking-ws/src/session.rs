@@ -3,13 +3,15 @@
 //! events in sequence order, filling any gap (a lost pub/sub message) from
 //! the log, skipping what it already sent, and checking the log on every
 //! heartbeat for a gap at the tail. Dead clients are closed; a client that
-//! fell behind gets `resync` and is closed.
+//! fell behind gets `resync` and is closed, and so does one whose gap is
+//! more than the replay cap (a gap fill is a replay too).
 //!
 //! The session reads every event of the tenant, in order, whatever it
 //! sends: so it sees its own key revoked (`ApiKeyRevoked`, from whichever
 //! node) and closes at once, follows a role change, and sends events about
 //! keys and tenants to administrators only. A key that expires closes its
-//! stream when it does.
+//! stream when it does. Should the revocation's event never reach it (the
+//! backplane down), every heartbeat also reads the key from the store.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,8 +35,8 @@ pub(crate) struct Session {
     pub(crate) branch: Option<BranchId>,
     pub(crate) heartbeat: std::time::Duration,
     limits: StreamLimits,
-    /// The next sequence number the client expects (`None`: live only, from
-    /// the first live event).
+    /// The next sequence number the client expects (`None` only for a
+    /// stream that is told to resync and closed).
     next: Option<u64>,
     /// Too far behind to replay: the log's head to resync at.
     resync_at: Option<u64>,
@@ -46,6 +48,9 @@ enum Gone {
     Away,
     /// The key was revoked: tell the client, then stop.
     Revoked,
+    /// A gap wider than the replay cap: tell the client to reload and
+    /// stream from `head`, then stop.
+    TooFarBehind { head: u64 },
 }
 
 impl Session {
@@ -59,7 +64,6 @@ impl Session {
         limits: StreamLimits,
     ) -> Self {
         let (next, resync_at) = match start {
-            Start::Live => (None, None),
             Start::From(since) => (since.checked_add(1), None),
             Start::Resync { head } => (None, Some(head)),
         };
@@ -114,11 +118,17 @@ impl Session {
     }
 
     /// Sends the logged events from `self.next` up to (not including)
-    /// `until`, or to the end of the log.
+    /// `until`, or to the end of the log; no more than the replay cap
+    /// ([`Gone::TooFarBehind`] past it).
     async fn catch_up(&mut self, until: Option<u64>) -> Result<(), Gone> {
         let Some(mut from) = self.next else {
             return Ok(());
         };
+        let cap = self.limits.max_replay;
+        if let Some(u) = until.filter(|u| u.saturating_sub(from) > cap) {
+            return Err(Gone::TooFarBehind { head: u });
+        }
+        let mut read = 0u64;
         loop {
             let page = match self
                 .services
@@ -137,11 +147,33 @@ impl Session {
                 if until.is_some_and(|u| event.seq.0 >= u) {
                     return Ok(());
                 }
+                read += 1;
+                if read > cap {
+                    return Err(Gone::TooFarBehind { head: event.seq.0 });
+                }
                 self.send(&event).await?;
             }
             match self.next {
                 Some(n) if full && n > from => from = n,
                 _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Reads the key from the store: a revoked or expired key closes the
+    /// stream even if its event never arrived; a role change applies. A
+    /// store that cannot answer just now changes nothing.
+    async fn recheck_key(&mut self) -> Result<(), Gone> {
+        let access = self.services.access();
+        match access.key(self.tenant, self.key.id).await {
+            Ok(key) if key.is_active(access.now()) => {
+                self.key.role = key.role;
+                Ok(())
+            }
+            Ok(_) | Err(booking_core::StoreError::NotFound(_)) => Err(Gone::Revoked),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read a stream's key just now");
+                Ok(())
             }
         }
     }
@@ -185,6 +217,13 @@ impl Session {
         match self.stream(hub).await {
             Gone::Away => {}
             Gone::Revoked => self.close(1008, "the API key was revoked").await,
+            Gone::TooFarBehind { head } => {
+                let behind = message::too_far_behind(head, self.limits.max_replay);
+                if self.put(Message::Text(behind.into())).await.is_ok() {
+                    self.close(1013, "too far behind; reload, then stream from seq")
+                        .await;
+                }
+            }
         }
     }
 
@@ -222,6 +261,9 @@ impl Session {
                         return Gone::Away;
                     }
                     if let Err(gone) = self.put(Message::Ping(Vec::new().into())).await {
+                        return gone;
+                    }
+                    if let Err(gone) = self.recheck_key().await {
                         return gone;
                     }
                     // A gap at the tail shows no later event; look.
