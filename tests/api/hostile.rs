@@ -116,6 +116,13 @@ fn cases(c: &Clinic, foreign_branch: &str) -> Vec<Case> {
         case("staff reading settings", Method::GET, "/v1/settings", Staff, "", 403, "/problems/forbidden"),
         case("availability of a foreign branch", Method::GET, format!("/v1/availability?branch_id={foreign_branch}&duration_minutes=30&from=2030-01-07T00:00:00Z&to=2030-01-08T00:00:00Z"), Staff, "", 404, "/problems/not-found"),
         case("availability for a year", Method::GET, format!("/v1/availability?branch_id={}&duration_minutes=30&from=2030-01-01T00:00:00Z&to=2031-01-01T00:00:00Z", c.branch), Staff, "", 422, "/problems/invalid-input"),
+        // The second review's I07, I27, I52, A16 and V01.
+        case("a name turned around by U+202E", post.clone(), "/v1/resources", Admin, json!({"name": "Dr. \u{202E}anav\u{200B}"}).to_string(), 422, "/problems/invalid-input"),
+        case("a price of 2^63-1", post.clone(), "/v1/products", Admin, json!({"name": "X", "price": {"amount_minor": i64::MAX, "currency": "EUR"}}).to_string(), 422, "/problems/invalid-input"),
+        case("a typo in a list's filter", Method::GET, format!("/v1/reservations?branch={}", c.branch), Staff, "", 422, "/problems/invalid-input"),
+        case("an unknown catalog list parameter", Method::GET, "/v1/branches?colour=blue", Staff, "", 422, "/problems/invalid-input"),
+        case("staff booking outside hours", post.clone(), r, Staff, booking(c, |b| { b["starts_at"] = json!("2030-01-07T03:00:00Z"); b["ends_at"] = json!("2030-01-07T04:00:00Z"); b["allow_outside_hours"] = json!(true); }), 403, "/problems/forbidden"),
+        case("availability on a 1-minute grid", Method::GET, format!("/v1/availability?branch_id={}&duration_minutes=1&step_minutes=1&from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z", c.branch), Viewer, "", 422, "/problems/invalid-input"),
         case("a performer from nowhere", Method::PUT, format!("/v1/services/{}/resources/{}", c.service, uuid::Uuid::nil()), Admin, "{}", 404, "/problems/not-found"),
     ];
     let mut text = case(

@@ -187,3 +187,39 @@ async fn an_item_whose_commit_answer_was_lost_is_found_by_its_retry_not_made_twi
         .collect();
     assert_eq!(recorded.len(), 1, "recorded once: {}", created.body);
 }
+
+/// The review's D09: a cancel with a stale `If-Match` is refused (412);
+/// the client re-reads the version and retries the same operation with
+/// the same `Idempotency-Key`: the retry runs (the 412 is not kept), and a
+/// retry of that is its replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_precondition_refused_is_not_kept_so_the_corrected_retry_runs() {
+    let (app, _) = TestApp::in_memory(Arc::new(InMemoryStore::new()), Arc::new(SystemClock)).await;
+    let c = app.clinic().await;
+    let booked = app
+        .post(
+            "/v1/reservations",
+            &app.staff,
+            c.booking("2030-01-07T10:00:00Z", "2030-01-07T10:30:00Z"),
+        )
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let id = booked.body["id"].as_str().unwrap();
+    let cancel = |tag: &'static str| {
+        app.client
+            .post(format!("{}/v1/reservations/{id}/cancel", app.base))
+            .bearer_auth(&app.staff)
+            .header("Idempotency-Key", "cancel-visit-1")
+            .header("If-Match", tag)
+            .json(&json!({}))
+            .send()
+    };
+    let stale = cancel("\"999\"").await.unwrap();
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let corrected = cancel("\"1\"").await.unwrap();
+    assert_eq!(corrected.status(), StatusCode::OK);
+    assert!(corrected.headers().get("idempotent-replayed").is_none());
+    let again = cancel("\"1\"").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+}

@@ -34,10 +34,13 @@ impl Role {
         matches!(self, Self::Admin | Self::Staff)
     }
 
-    /// Whether the role may book outside working hours (an override).
+    /// Whether the role may book outside working hours (an override):
+    /// a permission of its own, not every role that books has it. Like
+    /// booking outside the notice and horizon, it is an administrator's
+    /// call (squeezing a patient in after hours).
     #[must_use]
     pub const fn may_override_hours(self) -> bool {
-        matches!(self, Self::Admin | Self::Staff)
+        matches!(self, Self::Admin)
     }
 
     /// Whether the role may read events of this type: events about

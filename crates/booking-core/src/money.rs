@@ -28,6 +28,12 @@ pub enum MoneyError {
     /// The result does not fit in 64 bits of minor units.
     #[error("the amount is too large")]
     Overflow,
+    /// A price above [`Money::MAX_PRICE_MINOR`].
+    #[error("a price is at most {max} minor units (got {got})", max = Money::MAX_PRICE_MINOR)]
+    PriceTooHigh {
+        /// The amount asked for.
+        got: i64,
+    },
 }
 
 /// A non-negative amount of money: `amount_minor` units of the currency's
@@ -62,6 +68,25 @@ impl From<Money> for RawMoney {
 }
 
 impl Money {
+    /// The highest price of one service or product, in minor units (a
+    /// billion of the major unit for EUR): with at most 10,000 of each of
+    /// 20 lines, every total fits many times over.
+    pub const MAX_PRICE_MINOR: i64 = 100_000_000_000;
+
+    /// A price from a currency code: like [`Money::from_code`], and at
+    /// most [`Money::MAX_PRICE_MINOR`].
+    ///
+    /// # Errors
+    /// [`MoneyError::UnknownCurrency`], [`MoneyError::Negative`] or
+    /// [`MoneyError::PriceTooHigh`].
+    pub fn price(amount_minor: i64, code: &str) -> Result<Self, MoneyError> {
+        let money = Self::from_code(amount_minor, code)?;
+        if amount_minor > Self::MAX_PRICE_MINOR {
+            return Err(MoneyError::PriceTooHigh { got: amount_minor });
+        }
+        Ok(money)
+    }
+
     /// Builds an amount.
     ///
     /// # Errors
@@ -194,6 +219,11 @@ mod tests {
     #[test]
     fn negative_amounts_and_unknown_currencies_are_refused() {
         assert_eq!(Money::from_code(-1, "EUR"), Err(MoneyError::Negative(-1)));
+        assert!(Money::price(Money::MAX_PRICE_MINOR, "EUR").is_ok());
+        assert_eq!(
+            Money::price(i64::MAX, "EUR"),
+            Err(MoneyError::PriceTooHigh { got: i64::MAX })
+        );
         assert_eq!(Money::from_code(1, "XYZ"), Err(MoneyError::UnknownCurrency));
     }
 

@@ -1,5 +1,9 @@
 //! Bounded, trimmed text: names, notes and actor names. Control characters
-//! are refused so nothing odd reaches logs or the calendar.
+//! are refused so nothing odd reaches logs or the calendar, and so are the
+//! characters that change how the rest is shown without being seen:
+//! bidirectional controls (`U+202E` turns "Dr. Vega" around) and invisible
+//! ones (zero-width space, word joiner, byte order mark). The joiners that
+//! scripts and emoji need (`U+200C`, `U+200D`) are text, and kept.
 
 use std::fmt;
 
@@ -20,9 +24,44 @@ pub enum TextError {
     /// Contains control characters (other than newlines in notes).
     #[error("must not contain control characters")]
     ControlCharacter,
+    /// Contains a bidirectional control or an invisible character.
+    #[error("must not contain bidirectional controls or invisible characters (found U+{code:04X})")]
+    Invisible {
+        /// The character's code point.
+        code: u32,
+    },
+}
+
+/// Whether `c` changes how text around it is shown without being seen
+/// itself: bidirectional marks, embeddings, overrides and isolates, and
+/// zero-width spaces and marks that are not joiners.
+const fn is_hidden_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 fn check(value: &str, max: usize, allow_newlines: bool) -> Result<String, TextError> {
+    let checked = check_stored(value, max, allow_newlines)?;
+    if let Some(c) = checked.chars().find(|c| is_hidden_format(*c)) {
+        return Err(TextError::Invisible { code: u32::from(c) });
+    }
+    Ok(checked)
+}
+
+/// The rules text was stored under before hidden characters were refused:
+/// what a store reads back is held to these, so older rows stay readable.
+fn check_stored(value: &str, max: usize, allow_newlines: bool) -> Result<String, TextError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(TextError::Empty);
@@ -56,6 +95,16 @@ macro_rules! text_type {
             /// [`TextError`] if empty, too long or containing control characters.
             pub fn new(value: &str) -> Result<Self, TextError> {
                 check(value, $max, $newlines).map(Self)
+            }
+
+            /// Text as a store reads it back: held to the rules it was
+            /// written under (rows from before hidden characters were
+            /// refused stay readable).
+            ///
+            /// # Errors
+            /// [`TextError`] if empty, too long or containing control characters.
+            pub fn stored(value: &str) -> Result<Self, TextError> {
+                check_stored(value, $max, $newlines).map(Self)
             }
 
             /// The text.
@@ -179,6 +228,32 @@ mod tests {
         assert_eq!(Name::new("a\u{0}b"), Err(TextError::ControlCharacter));
         assert!(Note::new("line one\nline two").is_ok());
         assert_eq!(Name::new("line\nbreak"), Err(TextError::ControlCharacter));
+    }
+
+    #[test]
+    fn bidirectional_controls_and_invisible_characters_are_refused() {
+        assert_eq!(
+            Name::new("Dr. \u{202E}anav\u{200B}"),
+            Err(TextError::Invisible { code: 0x202E })
+        );
+        for hidden in ['\u{200B}', '\u{2066}', '\u{200F}', '\u{FEFF}', '\u{2060}'] {
+            assert!(Name::new(&format!("Ana{hidden}")).is_err(), "{hidden:?}");
+            assert!(
+                Note::new(&format!("note {hidden} here")).is_err(),
+                "{hidden:?}"
+            );
+        }
+        // A row written before the rule still reads back.
+        assert!(Name::stored("Dr. \u{202E}anav").is_ok());
+        // Scripts and emoji need their joiners; other languages are text.
+        for fine in [
+            "می\u{200C}خواهم",
+            "👩\u{200D}⚕️ Dr. Ana",
+            "Łódź Ñandú 東京",
+            "עברית",
+        ] {
+            assert!(Name::new(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]

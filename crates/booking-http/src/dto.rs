@@ -26,13 +26,16 @@ pub(crate) fn minutes(field: &str, value: u32) -> Result<Minutes, Problem> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MoneyBody {
+    /// Minor units of the currency (cents for EUR), 0 to 100000000000.
+    #[schema(minimum = 0, maximum = 100_000_000_000_i64)]
     amount_minor: i64,
+    /// An ISO 4217 code such as `EUR`.
     currency: String,
 }
 
 impl MoneyBody {
     pub(crate) fn parse(&self, field: &str) -> Result<Money, Problem> {
-        Money::from_code(self.amount_minor, &self.currency).map_err(|e| Problem::invalid(field, e))
+        Money::price(self.amount_minor, &self.currency).map_err(|e| Problem::invalid(field, e))
     }
 }
 
@@ -196,7 +199,7 @@ pub(crate) struct ReservationBody {
     pub(crate) note: Option<String>,
     /// Create a hold that expires after this many minutes.
     pub(crate) hold_minutes: Option<u32>,
-    /// Book outside working hours (staff and admins only).
+    /// Book outside working hours (admin keys only).
     pub(crate) allow_outside_hours: Option<bool>,
 }
 
@@ -248,6 +251,7 @@ pub(crate) struct MoveBody {
     pub(crate) starts_at: Option<DateTime<Utc>>,
     pub(crate) ends_at: Option<DateTime<Utc>>,
     pub(crate) resource_id: Option<Uuid>,
+    /// Move outside working hours (admin keys only).
     pub(crate) allow_outside_hours: Option<bool>,
 }
 

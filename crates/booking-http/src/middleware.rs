@@ -261,12 +261,16 @@ async fn settle_once(
 /// Whether an answer is kept for retries: not a server error (a retry may
 /// succeed), nor a refusal of who is asking (401, 403: nothing ran, and a
 /// key that gains the role should not be answered from the record), nor a
-/// 429 (try again later).
+/// 429 (try again later), nor a 412 (nothing ran: the client re-reads the
+/// version and retries the same operation with the right `If-Match`).
 fn kept(status: StatusCode) -> bool {
     !(status.is_server_error()
         || matches!(
             status,
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+            StatusCode::UNAUTHORIZED
+                | StatusCode::FORBIDDEN
+                | StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::PRECONDITION_FAILED
         ))
 }
 

@@ -160,12 +160,15 @@ impl WriteTx for PgTx {
 
     async fn lock_reservation(
         &mut self,
+        tenant: TenantId,
         id: ReservationId,
     ) -> Result<Option<Reservation>, TxError> {
         let row = sqlx::query(&format!(
-            "SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = $1 FOR UPDATE"
+            "SELECT {RESERVATION_COLUMNS} FROM reservations
+             WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
         ))
         .bind(id.as_uuid())
+        .bind(tenant.as_uuid())
         .fetch_optional(&mut *self.tx)
         .await
         .map_err(tx_fail)?;

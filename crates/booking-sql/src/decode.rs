@@ -12,7 +12,7 @@ use booking_core::{
 use crate::{Columns, corrupt, int};
 
 fn name(row: &impl Columns, column: &str) -> Result<Name, StoreError> {
-    Name::new(&row.text(column)?).map_err(|e| corrupt("name", e))
+    Name::stored(&row.text(column)?).map_err(|e| corrupt("name", e))
 }
 
 fn money(row: &impl Columns, minor: &str, currency: &str) -> Result<Money, StoreError> {
@@ -49,7 +49,7 @@ fn minutes(row: &impl Columns, column: &str) -> Result<Minutes, StoreError> {
 }
 
 fn actor(row: &impl Columns, column: &str) -> Result<Actor, StoreError> {
-    Actor::new(&row.text(column)?).map_err(|e| corrupt("actor", e))
+    Actor::stored(&row.text(column)?).map_err(|e| corrupt("actor", e))
 }
 
 fn tenant_id(row: &impl Columns) -> Result<TenantId, StoreError> {
@@ -281,7 +281,7 @@ pub fn reservation(row: &impl Columns) -> Result<Reservation, StoreError> {
         hold_expires_at: row.opt_instant("hold_expires_at")?,
         note: row
             .opt_text("note")?
-            .map(|n| Note::new(&n))
+            .map(|n| Note::stored(&n))
             .transpose()
             .map_err(|e| corrupt("note", e))?,
         version: int(row.int("version")?, "version")?,

@@ -129,10 +129,18 @@ fn serve(asset: &'static Asset, request: &HeaderMap) -> Response {
 }
 
 fn not_found(name: &str) -> Response {
-    let body = format!(
-        "{{\"type\":\"/problems/not-found\",\"title\":\"Not found\",\"status\":404,\
-         \"detail\":\"no file {name:?} under /ui/; the component is /ui/booking-calendar.js\"}}"
-    );
+    // Built as JSON, not formatted: a name with control or odd characters
+    // (`/ui/%1b%5b31m`) must still give a body a client can parse.
+    let body = serde_json::json!({
+        "type": "/problems/not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": format!(
+            "no file {} under /ui/; the component is /ui/booking-calendar.js",
+            serde_json::Value::from(name)
+        ),
+    })
+    .to_string();
     (
         StatusCode::NOT_FOUND,
         [(
@@ -229,13 +237,22 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_file_is_a_problem_not_a_page() {
-        for path in ["/ui/nope.js", "/ui/..%2FCargo.toml", "/ui/index.htm"] {
+        for path in [
+            "/ui/nope.js",
+            "/ui/..%2FCargo.toml",
+            "/ui/index.htm",
+            "/ui/%1b%5b31m%e2%80%ae\"%5C",
+        ] {
             let response = get(path, None).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
             assert_eq!(
                 response.headers()[header::CONTENT_TYPE],
                 "application/problem+json"
             );
+            let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+            let problem: serde_json::Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body:?}"));
+            assert_eq!(problem["type"], "/problems/not-found", "{path}");
         }
     }
 

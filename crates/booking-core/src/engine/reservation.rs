@@ -156,7 +156,7 @@ pub(super) async fn stage(tx: &mut dyn WriteTx, w: &ReservationWrite) -> Result<
     // create) is refused by the store when the row goes in, which saves
     // every booking a round trip.
     let before = match w.expected_version {
-        Some(_) => tx.lock_reservation(after.id).await?,
+        Some(_) => tx.lock_reservation(after.tenant_id, after.id).await?,
         None => None,
     };
     let stored = match rules::check(before.as_ref(), w) {

@@ -267,14 +267,18 @@ pub trait WriteTx: Send {
     /// Backend failures only.
     async fn scope(&mut self, r: &Reservation) -> Result<Scope, TxError>;
 
-    /// The reservation with `id`, whatever its tenant (ids are global),
-    /// locked until the transaction ends.
+    /// The tenant's reservation with `id`, locked until the transaction
+    /// ends; `None` if absent or another tenant's (every read of a write
+    /// is scoped by tenant, so one tenant's id cannot reach another's row).
     ///
     /// # Errors
     /// Backend failures, or [`StoreError::Internal`] for a row that does
     /// not decode (never "absent").
-    async fn lock_reservation(&mut self, id: ReservationId)
-    -> Result<Option<Reservation>, TxError>;
+    async fn lock_reservation(
+        &mut self,
+        tenant: TenantId,
+        id: ReservationId,
+    ) -> Result<Option<Reservation>, TxError>;
 
     /// The other reservations of `r`'s tenant and resource (at any branch)
     /// whose status blocks the calendar (held, confirmed, completed) and

@@ -103,9 +103,14 @@ async fn bookings_outside_working_hours_are_refused_unless_overridden() {
         e.bookings().create(early.clone()).await,
         Err(CreateError::OutsideWorkingHours(_))
     ));
+    assert_eq!(
+        booking_core::OverrideHours::for_role(booking_core::Role::Staff),
+        None,
+        "booking is not enough: the override is an administrator's"
+    );
     let overridden = NewReservation {
         id: None,
-        override_hours: booking_core::OverrideHours::for_role(booking_core::Role::Staff),
+        override_hours: booking_core::OverrideHours::for_role(booking_core::Role::Admin),
         override_start: None,
         ..early
     };

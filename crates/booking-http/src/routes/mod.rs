@@ -51,3 +51,26 @@ pub(crate) fn limit(
             .ok_or_else(|| Problem::invalid("limit", format!("use 1 to {max}"))),
     }
 }
+
+/// Refuses a query parameter that is not one of `known` (a typo such as
+/// `?branch=` must not be silently ignored and answered unfiltered).
+///
+/// # Errors
+/// 422 naming the parameter.
+pub(crate) fn only_known(
+    params: &std::collections::HashMap<String, String>,
+    known: &[&str],
+) -> Result<(), Problem> {
+    let mut unknown: Vec<&String> = params
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .collect();
+    unknown.sort();
+    match unknown.first() {
+        None => Ok(()),
+        Some(name) => Err(Problem::invalid(
+            name.as_str(),
+            format!("unknown parameter; use {}", known.join(", ")),
+        )),
+    }
+}

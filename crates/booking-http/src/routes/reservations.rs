@@ -196,6 +196,10 @@ pub(crate) async fn list(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, Problem> {
+    super::only_known(
+        &params,
+        &["branch_id", "resource_id", "from", "to", "limit", "cursor"],
+    )?;
     let window = match (
         query_instant(&params, "from")?,
         query_instant(&params, "to")?,

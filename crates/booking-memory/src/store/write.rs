@@ -133,10 +133,16 @@ impl WriteTx for MemoryTx {
 
     async fn lock_reservation(
         &mut self,
+        tenant: TenantId,
         id: ReservationId,
     ) -> Result<Option<Reservation>, TxError> {
         self.fault("lock_reservation")?;
-        Ok(self.state.reservations.get(&id).cloned())
+        Ok(self
+            .state
+            .reservations
+            .get(&id)
+            .filter(|r| r.tenant_id == tenant)
+            .cloned())
     }
 
     async fn blocking(&mut self, r: &Reservation) -> Result<Vec<Reservation>, TxError> {

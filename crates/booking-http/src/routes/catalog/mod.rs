@@ -57,6 +57,7 @@ pub(super) async fn page_of<T: utoipa::ToSchema>(
     params: &std::collections::HashMap<String, String>,
     view: impl Fn(&CatalogRecord) -> Option<T>,
 ) -> Result<crate::views::ItemPage<T>, Problem> {
+    super::only_known(params, &["limit", "cursor"])?;
     let limit = super::limit(params, 100, 500)?;
     let after = match params.get("cursor") {
         None => None,

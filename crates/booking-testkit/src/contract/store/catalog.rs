@@ -108,6 +108,11 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
         a.draft(a.dentist, a.madrid, range((10, 0), (11, 0))),
     )
     .await;
+    // Inside a write too: another tenant's id locks nothing.
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.lock_reservation(b.tenant, theirs.id).await.unwrap().is_none());
+    assert!(tx.lock_reservation(a.tenant, theirs.id).await.unwrap().is_some());
+    drop(tx);
 
     assert_eq!(
         store.branch(b.tenant, a.madrid).await,
