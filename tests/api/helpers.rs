@@ -329,6 +329,7 @@ pub(crate) fn unlimited() -> booking_app::RequestLimits {
         per_tenant: 1_000_000,
         in_flight_per_key: 100_000,
         in_flight_per_tenant: 100_000,
+        auth_failures_per_address: 0,
     }
 }
 

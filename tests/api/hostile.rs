@@ -273,6 +273,7 @@ async fn a_key_past_its_rate_gets_429_with_retry_after_and_others_do_not() {
         per_tenant: 1_000,
         in_flight_per_key: 100,
         in_flight_per_tenant: 100,
+        auth_failures_per_address: 0,
     };
     let app = TestApp::spawn_with(config).await;
     let mut statuses = Vec::new();
@@ -398,5 +399,66 @@ async fn a_stock_level_leaves_room_for_the_units_out(app: TestApp) {
         offer.body["products"][0]["stock"], 1_000_000_000,
         "{}",
         offer.body
+    );
+}
+
+/// The review's Q07 and S20: a client sending made-up keys (to the API or
+/// the stream) gets 429 with `Retry-After` once its address has used up its
+/// failures, before any key is looked up; a key that authenticated
+/// recently goes on from the same address, as does `/readyz`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_sending_unknown_keys_is_slowed_but_good_keys_go_on() {
+    let mut config =
+        booking_app::Config::new(crate::helpers::database(crate::helpers::Backend::Sqlite).await);
+    config.request_limits = booking_app::RequestLimits {
+        auth_failures_per_address: 2,
+        ..crate::helpers::unlimited()
+    };
+    let app = TestApp::spawn_with(config).await;
+    assert_eq!(
+        app.get("/v1/branches", &app.staff).await.status,
+        StatusCode::OK
+    );
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let made_up = format!("bk_{i:064x}");
+        statuses.push(app.get("/v1/branches", &made_up).await.status);
+    }
+    let unauthorized = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        unauthorized, 10,
+        "a burst of five seconds' worth: {statuses:?}"
+    );
+    let refused = app.get("/v1/branches", "bk_nope").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.problem(), "/problems/too-many-failures");
+    assert!(refused.headers.contains_key("retry-after"));
+    let stream = app
+        .client
+        .get(format!("{}/v1/stream", app.base))
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("Sec-WebSocket-Protocol", "booking.v1, bearer.bk_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the stream too"
+    );
+    assert_eq!(
+        app.get("/v1/branches", &app.staff).await.status,
+        StatusCode::OK,
+        "a key that authenticated recently is not held back"
+    );
+    assert_eq!(
+        app.call(Method::GET, "/readyz", None, None).await.status,
+        StatusCode::OK
     );
 }

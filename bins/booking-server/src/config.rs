@@ -246,6 +246,11 @@ pub(crate) struct ServerArgs {
     /// Requests of all keys of a tenant being answered at once on a node.
     #[arg(long, env = "BOOKING_IN_FLIGHT_PER_TENANT", hide_env_values = true, default_value_t = RequestLimits::default().in_flight_per_tenant)]
     pub(crate) in_flight_per_tenant: usize,
+    /// Failed authentications (401s) a second one peer address may cause,
+    /// bursts of five times that; past them its requests get 429 unless
+    /// their key authenticated recently. 0: no limit.
+    #[arg(long, env = "BOOKING_AUTH_FAILURES_PER_ADDRESS", hide_env_values = true, default_value_t = RequestLimits::default().auth_failures_per_address)]
+    pub(crate) auth_failures_per_address: u32,
     /// Open event streams (`/v1/stream`) per API key; over it the upgrade
     /// gets 429.
     #[arg(long, env = "BOOKING_STREAMS_PER_KEY", hide_env_values = true, default_value_t = StreamLimits::default().per_key)]
@@ -342,6 +347,7 @@ impl ServerArgs {
                 per_tenant: self.rate_per_tenant.max(1),
                 in_flight_per_key: self.in_flight_per_key.max(1),
                 in_flight_per_tenant: self.in_flight_per_tenant.max(1),
+                auth_failures_per_address: self.auth_failures_per_address,
             },
             stream_limits: StreamLimits {
                 per_key: self.streams_per_key.max(1),

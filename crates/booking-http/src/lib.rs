@@ -40,6 +40,7 @@ mod problem;
 mod routes;
 mod serve;
 mod state;
+mod throttle;
 mod trace;
 mod views;
 
@@ -120,7 +121,16 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
                 }
             }),
         );
-    with_edges(routes.with_state(state).merge(extra))
+    let failures = state.auth_failures.clone();
+    with_edges(
+        routes
+            .with_state(state)
+            .merge(extra)
+            .layer(axum::middleware::from_fn_with_state(
+                failures,
+                throttle::throttle,
+            )),
+    )
 }
 
 /// The documented API: every `/v1` operation with its handler. Handlers of

@@ -27,6 +27,10 @@ pub struct RequestLimits {
     pub in_flight_per_key: usize,
     /// Requests of all keys of one tenant being answered at once.
     pub in_flight_per_tenant: usize,
+    /// Failed authentications (401s) a second one peer address may cause
+    /// (bursts of five times that); past them its requests get 429 unless
+    /// their key authenticated recently. 0: no limit.
+    pub auth_failures_per_address: u32,
 }
 
 impl Default for RequestLimits {
@@ -36,6 +40,7 @@ impl Default for RequestLimits {
             per_tenant: 1_000,
             in_flight_per_key: 64,
             in_flight_per_tenant: 256,
+            auth_failures_per_address: 10,
         }
     }
 }
@@ -197,6 +202,7 @@ mod tests {
             per_tenant: 1_000,
             in_flight_per_key: 100,
             in_flight_per_tenant: 100,
+            ..RequestLimits::default()
         });
         let tenant = TenantId::generate();
         let (busy, calm) = (key(tenant), key(tenant));
@@ -216,6 +222,7 @@ mod tests {
             per_tenant: 3,
             in_flight_per_key: 100,
             in_flight_per_tenant: 100,
+            ..RequestLimits::default()
         });
         let (t, other) = (TenantId::generate(), TenantId::generate());
         for _ in 0..6 {
@@ -232,6 +239,7 @@ mod tests {
             per_tenant: 1_000,
             in_flight_per_key: 2,
             in_flight_per_tenant: 3,
+            ..RequestLimits::default()
         });
         let tenant = TenantId::generate();
         let (k, other) = (key(tenant), key(tenant));

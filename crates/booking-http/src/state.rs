@@ -60,6 +60,21 @@ pub struct AppState {
     /// Requests a second and at once per key and tenant (see
     /// [`AppState::with_limits`]).
     pub(crate) limiter: Arc<crate::limits::Limiter>,
+    /// Failed authentications per peer address.
+    pub(crate) auth_failures: Arc<crate::throttle::AuthFailures>,
+    /// `/readyz`'s last answer and when it was made: it is given again
+    /// for a second, so probes (or anyone without a key) asking in a loop
+    /// cost the dependencies one check a second. An async lock: it is held
+    /// while the dependencies are asked, so a burst waits for one check.
+    pub(crate) readiness_seen: Arc<tokio::sync::Mutex<Option<ReadinessSeen>>>,
+}
+
+/// A `/readyz` answer, as made at `at`.
+#[derive(Clone, Debug)]
+pub(crate) struct ReadinessSeen {
+    pub(crate) at: std::time::Instant,
+    pub(crate) ready: bool,
+    pub(crate) body: serde_json::Value,
 }
 
 impl AppState {
@@ -73,6 +88,10 @@ impl AppState {
             request_timeout: Duration::from_secs(30),
             idempotency_lease: Duration::from_secs(120),
             limiter: crate::limits::Limiter::new(crate::RequestLimits::default()),
+            auth_failures: crate::throttle::AuthFailures::new(
+                crate::RequestLimits::default().auth_failures_per_address,
+            ),
+            readiness_seen: Arc::default(),
         }
     }
 
@@ -80,6 +99,7 @@ impl AppState {
     #[must_use]
     pub fn with_limits(mut self, limits: crate::RequestLimits) -> Self {
         self.limiter = crate::limits::Limiter::new(limits);
+        self.auth_failures = crate::throttle::AuthFailures::new(limits.auth_failures_per_address);
         self
     }
 

@@ -110,8 +110,18 @@ pub async fn foreign_tenant_ids_are_not_found(store: Store) {
     .await;
     // Inside a write too: another tenant's id locks nothing.
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.lock_reservation(b.tenant, theirs.id).await.unwrap().is_none());
-    assert!(tx.lock_reservation(a.tenant, theirs.id).await.unwrap().is_some());
+    assert!(
+        tx.lock_reservation(b.tenant, theirs.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        tx.lock_reservation(a.tenant, theirs.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
     drop(tx);
 
     assert_eq!(
