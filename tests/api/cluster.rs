@@ -71,8 +71,12 @@ impl Cluster {
 }
 
 async fn cluster(valkey: &ValkeyServer, heartbeat: Duration) -> Cluster {
+    cluster_at(valkey.url(), heartbeat).await
+}
+
+async fn cluster_at(valkey_url: String, heartbeat: Duration) -> Cluster {
     let mut config = Config::new(crate::helpers::postgres().await);
-    config.valkey_url = Some(valkey.url());
+    config.valkey_url = Some(valkey_url);
     config.backplane_secret = Some("the cluster test's shared secret".into());
     config.stream_heartbeat = heartbeat;
     let mut nodes = Vec::new();
@@ -203,6 +207,33 @@ async fn clients_on_every_node_see_a_booking_made_through_node_a() {
     }
     assert_eq!(book(&c, &staff, &branch, &resource, 1).await, 201);
     for client in &mut clients {
+        assert_eq!(
+            next_seq(client, Duration::from_secs(2)).await,
+            Some(since + 1)
+        );
+    }
+}
+
+/// Valkey as production should run it (`docs/valkey.acl`: the default
+/// user off, a `booking` user limited to the project's keys, channels and
+/// commands): the nodes lock (not degraded) and push to each other through
+/// that user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_works_through_the_documented_acl_user() {
+    let password = "a-test-password-for-the-acl";
+    let acl = include_str!("../../docs/valkey.acl").replace("CHANGE-ME", password);
+    let valkey = ValkeyServer::start_with_acl(&acl);
+    let c = cluster_at(valkey.url_as("booking", password), Duration::from_secs(30)).await;
+    let (staff, branch, resource) = clinic(&c).await;
+    let since = head(&c.services, &staff).await;
+    let mut on_b = subscribe(&c.b, &staff, since).await;
+    let mut on_c = subscribe(&c.c, &staff, since).await;
+    assert_eq!(
+        book_on(&c, &c.a, &staff, &branch, &resource, 1).await,
+        (201, false),
+        "locked through Valkey, not degraded"
+    );
+    for client in [&mut on_b, &mut on_c] {
         assert_eq!(
             next_seq(client, Duration::from_secs(2)).await,
             Some(since + 1)

@@ -28,13 +28,17 @@ fn free_port() -> u16 {
         .expect("find a free port")
 }
 
+/// Whether a Valkey server answers on `port`: `+PONG`, or `-NOAUTH` from
+/// one whose default user is off (an ACL file).
 fn answers_ping(port: u16) -> bool {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
     let mut buf = [0u8; 7];
-    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    s.write_all(b"PING\r\n").is_ok()
+        && s.read_exact(&mut buf).is_ok()
+        && (&buf == b"+PONG\r\n" || buf.starts_with(b"-NOAUTH"))
 }
 
 fn binary() -> String {
@@ -112,6 +116,42 @@ impl ValkeyServer {
             }
         }
         panic!("valkey-server did not start on any free port");
+    }
+
+    /// [`ValkeyServer::start`] with the users of an ACL file (its text):
+    /// `user default off` and a user of the project's own is how
+    /// production runs it (`docs/valkey.acl`).
+    ///
+    /// # Panics
+    /// As [`ValkeyServer::start`].
+    #[must_use]
+    pub fn start_with_acl(acl: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("booking-valkey-")
+            .tempdir()
+            .expect("create a directory for valkey-server");
+        let file = dir.path().join("users.acl");
+        std::fs::write(&file, acl).expect("write the ACL file");
+        let args = ["--aclfile".to_owned(), file.display().to_string()];
+        for _ in 0..20 {
+            let port = free_port();
+            if let Some(child) = spawn_on(port, dir.path(), &args) {
+                return Self {
+                    child: Some(child),
+                    tunnel: None,
+                    port,
+                    tls_port: None,
+                    dir,
+                };
+            }
+        }
+        panic!("valkey-server did not start on any free port");
+    }
+
+    /// `redis://user:password@127.0.0.1:port`.
+    #[must_use]
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        format!("redis://{user}:{password}@127.0.0.1:{}", self.port)
     }
 
     /// [`ValkeyServer::start`], also serving TLS on [`ValkeyServer::tls_url`]

@@ -12,12 +12,36 @@ use booking_valkey_lock::{ValkeyLockSettings, ValkeyLocks};
 
 /// A connected lock service on `server`.
 pub(crate) async fn locks_on(server: &ValkeyServer) -> ValkeyLocks {
-    let locks = ValkeyLocks::connect(ValkeyLockSettings::new(server.url())).expect("a valid URL");
+    locks_at(server.url()).await
+}
+
+/// A connected lock service at `url`.
+pub(crate) async fn locks_at(url: String) -> ValkeyLocks {
+    let locks = ValkeyLocks::connect(ValkeyLockSettings::new(url)).expect("a valid URL");
     assert!(
         locks.wait_connected(Duration::from_secs(5)).await,
         "connect to valkey-server"
     );
     locks
+}
+
+/// The password the tests give `docs/valkey.acl`'s booking user.
+pub(crate) const ACL_PASSWORD: &str = "a-test-password-for-the-acl";
+
+/// The project's ACL file, as documented, with the test's password.
+pub(crate) fn documented_acl() -> String {
+    include_str!("../../../../docs/valkey.acl").replace("CHANGE-ME", ACL_PASSWORD)
+}
+
+/// A fresh server run with the documented ACL, and locks on it as its
+/// booking user.
+pub(crate) async fn fresh_locks_behind_acl() -> Arc<OwnedLocks> {
+    let server = ValkeyServer::start_with_acl(&documented_acl());
+    let locks = locks_at(server.url_as("booking", ACL_PASSWORD)).await;
+    Arc::new(OwnedLocks {
+        locks,
+        _server: ServerHandle(server),
+    })
 }
 
 /// Locks that own their server, so the server lives exactly as long as
