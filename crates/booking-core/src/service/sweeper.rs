@@ -78,7 +78,7 @@ impl HoldSweeper {
     }
 
     /// Records the expiry of the stale holds, page after page, until a page
-    /// is not full (or [`MOST_PAGES`] were read), skipping parked holds
+    /// is not full (or 20 pages were read), skipping parked holds
     /// that are not due.
     ///
     /// # Errors
