@@ -272,8 +272,12 @@ mod tests {
     }
 
     #[test]
-    fn viewers_may_not_override_working_hours() {
-        assert!(OverrideHours::for_role(Role::Staff).is_some());
+    fn only_administrators_may_override_working_hours() {
+        assert!(OverrideHours::for_role(Role::Admin).is_some());
+        assert!(
+            OverrideHours::for_role(Role::Staff).is_none(),
+            "booking is not enough"
+        );
         assert!(OverrideHours::for_role(Role::Viewer).is_none());
     }
 
